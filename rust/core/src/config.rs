@@ -1,0 +1,105 @@
+//! Client settings, with socket.io-client's defaults.
+
+use std::time::Duration;
+
+/// How the reconnection backoff behaves (socket.io-client's `reconnection*` options).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectConfig {
+    /// Reconnect automatically after a transport loss. Default `true`.
+    pub enabled: bool,
+    /// Give up after this many attempts; `None` (default) never gives up.
+    pub max_attempts: Option<u32>,
+    /// First delay. Default 1 s.
+    pub delay: Duration,
+    /// Largest delay. Default 5 s.
+    pub delay_max: Duration,
+    /// Jitter factor in `0.0..=1.0`. Default 0.5.
+    pub randomization: f64,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        ReconnectConfig {
+            enabled: true,
+            max_attempts: None,
+            delay: Duration::from_secs(1),
+            delay_max: Duration::from_secs(5),
+            randomization: 0.5,
+        }
+    }
+}
+
+/// Caps on what the peer may make us hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest WebSocket message accepted from the server, in bytes. Default 64 MiB.
+    pub max_message_bytes: usize,
+    /// Most binary attachments in one packet. Default 10 (socket.io-parser's `maxAttachments`).
+    pub max_attachments: usize,
+    /// Deepest JSON nesting accepted. Default 64.
+    pub max_depth: usize,
+    /// Most packets buffered while a namespace is not connected. Default 10 000.
+    pub send_buffer_packets: usize,
+    /// Most bytes buffered while a namespace is not connected. Default 16 MiB.
+    pub send_buffer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 << 20,
+            max_attachments: 10,
+            max_depth: 64,
+            send_buffer_packets: 10_000,
+            send_buffer_bytes: 16 << 20,
+        }
+    }
+}
+
+/// Which certificates a `wss://` connection trusts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TlsVerification {
+    /// The Mozilla roots from `webpki-roots` (default).
+    #[default]
+    WebPkiRoots,
+    /// Only these CA certificates, PEM encoded (one or more `BEGIN CERTIFICATE` blocks).
+    CustomRootsPem(Vec<u8>),
+    /// No verification at all. Only on explicit request: anyone on the path can read and change the traffic.
+    Disabled,
+}
+
+/// TLS settings for `wss://` and `https://` URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsConfig {
+    /// Which certificates to trust.
+    pub verification: TlsVerification,
+    /// Name to verify the certificate against (and send as SNI) instead of the URL's host.
+    pub server_name: Option<String>,
+}
+
+/// Everything a `Client` can be told before it connects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// Server path. Default `/socket.io/`.
+    pub path: String,
+    /// Reconnection backoff.
+    pub reconnect: ReconnectConfig,
+    /// Size and count caps.
+    pub limits: Limits,
+    /// TLS settings.
+    pub tls: TlsConfig,
+    /// Give up opening a connection (DNS + TCP + TLS + upgrade + Engine.IO handshake) after this long. Default 20 s.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            path: "/socket.io/".to_owned(),
+            reconnect: ReconnectConfig::default(),
+            limits: Limits::default(),
+            tls: TlsConfig::default(),
+            connect_timeout: Duration::from_secs(20),
+        }
+    }
+}

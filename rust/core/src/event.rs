@@ -1,0 +1,155 @@
+//! What the engine reports to its front end.
+
+use std::time::Duration;
+
+use crate::value::Value;
+
+/// Identifies one `emit_with_ack` of this client; unique for the client's lifetime.
+pub type AckId = u64;
+
+/// Why a connection or a namespace was closed. The strings are socket.io-client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The server sent DISCONNECT (`socket.disconnect()` on the server). No automatic reconnection.
+    IoServerDisconnect,
+    /// The client closed (`close()` or `disconnect_from_namespace()`). No automatic reconnection.
+    IoClientDisconnect,
+    /// No ping arrived within `pingInterval + pingTimeout`.
+    PingTimeout,
+    /// The connection was closed (by the server, or the network).
+    TransportClose,
+    /// The connection failed with an I/O or protocol error of the WebSocket layer.
+    TransportError,
+    /// The server sent something the decoder refused.
+    ParseError,
+}
+
+impl DisconnectReason {
+    /// socket.io-client's string for this reason, e.g. `"io server disconnect"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::IoServerDisconnect => "io server disconnect",
+            DisconnectReason::IoClientDisconnect => "io client disconnect",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+        }
+    }
+
+    /// Whether socket.io-client reconnects automatically after this reason.
+    pub fn allows_reconnect(self) -> bool {
+        !matches!(self, DisconnectReason::IoServerDisconnect | DisconnectReason::IoClientDisconnect)
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Connection state of the client or of one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConnectionState {
+    /// Not connected, and not trying to.
+    #[default]
+    Disconnected,
+    /// Connecting, or waiting to reconnect.
+    Connecting,
+    /// Connected.
+    Connected,
+}
+
+/// A refusal by the server of a namespace CONNECT (a CONNECT_ERROR packet), or a failure to open the connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// Human-readable message: the server's `message`, or a description of the transport failure.
+    pub message: String,
+    /// The server's `data`, when its middleware attached some (`err.data = {...}`).
+    pub data: Option<Value>,
+}
+
+/// One thing that happened, in the order it happened. Drained with `Client::poll_event`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The Engine.IO handshake completed: the connection is up (namespaces connect next).
+    Open {
+        /// Engine.IO session id.
+        sid: String,
+    },
+    /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout).
+    TransportError(ConnectError),
+    /// The whole connection closed. Every connected namespace also gets `NamespaceDisconnected`, before this event.
+    Closed {
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// A namespace is connected.
+    NamespaceConnected {
+        /// Namespace path, e.g. `/` or `/admin`.
+        namespace: String,
+        /// Socket.IO session id of this namespace.
+        sid: String,
+        /// Whether the server restored the previous session (connection state recovery).
+        recovered: bool,
+    },
+    /// The server refused to connect the namespace (CONNECT_ERROR).
+    NamespaceConnectError {
+        /// Namespace path.
+        namespace: String,
+        /// The server's message and data.
+        error: ConnectError,
+    },
+    /// A connected namespace was disconnected.
+    NamespaceDisconnected {
+        /// Namespace path.
+        namespace: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The server emitted an event.
+    Event {
+        /// Namespace path.
+        namespace: String,
+        /// Event name.
+        name: String,
+        /// Arguments after the name.
+        args: Vec<Value>,
+        /// Present when the server waits for an acknowledgement: answer with `Client::send_ack`.
+        ack_id: Option<u64>,
+    },
+    /// The server answered one of our `emit_with_ack` calls.
+    AckResponse {
+        /// Namespace path.
+        namespace: String,
+        /// The id `emit_with_ack` returned.
+        id: AckId,
+        /// The server's answer.
+        args: Vec<Value>,
+    },
+    /// No answer came in time for one of our `emit_with_ack` calls (or the connection was closed by the client).
+    AckTimeout {
+        /// Namespace path.
+        namespace: String,
+        /// The id `emit_with_ack` returned.
+        id: AckId,
+    },
+    /// A reconnection attempt is scheduled.
+    ReconnectAttempt {
+        /// 1 for the first attempt after a loss.
+        attempt: u32,
+        /// Delay before this attempt starts.
+        delay: Duration,
+    },
+    /// A reconnection attempt succeeded (the Engine.IO handshake completed).
+    Reconnected {
+        /// The attempt that succeeded.
+        attempt: u32,
+    },
+    /// Reconnection gave up after the configured number of attempts.
+    ReconnectFailed {
+        /// Attempts made.
+        attempts: u32,
+    },
+}
