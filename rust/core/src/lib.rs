@@ -1,17 +1,25 @@
 //! A Godot-free Socket.IO v5 / Engine.IO v4 client engine.
 //!
-//! - [`codec`]-level modules ([`engineio`], [`packet`], [`binary`]) turn frames into packets and back, refusing
+//! - codec modules ([`engineio`], [`packet`], [`binary`]) turn frames into packets and back, refusing
 //!   malformed input with a typed [`DecodeError`].
 //! - [`session`] is a sans-I/O state machine: frames and instants in, frames and [`ClientEvent`]s out. It never
 //!   reads a clock.
 //! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`).
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
 
+pub mod backoff;
+pub mod binary;
 pub mod client;
 pub mod config;
+pub mod endpoint;
+pub mod engineio;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod json;
+pub mod packet;
+pub mod session;
+pub mod transport;
 pub mod value;
 
 pub use client::Client;
