@@ -1,0 +1,1 @@
+//! Godot layer (being written).
