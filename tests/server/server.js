@@ -303,14 +303,15 @@ io.of("/admin").use((socket, next) => {
   next();
 });
 
+// --log first, so its "connection" listeners run before the ones that emit.
+if (opts.log) setupPacketLog();
+
 for (const name of ["/", "/chat", "/admin"]) setupNamespace(io.of(name));
 // Any other namespace is refused with "Invalid namespace" (socket.io default).
 
 // ---------------------------------------------------------------------------
 // --log: every packet, one JSON line each
 // ---------------------------------------------------------------------------
-
-if (opts.log) setupPacketLog();
 
 function setupPacketLog() {
   // socket.io-parser is socket.io's own dependency (pinned by the lock file);
@@ -359,30 +360,43 @@ function setupPacketLog() {
 
   io.engine.on("connection", (conn) => {
     const eio = conn.id;
-    const decoders = { in: new parser.Decoder(), out: new parser.Decoder() };
     const ts = () => new Date().toISOString();
+    // The decoder reports reassembled binary packets as EVENT/ACK: remember
+    // the wire type and attachment count from the header ("51-..." / "61-...").
+    const binHeader = { in: null, out: null };
 
-    for (const dir of ["in", "out"]) {
-      decoders[dir].on("decoded", (p) => {
-        const line = { ts: ts(), dir, eio, nsp: p.nsp, sid: undefined, type: SIO_TYPES[p.type] || p.type };
+    function makeDecoder(dir) {
+      const decoder = new parser.Decoder();
+      decoder.on("decoded", (p) => {
+        const line = { ts: ts(), dir, eio, nsp: p.nsp, sid: null, type: SIO_TYPES[p.type] || p.type };
+        if (binHeader[dir]) {
+          line.type = binHeader[dir].type;
+          line.attachments = binHeader[dir].attachments;
+          binHeader[dir] = null;
+        }
         const m = sids.get(eio);
         line.sid = (m && m.get(p.nsp)) || (p.data && typeof p.data.sid === "string" ? p.data.sid : null);
         if (p.id !== undefined) line.id = p.id;
         if (p.data !== undefined) line.data = summarize(p.data);
         emitLine(line);
       });
+      return decoder;
     }
+    const decoders = { in: makeDecoder("in"), out: makeDecoder("out") };
 
     emitLine({ ts: ts(), dir: "-", eio, type: "eio_open", transport: conn.transport.name });
 
     const onEio = (dir) => (packet) => {
       if (packet.type === "message") {
+        const m = typeof packet.data === "string" && /^([56])(\d+)-/.exec(packet.data);
+        if (m) binHeader[dir] = { type: SIO_TYPES[Number(m[1])], attachments: Number(m[2]) };
         try {
           decoders[dir].add(packet.data);
         } catch (e) {
           emitLine({ ts: ts(), dir, eio, type: "decode_error", error: String(e && e.message), raw: summarize(packet.data) });
-          decoders[dir] = new parser.Decoder();
-          decoders[dir].on("decoded", () => {});
+          binHeader[dir] = null;
+          decoders[dir].destroy();
+          decoders[dir] = makeDecoder(dir);
         }
       } else {
         const line = { ts: ts(), dir, eio, type: `eio_${packet.type}` };
