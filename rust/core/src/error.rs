@@ -157,7 +157,10 @@ impl fmt::Display for CommandError {
             CommandError::InvalidEventName(name) => write!(f, "invalid event name {name:?}: empty or reserved"),
             CommandError::Encode(e) => e.fmt(f),
             CommandError::TooLarge { size, max } => {
-                write!(f, "packet of {size} bytes is larger than the server's maxPayload of {max}")
+                write!(
+                    f,
+                    "packet of {size} bytes is larger than the server's maxPayload of {max}"
+                )
             }
             CommandError::SendBufferFull => write!(f, "send buffer full: too many packets waiting to be sent"),
             CommandError::NotConnected => write!(f, "not connected: call connect_to_url first"),

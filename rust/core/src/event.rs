@@ -39,7 +39,10 @@ impl DisconnectReason {
 
     /// Whether socket.io-client reconnects automatically after this reason.
     pub fn allows_reconnect(self) -> bool {
-        !matches!(self, DisconnectReason::IoServerDisconnect | DisconnectReason::IoClientDisconnect)
+        !matches!(
+            self,
+            DisconnectReason::IoServerDisconnect | DisconnectReason::IoClientDisconnect
+        )
     }
 }
 

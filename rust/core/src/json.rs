@@ -24,9 +24,9 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
     match parsed {
         Ok(value) => Ok(value),
         Err(_) if too_deep => Err(DecodeError::TooDeep { max: max_depth }),
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
-            Err(DecodeError::TooDeep { max: max_depth.min(127) })
-        }
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => Err(DecodeError::TooDeep {
+            max: max_depth.min(127),
+        }),
         Err(e) => Err(DecodeError::InvalidJson(e.to_string())),
     }
 }
@@ -242,7 +242,10 @@ mod tests {
                 Value::Float(18446744073709551615.0),
             ])
         );
-        assert_eq!(to_json(&v), "[1,-7,1.5,2.0,1000.0,9007199254740991,1.8446744073709552e19]");
+        assert_eq!(
+            to_json(&v),
+            "[1,-7,1.5,2.0,1000.0,9007199254740991,1.8446744073709552e19]"
+        );
     }
 
     #[test]
@@ -284,7 +287,10 @@ mod tests {
         let mut out = String::new();
         let mut att = Vec::new();
         write(&v, &mut out, &mut att, "data").unwrap();
-        assert_eq!(out, r#"[{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}}]"#);
+        assert_eq!(
+            out,
+            r#"[{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}}]"#
+        );
         assert_eq!(att, vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
     }
 

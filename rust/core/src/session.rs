@@ -1,1 +1,953 @@
-//! (being written)
+//! The sans-I/O session: Engine.IO + Socket.IO state machine.
+//!
+//! Inputs are transport happenings and instants (`handle_*`), and commands from the front end (`emit`, `close`, …).
+//! Outputs are drained by the driver after each input, in this order: [`Session::poll_transmit`] (frames to
+//! write), [`Session::poll_command`] (open or close the transport), [`Session::poll_event`] (what to tell the
+//! user), and [`Session::next_deadline`] (when to call [`Session::handle_timeout`]). It never reads a clock and
+//! never touches a socket, so every scenario can be replayed in a test with made-up instants.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::backoff::{self, Jitter};
+use crate::config::ClientConfig;
+use crate::engineio::{self, EnginePacket, Handshake};
+use crate::error::{CommandError, DecodeError};
+use crate::event::{AckId, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
+use crate::frame::Frame;
+use crate::packet::{self, Decoder, Packet};
+use crate::value::Value;
+
+/// What the session asks of its transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportCommand {
+    /// Open a new WebSocket connection to the endpoint.
+    Open,
+    /// Close the current connection (after writing what `poll_transmit` gave before this command).
+    Close,
+}
+
+/// How a transport went away, as the session needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportLoss {
+    /// The connection could not be opened; the message says which step failed and why.
+    ConnectFailed(String),
+    /// The peer closed the connection, or it reached end of stream.
+    Closed,
+    /// An I/O or WebSocket protocol error after the connection was up.
+    Error(String),
+    /// The peer sent a message over the size cap.
+    MessageTooLarge,
+}
+
+#[derive(Debug)]
+enum EngineState {
+    /// No connection and not trying.
+    Idle,
+    /// Transport requested; waiting for the Engine.IO OPEN packet.
+    Opening { deadline: Instant },
+    /// Handshake done.
+    Open {
+        handshake: Handshake,
+        ping_deadline: Instant,
+    },
+    /// Waiting to start the next reconnection attempt.
+    Backoff { until: Instant },
+}
+
+/// One encoded packet: the text frame (with its `4` prefix) and its attachments.
+#[derive(Debug)]
+struct Encoded {
+    text: String,
+    attachments: Vec<Bytes>,
+    ack: Option<AckId>,
+}
+
+impl Encoded {
+    fn size(&self) -> usize {
+        self.text.len() + self.attachments.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    fn largest_frame(&self) -> usize {
+        self.attachments
+            .iter()
+            .map(Bytes::len)
+            .fold(self.text.len(), usize::max)
+    }
+}
+
+#[derive(Debug)]
+struct Namespace {
+    path: String,
+    state: ConnectionState,
+    /// The user wants this namespace connected: (re)join it whenever the engine opens.
+    wanted: bool,
+    auth: Option<Value>,
+    sid: Option<String>,
+    /// Connection state recovery: the server's private session id and the last event offset seen.
+    pid: Option<String>,
+    last_offset: Option<String>,
+    /// Emits waiting for the namespace to connect.
+    send_buffer: VecDeque<Encoded>,
+    buffered_bytes: usize,
+    /// Events that arrived before the CONNECT answer (a recovered session replays missed events first).
+    early_events: Vec<ClientEvent>,
+}
+
+impl Namespace {
+    fn new(path: &str) -> Self {
+        Namespace {
+            path: path.to_owned(),
+            state: ConnectionState::Disconnected,
+            wanted: false,
+            auth: None,
+            sid: None,
+            pid: None,
+            last_offset: None,
+            send_buffer: VecDeque::new(),
+            buffered_bytes: 0,
+            early_events: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PendingAck {
+    namespace: String,
+    deadline: Instant,
+    /// Written to the transport (not still in a send buffer).
+    sent: bool,
+}
+
+/// The Engine.IO + Socket.IO client state machine. See the module documentation.
+#[derive(Debug)]
+pub struct Session {
+    config: ClientConfig,
+    state: EngineState,
+    decoder: Decoder,
+    namespaces: Vec<Namespace>,
+    acks: HashMap<AckId, PendingAck>,
+    ack_deadlines: BTreeSet<(Instant, AckId)>,
+    next_ack_id: AckId,
+    /// Attempts made in the current reconnection episode (0 when not reconnecting).
+    reconnect_attempt: u32,
+    jitter: Jitter,
+    transmit: VecDeque<Frame>,
+    commands: VecDeque<TransportCommand>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl Session {
+    /// A session with these settings, idle. `rng_seed` seeds the reconnection jitter.
+    pub fn new(config: ClientConfig, rng_seed: u64) -> Self {
+        Session {
+            decoder: Decoder::new(&config.limits),
+            config,
+            state: EngineState::Idle,
+            namespaces: Vec::new(),
+            acks: HashMap::new(),
+            ack_deadlines: BTreeSet::new(),
+            next_ack_id: 0,
+            reconnect_attempt: 0,
+            jitter: Jitter::new(rng_seed),
+            transmit: VecDeque::new(),
+            commands: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The settings in force. Limits and reconnection changes apply from the next connection on.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Mutable settings; see [`Session::config`].
+    pub fn config_mut(&mut self) -> &mut ClientConfig {
+        &mut self.config
+    }
+
+    // ----- outputs -------------------------------------------------------------------------------------------
+
+    /// The next frame to write.
+    pub fn poll_transmit(&mut self) -> Option<Frame> {
+        self.transmit.pop_front()
+    }
+
+    /// The next transport command.
+    pub fn poll_command(&mut self) -> Option<TransportCommand> {
+        self.commands.pop_front()
+    }
+
+    /// The next event for the user.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// Whether any output waits to be drained.
+    pub fn has_output(&self) -> bool {
+        !self.transmit.is_empty() || !self.commands.is_empty() || !self.events.is_empty()
+    }
+
+    /// When [`Session::handle_timeout`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let engine = match self.state {
+            EngineState::Idle => None,
+            EngineState::Opening { deadline } => Some(deadline),
+            EngineState::Open { ping_deadline, .. } => Some(ping_deadline),
+            EngineState::Backoff { until } => Some(until),
+        };
+        let ack = self.ack_deadlines.first().map(|&(deadline, _)| deadline);
+        match (engine, ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- getters -------------------------------------------------------------------------------------------
+
+    /// State of the connection as a whole.
+    pub fn state(&self) -> ConnectionState {
+        match self.state {
+            EngineState::Idle => ConnectionState::Disconnected,
+            EngineState::Opening { .. } | EngineState::Backoff { .. } => ConnectionState::Connecting,
+            EngineState::Open { .. } => ConnectionState::Connected,
+        }
+    }
+
+    /// Engine.IO session id while open.
+    pub fn engine_sid(&self) -> Option<&str> {
+        match &self.state {
+            EngineState::Open { handshake, .. } => Some(&handshake.sid),
+            _ => None,
+        }
+    }
+
+    /// The server's handshake while open.
+    pub fn handshake(&self) -> Option<&Handshake> {
+        match &self.state {
+            EngineState::Open { handshake, .. } => Some(handshake),
+            _ => None,
+        }
+    }
+
+    /// State of namespace `path` (`Disconnected` if unknown).
+    pub fn namespace_state(&self, path: &str) -> ConnectionState {
+        self.namespace(path)
+            .map_or(ConnectionState::Disconnected, |ns| ns.state)
+    }
+
+    /// Socket.IO session id of namespace `path` while connected.
+    pub fn namespace_sid(&self, path: &str) -> Option<&str> {
+        self.namespace(path).and_then(|ns| ns.sid.as_deref())
+    }
+
+    /// Number of emits waiting in namespace `path`'s send buffer.
+    pub fn buffered_packets(&self, path: &str) -> usize {
+        self.namespace(path).map_or(0, |ns| ns.send_buffer.len())
+    }
+
+    /// Number of acks still waiting for an answer or a timeout.
+    pub fn pending_acks(&self) -> usize {
+        self.acks.len()
+    }
+
+    fn namespace(&self, path: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|ns| ns.path == path)
+    }
+
+    fn namespace_index(&self, path: &str) -> Option<usize> {
+        self.namespaces.iter().position(|ns| ns.path == path)
+    }
+
+    // ----- commands ------------------------------------------------------------------------------------------
+
+    /// Starts a connection (closing the current one first, as the user's `close()` would).
+    pub fn open(&mut self, now: Instant) {
+        if !matches!(self.state, EngineState::Idle) {
+            self.shut_engine(DisconnectReason::IoClientDisconnect);
+        }
+        self.reconnect_attempt = 0;
+        self.start_opening(now);
+    }
+
+    /// Registers namespace `path` (without connecting it). Returns an error for a path without a leading `/`.
+    pub fn add_namespace(&mut self, path: &str) -> Result<(), CommandError> {
+        if !path.starts_with('/') {
+            return Err(CommandError::InvalidNamespace(path.to_owned()));
+        }
+        if self.namespace_index(path).is_none() {
+            self.namespaces.push(Namespace::new(path));
+        }
+        Ok(())
+    }
+
+    /// Connects namespace `path` with `auth`: now if the engine is open, otherwise as soon as it opens.
+    ///
+    /// When the session is idle (never opened, or closed) this does not open it; the caller does.
+    pub fn connect_namespace(&mut self, path: &str, auth: Option<Value>) -> Result<(), CommandError> {
+        self.add_namespace(path)?;
+        let index = self
+            .namespace_index(path)
+            .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
+        let engine_open = matches!(self.state, EngineState::Open { .. });
+        let idle = matches!(self.state, EngineState::Idle);
+        let ns = &mut self.namespaces[index];
+        if ns.state == ConnectionState::Connected {
+            return Ok(());
+        }
+        ns.auth = auth;
+        ns.wanted = true;
+        ns.state = if idle {
+            ConnectionState::Disconnected
+        } else {
+            ConnectionState::Connecting
+        };
+        if engine_open && ns.state == ConnectionState::Connecting {
+            self.send_connect(index);
+        }
+        Ok(())
+    }
+
+    /// Disconnects namespace `path` ("io client disconnect"). When it was the last one, the connection closes.
+    pub fn disconnect_namespace(&mut self, path: &str) -> Result<(), CommandError> {
+        let index = self
+            .namespace_index(path)
+            .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
+        let ns = &mut self.namespaces[index];
+        let was = ns.state;
+        ns.wanted = false;
+        ns.state = ConnectionState::Disconnected;
+        ns.sid = None;
+        ns.early_events.clear();
+        if was != ConnectionState::Disconnected && matches!(self.state, EngineState::Open { .. }) {
+            self.push_packet(&Packet::Disconnect {
+                namespace: path.to_owned(),
+            });
+        }
+        self.discard_send_buffer(index);
+        self.fail_sent_acks(path);
+        if was == ConnectionState::Connected {
+            self.events.push_back(ClientEvent::NamespaceDisconnected {
+                namespace: path.to_owned(),
+                reason: DisconnectReason::IoClientDisconnect,
+            });
+        }
+        if !self.namespaces.iter().any(|ns| ns.wanted) && !matches!(self.state, EngineState::Idle) {
+            self.shut_engine(DisconnectReason::IoClientDisconnect);
+        }
+        Ok(())
+    }
+
+    /// Emits `name(args…)` on namespace `path`. With `ack_timeout`, asks for an acknowledgement and returns its
+    /// id; `AckResponse` or `AckTimeout` follows exactly once.
+    ///
+    /// While the namespace is not connected the packet waits in its send buffer (bounded by
+    /// [`Limits::send_buffer_packets`](crate::Limits) and `send_buffer_bytes`), and is sent in order once it is.
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        path: &str,
+        name: &str,
+        args: Vec<Value>,
+        ack_timeout: Option<Duration>,
+    ) -> Result<Option<AckId>, CommandError> {
+        self.emit_inner(now, path, name, args, ack_timeout, false)
+    }
+
+    /// Emits only if namespace `path` is connected right now; otherwise drops the packet and returns `Ok(false)`
+    /// (socket.io-client's `volatile` flag, for state that is soon stale such as positions).
+    pub fn emit_volatile(
+        &mut self,
+        now: Instant,
+        path: &str,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<bool, CommandError> {
+        let connected = self.namespace_state(path) == ConnectionState::Connected;
+        self.emit_inner(now, path, name, args, None, true)?;
+        Ok(connected)
+    }
+
+    fn emit_inner(
+        &mut self,
+        now: Instant,
+        path: &str,
+        name: &str,
+        args: Vec<Value>,
+        ack_timeout: Option<Duration>,
+        volatile: bool,
+    ) -> Result<Option<AckId>, CommandError> {
+        if !packet::is_valid_event_name(name) {
+            return Err(CommandError::InvalidEventName(name.to_owned()));
+        }
+        let index = self
+            .namespace_index(path)
+            .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
+        let id = ack_timeout.map(|_| self.next_ack_id);
+        let packet = Packet::Event {
+            namespace: path.to_owned(),
+            name: name.to_owned(),
+            args,
+            id,
+        };
+        let encoded = self.encode(&packet, id)?;
+        let sendable = self.namespaces[index].state == ConnectionState::Connected && self.is_open();
+        if volatile && !sendable {
+            return Ok(None);
+        }
+        if sendable {
+            self.transmit_encoded(encoded);
+        } else {
+            let limits = &self.config.limits;
+            let ns = &mut self.namespaces[index];
+            let size = encoded.size();
+            if ns.send_buffer.len() >= limits.send_buffer_packets || ns.buffered_bytes + size > limits.send_buffer_bytes
+            {
+                return Err(CommandError::SendBufferFull);
+            }
+            ns.buffered_bytes += size;
+            ns.send_buffer.push_back(encoded);
+        }
+        if let (Some(id), Some(timeout)) = (id, ack_timeout) {
+            self.next_ack_id += 1;
+            let deadline = now + timeout;
+            self.acks.insert(
+                id,
+                PendingAck {
+                    namespace: path.to_owned(),
+                    deadline,
+                    sent: sendable,
+                },
+            );
+            self.ack_deadlines.insert((deadline, id));
+        }
+        Ok(id)
+    }
+
+    /// Answers the server's event `ack_id` on namespace `path`. Only possible while the namespace is connected.
+    pub fn send_ack(&mut self, path: &str, ack_id: u64, args: Vec<Value>) -> Result<(), CommandError> {
+        let index = self
+            .namespace_index(path)
+            .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
+        if self.namespaces[index].state != ConnectionState::Connected || !self.is_open() {
+            return Err(CommandError::NotConnected);
+        }
+        let encoded = self.encode(
+            &Packet::Ack {
+                namespace: path.to_owned(),
+                id: ack_id,
+                args,
+            },
+            None,
+        )?;
+        self.transmit_encoded(encoded);
+        Ok(())
+    }
+
+    /// Closes everything ("io client disconnect"): namespaces, connection, reconnection. Pending acks time out
+    /// now (no answer can come any more) and send buffers are emptied.
+    pub fn close(&mut self) {
+        self.shut_engine(DisconnectReason::IoClientDisconnect);
+        for index in 0..self.namespaces.len() {
+            let ns = &mut self.namespaces[index];
+            ns.wanted = false;
+            ns.state = ConnectionState::Disconnected;
+            ns.sid = None;
+            ns.pid = None;
+            ns.last_offset = None;
+            self.discard_send_buffer(index);
+        }
+        let ids: Vec<AckId> = self.acks.keys().copied().collect();
+        for id in ids {
+            self.resolve_ack_timeout(id);
+        }
+    }
+
+    // ----- inputs --------------------------------------------------------------------------------------------
+
+    /// A frame arrived from the transport.
+    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+        let max = self.config.limits.max_message_bytes;
+        if frame.len() > max {
+            self.lose(
+                now,
+                DisconnectReason::ParseError,
+                &DecodeError::MessageTooLarge { size: frame.len(), max }.to_string(),
+            );
+            return;
+        }
+        if let Err(error) = self.process_frame(now, frame) {
+            self.lose(now, DisconnectReason::ParseError, &error.to_string());
+        }
+    }
+
+    fn process_frame(&mut self, now: Instant, frame: Frame) -> Result<(), DecodeError> {
+        let text = match frame {
+            Frame::Binary(bytes) => {
+                if !self.is_open() {
+                    return Err(DecodeError::UnexpectedBinary);
+                }
+                if let Some(packet) = self.decoder.decode_binary(bytes)? {
+                    self.handle_packet(packet);
+                }
+                return Ok(());
+            }
+            Frame::Text(text) => text,
+        };
+        match engineio::decode(&text)? {
+            EnginePacket::Open(handshake) => self.handle_open(now, handshake)?,
+            EnginePacket::Ping(data) => {
+                if let EngineState::Open {
+                    handshake,
+                    ping_deadline,
+                } = &mut self.state
+                {
+                    *ping_deadline = now + handshake.ping_interval + handshake.ping_timeout;
+                    let mut pong = String::with_capacity(1 + data.len());
+                    pong.push_str(engineio::PONG);
+                    pong.push_str(data);
+                    self.transmit.push_back(Frame::Text(pong));
+                }
+            }
+            EnginePacket::Close => self.lose(now, DisconnectReason::TransportClose, "server closed the session"),
+            EnginePacket::Message(body) => {
+                if !self.is_open() {
+                    return Err(DecodeError::InvalidPayload("message before the Engine.IO handshake"));
+                }
+                if let Some(packet) = self.decoder.decode_text(body)? {
+                    self.handle_packet(packet);
+                }
+            }
+            EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => {}
+        }
+        Ok(())
+    }
+
+    fn handle_open(&mut self, now: Instant, handshake: Handshake) -> Result<(), DecodeError> {
+        if !matches!(self.state, EngineState::Opening { .. }) {
+            return Err(DecodeError::BadHandshake("second OPEN packet".into()));
+        }
+        let ping_deadline = now + handshake.ping_interval + handshake.ping_timeout;
+        let sid = handshake.sid.clone();
+        self.state = EngineState::Open {
+            handshake,
+            ping_deadline,
+        };
+        self.decoder.reset();
+        self.events.push_back(ClientEvent::Open { sid });
+        if self.reconnect_attempt > 0 {
+            self.events.push_back(ClientEvent::Reconnected {
+                attempt: self.reconnect_attempt,
+            });
+            self.reconnect_attempt = 0;
+        }
+        for index in 0..self.namespaces.len() {
+            if self.namespaces[index].wanted {
+                self.namespaces[index].state = ConnectionState::Connecting;
+                self.send_connect(index);
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_packet(&mut self, packet: Packet) {
+        let Some(index) = self.namespace_index(packet.namespace()) else {
+            return; // A namespace we never joined: ignore, as socket.io-client does.
+        };
+        match packet {
+            Packet::Connect { namespace, data } => self.handle_connect(index, namespace, data),
+            Packet::ConnectError { namespace, data } => {
+                let ns = &mut self.namespaces[index];
+                if ns.state != ConnectionState::Connecting {
+                    return;
+                }
+                ns.state = ConnectionState::Disconnected;
+                ns.wanted = false;
+                ns.early_events.clear();
+                let error = match data {
+                    Value::String(message) => ConnectError { message, data: None },
+                    data => ConnectError {
+                        message: data.get("message").and_then(Value::as_str).unwrap_or("").to_owned(),
+                        data: data.get("data").cloned(),
+                    },
+                };
+                self.events
+                    .push_back(ClientEvent::NamespaceConnectError { namespace, error });
+            }
+            Packet::Disconnect { namespace } => {
+                let ns = &mut self.namespaces[index];
+                if ns.state == ConnectionState::Disconnected {
+                    return;
+                }
+                let was_connected = ns.state == ConnectionState::Connected;
+                ns.state = ConnectionState::Disconnected;
+                ns.wanted = false;
+                ns.sid = None;
+                ns.early_events.clear();
+                self.fail_sent_acks(&namespace);
+                if was_connected {
+                    self.events.push_back(ClientEvent::NamespaceDisconnected {
+                        namespace,
+                        reason: DisconnectReason::IoServerDisconnect,
+                    });
+                }
+                if !self.namespaces.iter().any(|ns| ns.wanted) {
+                    self.shut_engine(DisconnectReason::IoServerDisconnect);
+                }
+            }
+            Packet::Event {
+                namespace,
+                name,
+                args,
+                id,
+            } => {
+                let ns = &mut self.namespaces[index];
+                if ns.pid.is_some() {
+                    if let Some(Value::String(offset)) = args.last() {
+                        ns.last_offset = Some(offset.clone());
+                    }
+                }
+                let event = ClientEvent::Event {
+                    namespace,
+                    name,
+                    args,
+                    ack_id: id,
+                };
+                match ns.state {
+                    ConnectionState::Connected => self.events.push_back(event),
+                    ConnectionState::Connecting if ns.early_events.len() < self.config.limits.send_buffer_packets => {
+                        ns.early_events.push(event);
+                    }
+                    _ => {}
+                }
+            }
+            Packet::Ack { namespace, id, args } => {
+                let Some(pending) = self.acks.get(&id) else { return };
+                if pending.namespace != namespace {
+                    return;
+                }
+                let deadline = pending.deadline;
+                self.acks.remove(&id);
+                self.ack_deadlines.remove(&(deadline, id));
+                self.events.push_back(ClientEvent::AckResponse { namespace, id, args });
+            }
+        }
+    }
+
+    fn handle_connect(&mut self, index: usize, namespace: String, data: Option<Value>) {
+        let ns = &mut self.namespaces[index];
+        if ns.state != ConnectionState::Connecting {
+            return;
+        }
+        let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str);
+        let Some(sid) = sid.map(str::to_owned) else {
+            ns.state = ConnectionState::Disconnected;
+            ns.wanted = false;
+            ns.early_events.clear();
+            self.events.push_back(ClientEvent::NamespaceConnectError {
+                namespace,
+                error: ConnectError {
+                    message: "the server's CONNECT answer has no sid: it is not a Socket.IO v5 (v3/v4) server".into(),
+                    data: None,
+                },
+            });
+            return;
+        };
+        let pid = data
+            .as_ref()
+            .and_then(|d| d.get("pid"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let recovered = pid.is_some() && pid == ns.pid;
+        ns.pid = pid;
+        if !recovered {
+            ns.last_offset = None;
+        }
+        ns.state = ConnectionState::Connected;
+        ns.sid = Some(sid.clone());
+        let early = std::mem::take(&mut ns.early_events);
+        self.events.push_back(ClientEvent::NamespaceConnected {
+            namespace,
+            sid,
+            recovered,
+        });
+        self.events.extend(early);
+        let buffered = std::mem::take(&mut self.namespaces[index].send_buffer);
+        self.namespaces[index].buffered_bytes = 0;
+        for encoded in buffered {
+            if let Some(pending) = encoded.ack.and_then(|id| self.acks.get_mut(&id)) {
+                pending.sent = true;
+            }
+            self.transmit_encoded(encoded);
+        }
+    }
+
+    /// The transport went away (or could not be opened).
+    pub fn handle_transport_loss(&mut self, now: Instant, loss: TransportLoss) {
+        match (&self.state, loss) {
+            (EngineState::Opening { .. }, TransportLoss::ConnectFailed(message) | TransportLoss::Error(message)) => {
+                self.lose(now, DisconnectReason::TransportError, &message);
+            }
+            (EngineState::Opening { .. }, _) => {
+                self.lose(
+                    now,
+                    DisconnectReason::TransportClose,
+                    "connection closed during the handshake",
+                );
+            }
+            (EngineState::Open { .. }, TransportLoss::Closed) => {
+                self.lose(now, DisconnectReason::TransportClose, "transport close");
+            }
+            (EngineState::Open { .. }, TransportLoss::Error(message) | TransportLoss::ConnectFailed(message)) => {
+                self.lose(now, DisconnectReason::TransportError, &message);
+            }
+            (EngineState::Open { .. }, TransportLoss::MessageTooLarge) => {
+                self.lose(now, DisconnectReason::ParseError, "message over the size cap");
+            }
+            _ => {} // A transport we already let go of.
+        }
+    }
+
+    /// Time passed: fires ack timeouts, the ping timeout, the connect timeout and reconnection attempts.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(deadline, id)) = self.ack_deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.resolve_ack_timeout(id);
+        }
+        match self.state {
+            EngineState::Opening { deadline } if deadline <= now => {
+                self.lose(now, DisconnectReason::TransportError, "timeout");
+            }
+            EngineState::Open { ping_deadline, .. } if ping_deadline <= now => {
+                self.lose(now, DisconnectReason::PingTimeout, "ping timeout");
+            }
+            EngineState::Backoff { until } if until <= now => self.start_opening(now),
+            _ => {}
+        }
+    }
+
+    // ----- internals -----------------------------------------------------------------------------------------
+
+    fn is_open(&self) -> bool {
+        matches!(self.state, EngineState::Open { .. })
+    }
+
+    fn start_opening(&mut self, now: Instant) {
+        self.decoder.reset();
+        self.state = EngineState::Opening {
+            deadline: now + self.config.connect_timeout,
+        };
+        for ns in &mut self.namespaces {
+            if ns.wanted {
+                ns.state = ConnectionState::Connecting;
+            }
+        }
+        self.commands.push_back(TransportCommand::Open);
+    }
+
+    /// Encodes `packet` as an Engine.IO message, refusing it when a frame would exceed the server's maxPayload.
+    fn encode(&self, packet: &Packet, ack: Option<AckId>) -> Result<Encoded, CommandError> {
+        let mut text = String::with_capacity(64);
+        text.push(engineio::MESSAGE_PREFIX);
+        let mut attachments = Vec::new();
+        packet.encode(&mut text, &mut attachments)?;
+        let encoded = Encoded { text, attachments, ack };
+        if let Some(handshake) = self.handshake() {
+            let size = encoded.largest_frame();
+            if size > handshake.max_payload {
+                return Err(CommandError::TooLarge {
+                    size,
+                    max: handshake.max_payload,
+                });
+            }
+        }
+        Ok(encoded)
+    }
+
+    fn transmit_encoded(&mut self, encoded: Encoded) {
+        self.transmit.push_back(Frame::Text(encoded.text));
+        self.transmit.extend(encoded.attachments.into_iter().map(Frame::Binary));
+    }
+
+    fn push_packet(&mut self, packet: &Packet) {
+        // Our own control packets (CONNECT auth, DISCONNECT) only fail to encode on a NaN in auth, which the
+        // front end refuses before it gets here; send the auth-less packet rather than nothing.
+        match self.encode(packet, None) {
+            Ok(encoded) => self.transmit_encoded(encoded),
+            Err(_) => {
+                let fallback = Packet::Connect {
+                    namespace: packet.namespace().to_owned(),
+                    data: None,
+                };
+                if let Ok(encoded) = self.encode(&fallback, None) {
+                    self.transmit_encoded(encoded);
+                }
+            }
+        }
+    }
+
+    fn send_connect(&mut self, index: usize) {
+        let ns = &self.namespaces[index];
+        let mut auth = ns.auth.clone();
+        if let Some(pid) = &ns.pid {
+            // Connection state recovery: merge the private id and last offset in; the user's keys win.
+            let mut entries = vec![("pid".to_owned(), Value::String(pid.clone()))];
+            if let Some(offset) = &ns.last_offset {
+                entries.push(("offset".to_owned(), Value::String(offset.clone())));
+            }
+            if let Some(Value::Object(user)) = auth.take() {
+                entries.retain(|(k, _)| !user.iter().any(|(uk, _)| uk == k));
+                entries.extend(user);
+            }
+            auth = Some(Value::Object(entries));
+        }
+        let packet = Packet::Connect {
+            namespace: ns.path.clone(),
+            data: auth,
+        };
+        self.push_packet(&packet);
+    }
+
+    fn discard_send_buffer(&mut self, index: usize) {
+        let ns = &mut self.namespaces[index];
+        ns.buffered_bytes = 0;
+        let dropped = std::mem::take(&mut ns.send_buffer);
+        for id in dropped.into_iter().filter_map(|e| e.ack) {
+            self.resolve_ack_timeout(id);
+        }
+    }
+
+    /// Acks already written on `namespace` can no longer be answered once it disconnects: time them out now,
+    /// as socket.io-client does. Acks still in a send buffer keep waiting.
+    fn fail_sent_acks(&mut self, namespace: &str) {
+        let ids: Vec<AckId> = self
+            .acks
+            .iter()
+            .filter(|(_, a)| a.sent && a.namespace == namespace)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.resolve_ack_timeout(id);
+        }
+    }
+
+    fn resolve_ack_timeout(&mut self, id: AckId) {
+        let Some(pending) = self.acks.remove(&id) else { return };
+        self.ack_deadlines.remove(&(pending.deadline, id));
+        if let Some(ns) = self.namespaces.iter_mut().find(|ns| ns.path == pending.namespace) {
+            if let Some(pos) = ns.send_buffer.iter().position(|e| e.ack == Some(id)) {
+                if let Some(removed) = ns.send_buffer.remove(pos) {
+                    ns.buffered_bytes -= removed.size();
+                }
+            }
+        }
+        self.events.push_back(ClientEvent::AckTimeout {
+            namespace: pending.namespace,
+            id,
+        });
+    }
+
+    /// Ends the connection on the client's or server's word: no reconnection follows.
+    fn shut_engine(&mut self, reason: DisconnectReason) {
+        let was_open = self.is_open();
+        if was_open {
+            for index in 0..self.namespaces.len() {
+                if self.namespaces[index].state == ConnectionState::Connected {
+                    let packet = Packet::Disconnect {
+                        namespace: self.namespaces[index].path.clone(),
+                    };
+                    self.push_packet(&packet);
+                }
+            }
+        }
+        for index in 0..self.namespaces.len() {
+            let ns = &mut self.namespaces[index];
+            let was_connected = ns.state == ConnectionState::Connected;
+            if ns.state != ConnectionState::Disconnected {
+                ns.state = ConnectionState::Disconnected;
+                ns.sid = None;
+                ns.early_events.clear();
+            }
+            if was_connected {
+                let path = ns.path.clone();
+                self.fail_sent_acks(&path);
+                self.events.push_back(ClientEvent::NamespaceDisconnected {
+                    namespace: path,
+                    reason,
+                });
+            }
+        }
+        if !matches!(self.state, EngineState::Idle | EngineState::Backoff { .. }) {
+            self.commands.push_back(TransportCommand::Close);
+        }
+        self.state = EngineState::Idle;
+        self.reconnect_attempt = 0;
+        self.decoder.reset();
+        if was_open {
+            self.events.push_back(ClientEvent::Closed { reason });
+        }
+    }
+
+    /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
+    fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
+        let was_open = self.is_open();
+        let reconnect = self.config.reconnect.enabled && reason.allows_reconnect();
+        self.commands.push_back(TransportCommand::Close);
+        self.decoder.reset();
+        for index in 0..self.namespaces.len() {
+            let ns = &mut self.namespaces[index];
+            let was_connected = ns.state == ConnectionState::Connected;
+            ns.state = if ns.wanted && reconnect {
+                ConnectionState::Connecting
+            } else {
+                ConnectionState::Disconnected
+            };
+            ns.sid = None;
+            ns.early_events.clear();
+            if was_connected {
+                let path = ns.path.clone();
+                self.fail_sent_acks(&path);
+                self.events.push_back(ClientEvent::NamespaceDisconnected {
+                    namespace: path,
+                    reason,
+                });
+            }
+        }
+        if was_open {
+            self.events.push_back(ClientEvent::Closed { reason });
+        } else {
+            self.events.push_back(ClientEvent::TransportError(ConnectError {
+                message: message.to_owned(),
+                data: None,
+            }));
+        }
+        self.state = EngineState::Idle;
+        if reconnect {
+            self.schedule_reconnect(now);
+        } else {
+            self.reconnect_attempt = 0;
+        }
+    }
+
+    fn schedule_reconnect(&mut self, now: Instant) {
+        let attempt = self.reconnect_attempt + 1;
+        if self.config.reconnect.max_attempts.is_some_and(|max| attempt > max) {
+            self.events.push_back(ClientEvent::ReconnectFailed {
+                attempts: self.reconnect_attempt,
+            });
+            self.reconnect_attempt = 0;
+            for ns in &mut self.namespaces {
+                ns.state = ConnectionState::Disconnected;
+            }
+            return;
+        }
+        let delay = backoff::delay(&self.config.reconnect, attempt, &mut self.jitter);
+        self.reconnect_attempt = attempt;
+        self.state = EngineState::Backoff { until: now + delay };
+        self.events.push_back(ClientEvent::ReconnectAttempt { attempt, delay });
+    }
+}

@@ -1,0 +1,654 @@
+//! Session scenarios on a virtual clock: frames and instants in, frames, commands and events out.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use socketio_core::session::{Session, TransportCommand, TransportLoss};
+use socketio_core::{ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Value};
+
+const OPEN: &str = r#"0{"sid":"eio-sid","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}"#;
+
+struct Harness {
+    session: Session,
+    now: Instant,
+}
+
+impl Harness {
+    fn new(config: ClientConfig) -> Self {
+        Harness {
+            session: Session::new(config, 7),
+            now: Instant::now(),
+        }
+    }
+
+    /// Opens the engine and connects "/" (answered with sid "s1").
+    fn connected() -> Self {
+        let mut h = Harness::new(ClientConfig::default());
+        h.session
+            .connect_namespace("/", Some(obj(&[("token", "t".into())])))
+            .unwrap();
+        h.session.open(h.now);
+        assert_eq!(h.commands(), [TransportCommand::Open]);
+        h.text(OPEN);
+        assert_eq!(h.sent(), [r#"40{"token":"t"}"#]);
+        h.text(r#"40{"sid":"s1"}"#);
+        assert_eq!(
+            h.events(),
+            [
+                ClientEvent::Open { sid: "eio-sid".into() },
+                ClientEvent::NamespaceConnected {
+                    namespace: "/".into(),
+                    sid: "s1".into(),
+                    recovered: false
+                },
+            ]
+        );
+        h
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        if self.session.next_deadline().is_some_and(|d| d <= self.now) {
+            self.session.handle_timeout(self.now);
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        self.session.handle_frame(self.now, Frame::Text(text.into()));
+    }
+
+    fn binary(&mut self, bytes: &'static [u8]) {
+        self.session
+            .handle_frame(self.now, Frame::Binary(Bytes::from_static(bytes)));
+    }
+
+    fn sent(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.session.poll_transmit())
+            .map(|f| match f {
+                Frame::Text(t) => t,
+                Frame::Binary(b) => format!("<bin {}>", String::from_utf8_lossy(&b)),
+            })
+            .collect()
+    }
+
+    fn commands(&mut self) -> Vec<TransportCommand> {
+        std::iter::from_fn(|| self.session.poll_command()).collect()
+    }
+
+    fn events(&mut self) -> Vec<ClientEvent> {
+        std::iter::from_fn(|| self.session.poll_event()).collect()
+    }
+}
+
+fn obj(entries: &[(&str, Value)]) -> Value {
+    Value::Object(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+}
+
+fn event(ns: &str, name: &str, args: Vec<Value>, ack_id: Option<u64>) -> ClientEvent {
+    ClientEvent::Event {
+        namespace: ns.into(),
+        name: name.into(),
+        args,
+        ack_id,
+    }
+}
+
+#[test]
+fn handshake_ping_pong_and_events_in_order() {
+    let mut h = Harness::connected();
+    assert_eq!(h.session.state(), ConnectionState::Connected);
+    assert_eq!(h.session.engine_sid(), Some("eio-sid"));
+    assert_eq!(h.session.namespace_sid("/"), Some("s1"));
+    h.text("2");
+    assert_eq!(h.sent(), ["3"]);
+    h.text(r#"42["a",1]"#);
+    h.text(r#"42["b",2.5]"#);
+    h.text(r#"421["c"]"#);
+    assert_eq!(
+        h.events(),
+        [
+            event("/", "a", vec![Value::Int(1)], None),
+            event("/", "b", vec![Value::Float(2.5)], None),
+            event("/", "c", vec![], Some(1)),
+        ]
+    );
+    h.session.send_ack("/", 1, vec!["ok".into()]).unwrap();
+    assert_eq!(h.sent(), [r#"431["ok"]"#]);
+}
+
+#[test]
+fn ping_timeout_closes_and_reconnects_with_backoff() {
+    let mut h = Harness::connected();
+    h.advance(Duration::from_secs(40));
+    h.text("2"); // a ping resets the deadline
+    let _ = h.sent();
+    h.advance(Duration::from_secs(44));
+    assert!(h.events().is_empty());
+    h.advance(Duration::from_secs(2));
+    let events = h.events();
+    assert_eq!(
+        events[0],
+        ClientEvent::NamespaceDisconnected {
+            namespace: "/".into(),
+            reason: DisconnectReason::PingTimeout
+        }
+    );
+    assert_eq!(
+        events[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::PingTimeout
+        }
+    );
+    let ClientEvent::ReconnectAttempt { attempt: 1, delay } = events[2] else {
+        panic!("{events:?}")
+    };
+    assert!(
+        delay >= Duration::from_millis(500) && delay <= Duration::from_millis(1500),
+        "{delay:?}"
+    );
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    assert_eq!(h.session.state(), ConnectionState::Connecting);
+    assert_eq!(h.session.namespace_state("/"), ConnectionState::Connecting);
+    h.advance(delay);
+    assert_eq!(h.commands(), [TransportCommand::Open]);
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"token":"t"}"#], "rejoins with its auth");
+    h.text(r#"40{"sid":"s2"}"#);
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::Open { sid: "eio-sid".into() },
+            ClientEvent::Reconnected { attempt: 1 },
+            ClientEvent::NamespaceConnected {
+                namespace: "/".into(),
+                sid: "s2".into(),
+                recovered: false
+            },
+        ]
+    );
+}
+
+#[test]
+fn failed_attempts_back_off_and_give_up_after_max_attempts() {
+    let mut config = ClientConfig::default();
+    config.reconnect.max_attempts = Some(2);
+    config.reconnect.randomization = 0.0;
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.session
+        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::TransportError(socketio_core::ConnectError {
+                message: "connection refused".into(),
+                data: None
+            }),
+            ClientEvent::ReconnectAttempt {
+                attempt: 1,
+                delay: Duration::from_secs(1)
+            },
+        ]
+    );
+    h.advance(Duration::from_secs(1));
+    h.session
+        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::ReconnectAttempt {
+            attempt: 2,
+            delay: Duration::from_secs(2)
+        }
+    );
+    h.advance(Duration::from_secs(2));
+    h.session
+        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    assert_eq!(h.events()[1], ClientEvent::ReconnectFailed { attempts: 2 });
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert_eq!(h.session.next_deadline(), None);
+}
+
+#[test]
+fn connect_timeout_is_a_transport_error() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.advance(Duration::from_secs(21));
+    let events = h.events();
+    assert_eq!(
+        events[0],
+        ClientEvent::TransportError(socketio_core::ConnectError {
+            message: "timeout".into(),
+            data: None
+        })
+    );
+    assert!(matches!(events[1], ClientEvent::ReconnectAttempt { attempt: 1, .. }));
+}
+
+#[test]
+fn server_disconnect_does_not_reconnect() {
+    let mut h = Harness::connected();
+    h.text("41");
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::IoServerDisconnect
+            },
+            ClientEvent::Closed {
+                reason: DisconnectReason::IoServerDisconnect
+            },
+        ]
+    );
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    assert_eq!(h.session.next_deadline(), None);
+}
+
+#[test]
+fn transport_close_and_error_reasons() {
+    let mut h = Harness::connected();
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::TransportClose
+        }
+    );
+    let mut h = Harness::connected();
+    h.session
+        .handle_transport_loss(h.now, TransportLoss::Error("reset".into()));
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::TransportError
+        }
+    );
+}
+
+#[test]
+fn malformed_packet_is_a_parse_error() {
+    let mut h = Harness::connected();
+    h.text(r#"42[{"toString":"x"}]"#);
+    let events = h.events();
+    assert_eq!(
+        events[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::ParseError
+        }
+    );
+    assert!(matches!(events[2], ClientEvent::ReconnectAttempt { .. }));
+}
+
+#[test]
+fn oversized_frame_is_refused() {
+    let mut config = ClientConfig::default();
+    config.limits.max_message_bytes = 100;
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s"}"#);
+    let _ = h.events();
+    h.text(&format!("42[\"x\",\"{}\"]", "a".repeat(200)));
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::ParseError
+        }
+    );
+}
+
+#[test]
+fn binary_events_are_reassembled() {
+    let mut h = Harness::connected();
+    h.text(r#"452-["up",{"_placeholder":true,"num":0},{"k":{"_placeholder":true,"num":1}}]"#);
+    assert!(h.events().is_empty());
+    h.binary(b"one");
+    h.binary(b"two");
+    assert_eq!(
+        h.events(),
+        [event(
+            "/",
+            "up",
+            vec![
+                Value::Binary(Bytes::from_static(b"one")),
+                obj(&[("k", Value::Binary(Bytes::from_static(b"two")))])
+            ],
+            None
+        )]
+    );
+    h.binary(b"stray");
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::ParseError
+        }
+    );
+}
+
+#[test]
+fn emit_encodes_binary_as_attachments() {
+    let mut h = Harness::connected();
+    h.session
+        .emit(
+            h.now,
+            "/",
+            "up",
+            vec![Value::Binary(Bytes::from_static(b"xy")), "t".into()],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        h.sent(),
+        [r#"451-["up",{"_placeholder":true,"num":0},"t"]"#, "<bin xy>"]
+    );
+}
+
+#[test]
+fn acks_resolve_exactly_once() {
+    let mut h = Harness::connected();
+    let a = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let b = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.sent(), [format!("42{a}[\"q\"]"), format!("42{b}[\"q\"]")]);
+    h.text(&format!("43{a}[\"answer\",1]"));
+    h.text(&format!("43{a}[\"again\"]")); // a second answer is ignored
+    assert_eq!(
+        h.events(),
+        [ClientEvent::AckResponse {
+            namespace: "/".into(),
+            id: a,
+            args: vec!["answer".into(), Value::Int(1)]
+        }]
+    );
+    h.advance(Duration::from_secs(5));
+    assert_eq!(
+        h.events(),
+        [ClientEvent::AckTimeout {
+            namespace: "/".into(),
+            id: b
+        }]
+    );
+    h.text(&format!("43{b}[\"late\"]"));
+    h.advance(Duration::from_secs(30));
+    assert!(h.events().is_empty());
+    assert_eq!(h.session.pending_acks(), 0);
+}
+
+#[test]
+fn ack_from_another_namespace_is_ignored() {
+    let mut h = Harness::connected();
+    h.session.connect_namespace("/admin", None).unwrap();
+    h.text(r#"40/admin,{"sid":"a1"}"#);
+    let _ = (h.sent(), h.events());
+    let id = h
+        .session
+        .emit(h.now, "/admin", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    h.text(&format!("43{id}[\"wrong ns\"]"));
+    assert!(h.events().is_empty());
+    h.text(&format!("43/admin,{id}[\"right\"]"));
+    assert_eq!(
+        h.events(),
+        [ClientEvent::AckResponse {
+            namespace: "/admin".into(),
+            id,
+            args: vec!["right".into()]
+        }]
+    );
+}
+
+#[test]
+fn namespaces_with_auth_and_refusal() {
+    let mut h = Harness::connected();
+    h.session
+        .connect_namespace("/admin", Some(obj(&[("token", "bad".into())])))
+        .unwrap();
+    assert_eq!(h.sent(), [r#"40/admin,{"token":"bad"}"#]);
+    h.text(r#"44/admin,{"message":"Not authorized","data":{"code":401}}"#);
+    assert_eq!(
+        h.events(),
+        [ClientEvent::NamespaceConnectError {
+            namespace: "/admin".into(),
+            error: socketio_core::ConnectError {
+                message: "Not authorized".into(),
+                data: Some(obj(&[("code", Value::Int(401))])),
+            },
+        }]
+    );
+    assert_eq!(h.session.namespace_state("/admin"), ConnectionState::Disconnected);
+    assert_eq!(
+        h.session.state(),
+        ConnectionState::Connected,
+        "the connection stays for the other namespaces"
+    );
+    assert_eq!(
+        h.session.add_namespace("admin"),
+        Err(CommandError::InvalidNamespace("admin".into()))
+    );
+}
+
+#[test]
+fn connect_answer_without_sid_is_a_connect_error() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text("40");
+    let events = h.events();
+    assert!(matches!(&events[1], ClientEvent::NamespaceConnectError { error, .. } if error.message.contains("sid")));
+}
+
+#[test]
+fn emits_wait_in_the_send_buffer_until_connected() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.session.emit(h.now, "/", "first", vec![Value::Int(1)], None).unwrap();
+    let id = h
+        .session
+        .emit(h.now, "/", "second", vec![], Some(Duration::from_secs(10)))
+        .unwrap()
+        .unwrap();
+    assert!(h.sent().is_empty());
+    assert_eq!(h.session.buffered_packets("/"), 2);
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40"]);
+    h.text(r#"40{"sid":"s"}"#);
+    assert_eq!(h.sent(), [r#"42["first",1]"#.to_owned(), format!("42{id}[\"second\"]")]);
+    h.text(&format!("43{id}[]"));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::AckResponse { id: got, .. } if *got == id)));
+}
+
+#[test]
+fn send_buffer_is_bounded() {
+    let mut config = ClientConfig::default();
+    config.limits.send_buffer_packets = 2;
+    let mut h = Harness::new(config);
+    h.session.add_namespace("/").unwrap();
+    h.session.emit(h.now, "/", "a", vec![], None).unwrap();
+    h.session.emit(h.now, "/", "b", vec![], None).unwrap();
+    assert_eq!(
+        h.session.emit(h.now, "/", "c", vec![], None),
+        Err(CommandError::SendBufferFull)
+    );
+}
+
+#[test]
+fn buffered_ack_times_out_and_is_not_sent_later() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    let id = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(1)))
+        .unwrap()
+        .unwrap();
+    h.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.events(),
+        [ClientEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        }]
+    );
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s"}"#);
+    assert_eq!(h.sent(), ["40"]);
+}
+
+#[test]
+fn volatile_emits_are_dropped_unless_connected() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.add_namespace("/").unwrap();
+    assert_eq!(h.session.emit_volatile(h.now, "/", "pos", vec![]), Ok(false));
+    assert_eq!(h.session.buffered_packets("/"), 0);
+    let mut h = Harness::connected();
+    assert_eq!(
+        h.session.emit_volatile(h.now, "/", "pos", vec![Value::Int(3)]),
+        Ok(true)
+    );
+    assert_eq!(h.sent(), [r#"42["pos",3]"#]);
+}
+
+#[test]
+fn emits_over_max_payload_are_refused() {
+    let mut h = Harness::connected();
+    let err = h
+        .session
+        .emit(h.now, "/", "big", vec!["x".repeat(2000).into()], None)
+        .unwrap_err();
+    assert!(matches!(err, CommandError::TooLarge { max: 1000, .. }), "{err:?}");
+    assert_eq!(h.session.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn invalid_event_names_are_refused() {
+    let mut h = Harness::connected();
+    for name in ["", "connect", "disconnect"] {
+        assert_eq!(
+            h.session.emit(h.now, "/", name, vec![], None),
+            Err(CommandError::InvalidEventName(name.into()))
+        );
+    }
+}
+
+#[test]
+fn client_close_disconnects_everything_and_times_out_acks() {
+    let mut h = Harness::connected();
+    let id = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let _ = h.sent();
+    h.session.close();
+    assert_eq!(h.sent(), ["41"]);
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::AckTimeout {
+                namespace: "/".into(),
+                id
+            },
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::IoClientDisconnect
+            },
+            ClientEvent::Closed {
+                reason: DisconnectReason::IoClientDisconnect
+            },
+        ]
+    );
+    h.advance(Duration::from_secs(100));
+    assert!(h.events().is_empty());
+    h.session.close(); // twice is fine
+    assert!(h.events().is_empty() && h.commands().is_empty());
+}
+
+#[test]
+fn disconnecting_one_namespace_keeps_the_others() {
+    let mut h = Harness::connected();
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.text(r#"40/chat,{"sid":"c"}"#);
+    let _ = (h.sent(), h.events());
+    h.session.disconnect_namespace("/chat").unwrap();
+    assert_eq!(h.sent(), ["41/chat,"]);
+    assert_eq!(
+        h.events(),
+        [ClientEvent::NamespaceDisconnected {
+            namespace: "/chat".into(),
+            reason: DisconnectReason::IoClientDisconnect
+        }]
+    );
+    assert_eq!(h.session.state(), ConnectionState::Connected);
+    h.session.disconnect_namespace("/").unwrap();
+    assert_eq!(
+        h.session.state(),
+        ConnectionState::Disconnected,
+        "the last namespace closes the connection"
+    );
+}
+
+#[test]
+fn recovery_sends_pid_and_offset_and_replays_early_events() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session
+        .connect_namespace("/", Some(obj(&[("token", "t".into())])))
+        .unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#);
+    h.text(r#"42["tick",1,"off-1"]"#);
+    let _ = (h.sent(), h.events());
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    let _ = (h.events(), h.commands());
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"pid":"p1","offset":"off-1","token":"t"}"#]);
+    h.text(r#"42["missed",2,"off-2"]"#); // replayed before the CONNECT answer
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#);
+    let events = h.events();
+    assert_eq!(
+        &events[events.len() - 2..],
+        [
+            ClientEvent::NamespaceConnected {
+                namespace: "/".into(),
+                sid: "s1".into(),
+                recovered: true
+            },
+            event("/", "missed", vec![Value::Int(2), "off-2".into()], None),
+        ]
+    );
+}
+
+#[test]
+fn no_reconnection_when_disabled() {
+    let mut config = ClientConfig::default();
+    config.reconnect.enabled = false;
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    let events = h.events();
+    assert!(
+        !events.iter().any(|e| matches!(e, ClientEvent::ReconnectAttempt { .. })),
+        "{events:?}"
+    );
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+}
