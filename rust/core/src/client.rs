@@ -1,66 +1,197 @@
 //! `Client`: the session state machine wired to the WebSocket transport. One per connection; no globals.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use crate::config::ClientConfig;
+use crate::endpoint::Endpoint;
 use crate::error::{CommandError, UrlError};
 use crate::event::{AckId, ClientEvent, ConnectionState};
+use crate::session::{Session, TransportCommand, TransportLoss};
+use crate::transport::{TransportClosed, TransportEvent, WebSocketTransport};
 use crate::value::Value;
+
+/// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
+const MAX_EVENTS_PER_POLL: usize = 20_000;
 
 /// A Socket.IO client connection. Drive it with [`Client::poll`], then drain [`Client::poll_event`].
 ///
 /// Nothing here blocks: `connect` starts the connection and returns, and `poll` does only the work that is ready.
+/// Outgoing frames are queued by the commands (`emit`, …) and written at the end of the next `poll` (or by
+/// [`Client::flush`]), so the frames of one game frame leave together.
 pub struct Client {
-    config: ClientConfig,
+    session: Session,
+    endpoint: Option<Endpoint>,
+    url: String,
+    transport: Option<WebSocketTransport>,
+    /// `session.next_deadline()`, cached so an idle `poll` is a clock comparison.
+    next_deadline: Option<Instant>,
 }
 
 impl Client {
     /// A client with these settings, not connected.
     pub fn new(config: ClientConfig) -> Self {
-        Client { config }
+        let seed = RandomState::new().hash_one(0x5eed_u64);
+        Client {
+            session: Session::new(config, seed),
+            endpoint: None,
+            url: String::new(),
+            transport: None,
+            next_deadline: None,
+        }
     }
 
-    /// The settings in force. Changes take effect at the next `connect`.
+    /// The settings in force.
+    pub fn config(&self) -> &ClientConfig {
+        self.session.config()
+    }
+
+    /// Mutable settings. TLS, path and limits take effect at the next connection; reconnection settings at once.
     pub fn config_mut(&mut self) -> &mut ClientConfig {
-        &mut self.config
+        self.session.config_mut()
     }
 
     /// Starts connecting to `url` (closing any previous connection first). Returns at once.
-    /// Namespaces, the main one included, connect with [`Client::connect_namespace`].
+    ///
+    /// Namespaces, the main one included, connect with [`Client::connect_namespace`]; those already wanted
+    /// rejoin when the connection opens.
     pub fn connect(&mut self, url: &str, now: Instant) -> Result<(), UrlError> {
-        let _ = (url, now);
-        unimplemented!("wired in the session commit")
+        let endpoint = Endpoint::parse(url, &self.session.config().path)?;
+        self.endpoint = Some(endpoint);
+        self.url = url.to_owned();
+        self.session.open(now);
+        self.drive(now);
+        Ok(())
     }
 
-    /// Does every piece of work that is ready: transport I/O, decoding, timers, reconnection.
+    /// Does every piece of work that is ready: transport I/O, decoding, timers, reconnection, writes.
     pub fn poll(&mut self, now: Instant) {
-        let _ = now;
+        for _ in 0..MAX_EVENTS_PER_POLL {
+            let Some(transport) = self.transport.as_mut() else {
+                break;
+            };
+            match transport.poll() {
+                None => break,
+                Some(TransportEvent::Connected) => {}
+                Some(TransportEvent::Frame(frame)) => self.session.handle_frame(now, frame),
+                Some(TransportEvent::Closed(closed)) => {
+                    self.transport = None;
+                    self.session.handle_transport_loss(now, loss_of(closed));
+                }
+            }
+            // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
+            if self.drive(now) {
+                break;
+            }
+        }
+        if self.next_deadline.is_some_and(|deadline| deadline <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.drive(now);
+        if let Some(transport) = self.transport.as_mut() {
+            transport.flush();
+        }
+    }
+
+    /// Writes what is queued now, without waiting for the next `poll`.
+    pub fn flush(&mut self) {
+        if let Some(transport) = self.transport.as_mut() {
+            transport.flush();
+        }
+    }
+
+    /// Hands the session's frames and commands to the transport. Returns whether the transport changed.
+    fn drive(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        loop {
+            while let Some(frame) = self.session.poll_transmit() {
+                if let Some(transport) = self.transport.as_mut() {
+                    transport.send(frame);
+                }
+            }
+            let Some(command) = self.session.poll_command() else {
+                break;
+            };
+            changed = true;
+            match command {
+                TransportCommand::Close => {
+                    if let Some(mut transport) = self.transport.take() {
+                        transport.close();
+                    }
+                }
+                TransportCommand::Open => {
+                    if let Some(mut old) = self.transport.take() {
+                        old.close();
+                    }
+                    if let Some(endpoint) = &self.endpoint {
+                        let config = self.session.config();
+                        self.transport = Some(WebSocketTransport::connect(
+                            endpoint,
+                            &config.tls,
+                            config.limits.max_message_bytes,
+                        ));
+                    } else {
+                        self.session
+                            .handle_transport_loss(now, TransportLoss::ConnectFailed("no URL to connect to".into()));
+                    }
+                }
+            }
+        }
+        self.next_deadline = self.session.next_deadline();
+        changed
     }
 
     /// The next event, in the order they happened.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        None
+        self.session.poll_event()
     }
 
-    /// Connects (or reconnects) namespace `ns` with `auth`. Sent once the connection is open.
-    pub fn connect_namespace(&mut self, ns: &str, auth: Option<Value>) -> Result<(), CommandError> {
-        let _ = (ns, auth);
-        unimplemented!()
+    /// Registers namespace `ns` without connecting it (emits on it wait in its send buffer).
+    pub fn add_namespace(&mut self, ns: &str) -> Result<(), CommandError> {
+        self.session.add_namespace(ns)
     }
 
-    /// Disconnects namespace `ns` (sends DISCONNECT). The connection stays open.
-    pub fn disconnect_namespace(&mut self, ns: &str) -> Result<(), CommandError> {
-        let _ = ns;
-        unimplemented!()
+    /// Connects (or reconnects) namespace `ns` with `auth`: at once when the connection is open, otherwise as
+    /// soon as it opens. If the client was closed but has a URL, it reconnects.
+    pub fn connect_namespace(&mut self, ns: &str, auth: Option<Value>, now: Instant) -> Result<(), CommandError> {
+        self.session.connect_namespace(ns, auth)?;
+        if self.session.state() == ConnectionState::Disconnected && self.endpoint.is_some() {
+            self.session.open(now);
+        }
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Disconnects namespace `ns` (sends DISCONNECT). The connection stays open while other namespaces use it.
+    pub fn disconnect_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+        self.session.disconnect_namespace(ns)?;
+        self.drive(now);
+        Ok(())
     }
 
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
-    pub fn emit(&mut self, ns: &str, event: &str, args: Vec<Value>) -> Result<(), CommandError> {
-        let _ = (ns, event, args);
-        unimplemented!()
+    pub fn emit(&mut self, ns: &str, event: &str, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
+        self.session.emit(now, ns, event, args, None)?;
+        self.drive(now);
+        Ok(())
     }
 
-    /// Emits and waits for the server's acknowledgement; `AckResponse` or `AckTimeout` with the returned id follows.
+    /// Emits only if `ns` is connected right now; otherwise drops it. Returns whether it was sent.
+    pub fn emit_volatile(
+        &mut self,
+        ns: &str,
+        event: &str,
+        args: Vec<Value>,
+        now: Instant,
+    ) -> Result<bool, CommandError> {
+        let sent = self.session.emit_volatile(now, ns, event, args)?;
+        self.drive(now);
+        Ok(sent)
+    }
+
+    /// Emits and waits for the server's acknowledgement; `AckResponse` or `AckTimeout` with the returned id follows
+    /// exactly once.
     pub fn emit_with_ack(
         &mut self,
         ns: &str,
@@ -69,43 +200,61 @@ impl Client {
         timeout: Duration,
         now: Instant,
     ) -> Result<AckId, CommandError> {
-        let _ = (ns, event, args, timeout, now);
-        unimplemented!()
+        let id = self.session.emit(now, ns, event, args, Some(timeout))?;
+        self.drive(now);
+        id.ok_or(CommandError::NotConnected)
     }
 
     /// Answers the server's event that carried `ack_id` on `ns`.
-    pub fn send_ack(&mut self, ns: &str, ack_id: u64, args: Vec<Value>) -> Result<(), CommandError> {
-        let _ = (ns, ack_id, args);
-        unimplemented!()
+    pub fn send_ack(&mut self, ns: &str, ack_id: u64, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
+        self.session.send_ack(ns, ack_id, args)?;
+        self.drive(now);
+        Ok(())
     }
 
     /// Closes the connection ("io client disconnect"); no reconnection follows.
-    pub fn close(&mut self) {}
+    pub fn close(&mut self, now: Instant) {
+        self.session.close();
+        self.drive(now);
+        self.flush();
+    }
 
     /// State of the connection as a whole.
     pub fn state(&self) -> ConnectionState {
-        ConnectionState::Disconnected
+        self.session.state()
     }
 
     /// Engine.IO session id, while connected.
     pub fn engine_sid(&self) -> Option<&str> {
-        None
+        self.session.engine_sid()
     }
 
     /// State of namespace `ns`.
     pub fn namespace_state(&self, ns: &str) -> ConnectionState {
-        let _ = ns;
-        ConnectionState::Disconnected
+        self.session.namespace_state(ns)
     }
 
     /// Socket.IO session id of namespace `ns`, while connected.
     pub fn namespace_sid(&self, ns: &str) -> Option<&str> {
-        let _ = ns;
-        None
+        self.session.namespace_sid(ns)
     }
 
-    /// The URL given to the last `connect`, as given.
+    /// The URL given to the last successful `connect`, as given.
     pub fn url(&self) -> &str {
-        ""
+        &self.url
+    }
+
+    /// The session, for inspection (buffered packets, pending acks, handshake).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+fn loss_of(closed: TransportClosed) -> TransportLoss {
+    match closed {
+        TransportClosed::ConnectFailed(message) => TransportLoss::ConnectFailed(message),
+        TransportClosed::Closed => TransportLoss::Closed,
+        TransportClosed::Error(message) => TransportLoss::Error(message),
+        TransportClosed::MessageTooLarge { .. } => TransportLoss::MessageTooLarge,
     }
 }

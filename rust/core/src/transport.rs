@@ -1,1 +1,798 @@
-//! (being written)
+//! The WebSocket transport: the only code of the crate that touches sockets.
+//!
+//! # Design: a short-lived connector thread, then a non-blocking socket
+//!
+//! Opening a connection takes four steps that can each wait for seconds: the DNS lookup, the TCP connect, the
+//! TLS handshake and the WebSocket upgrade. None of them may block the caller, which is a game's main loop.
+//! [`WebSocketTransport::connect`] therefore spawns one short-lived thread that does those steps in blocking
+//! mode, then hands the connected stream back over a channel and ends. The thread exists because std has no
+//! non-blocking DNS (`ToSocketAddrs` calls `getaddrinfo`, which blocks) and a blocking, thread-confined
+//! handshake is far simpler than a hand-written non-blocking TLS + HTTP state machine (which would still
+//! need a thread for DNS). Once the stream is handed over, the socket is non-blocking and all the I/O happens
+//! in [`WebSocketTransport::poll`] / [`send`](WebSocketTransport::send) on the caller's thread: no thread, lock
+//! or channel on the data path.
+//!
+//! The rules that keep the caller from ever waiting:
+//!
+//! - `connect` only spawns the thread; `poll` checks the channel with `try_recv`.
+//! - Every blocking step of the thread is bounded: [`TCP_CONNECT_TIMEOUT`] per resolved address, and
+//!   [`HANDSHAKE_IO_TIMEOUT`] as the socket's read/write timeout during the TLS handshake and the upgrade, so a
+//!   server that accepts TCP and then never answers ends the thread. Only DNS is bounded by the system
+//!   resolver's own timeouts. The session enforces its own, usually shorter, connect timeout on top.
+//! - Closing or dropping the transport before the thread is done sets a cancel flag and shuts the socket
+//!   down, which wakes a thread blocked in the handshake at once. Whatever the thread produces after that is
+//!   discarded (the send on the channel fails, the stream is dropped, the socket closed). Nothing joins the
+//!   thread.
+//! - After the handshake the socket is switched to non-blocking before it is handed over; a read or write
+//!   that would block returns `WouldBlock`, and the unwritten bytes stay in tungstenite's write buffer until
+//!   the next `poll`, `send` or `flush`.
+//!
+//! # TLS
+//!
+//! rustls with the *ring* provider, installed per connection (the process-wide default provider is neither
+//! read nor set). The trust anchors come from [`TlsVerification`]: the Mozilla roots of `webpki-roots`, only
+//! the PEM certificates given, or none at all (every certificate accepted; handshake signatures are still
+//! checked, so the connection works, but it is not authenticated). [`TlsConfig::server_name`] replaces the
+//! URL's host for SNI and certificate verification; the `Host` header keeps the URL's host.
+//!
+//! # Limits
+//!
+//! Incoming messages (and frames) larger than `max_message_bytes` end the connection with
+//! [`TransportClosed::MessageTooLarge`], detected from the frame header before the payload is buffered.
+//! Outgoing bytes the kernel has not accepted yet are capped at twice `max_message_bytes` (at least
+//! [`MIN_WRITE_BUFFER_LIMIT`]): past that the server is not reading, and the transport closes with
+//! [`TransportClosed::Error`] rather than grow without bound.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme, StreamOwned};
+use rustls_pki_types::pem::PemObject;
+use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+use tungstenite::handshake::HandshakeError;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+use crate::config::{TlsConfig, TlsVerification};
+use crate::endpoint::Endpoint;
+use crate::frame::Frame;
+
+/// Longest wait for one TCP connect, per address the host name resolves to.
+pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Read and write timeout of the socket during the TLS handshake and the WebSocket upgrade.
+pub const HANDSHAKE_IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Smallest cap on outgoing bytes waiting for the kernel to take them.
+pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
+
+/// Most bytes discarded from the receive queue when closing (so the close frame is not lost to a reset).
+const CLOSE_DRAIN_BYTES: usize = 256 << 10;
+
+/// Why the transport closed. Reported once, as the last event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportClosed {
+    /// The connection could not be opened: DNS, TCP, TLS or the WebSocket upgrade failed. The message says which
+    /// step and why, e.g. `TLS handshake failed: invalid peer certificate: UnknownIssuer`.
+    ConnectFailed(String),
+    /// The server closed the connection: a close frame, or end of stream.
+    Closed,
+    /// An I/O or protocol error after the connection was open.
+    Error(String),
+    /// The server sent a message larger than the cap.
+    MessageTooLarge {
+        /// Size of the message (or frame), as announced.
+        size: usize,
+        /// The cap in force (`max_message_bytes`).
+        max: usize,
+    },
+}
+
+impl fmt::Display for TransportClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportClosed::ConnectFailed(why) => write!(f, "connection failed: {why}"),
+            TransportClosed::Closed => f.write_str("connection closed by the server"),
+            TransportClosed::Error(why) => write!(f, "connection error: {why}"),
+            TransportClosed::MessageTooLarge { size, max } => {
+                write!(f, "the server sent a message of {size} bytes, over the {max}-byte cap")
+            }
+        }
+    }
+}
+
+/// What [`WebSocketTransport::poll`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// The WebSocket is open. Reported once, first.
+    Connected,
+    /// A data message arrived.
+    Frame(Frame),
+    /// The connection is over. Reported once, last; `poll` returns `None` afterwards.
+    Closed(TransportClosed),
+}
+
+/// The byte stream under the WebSocket: plain TCP, or TLS over TCP.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            // rustls takes no more plaintext once its record buffer is full and answers `Ok(0)`, which
+            // tungstenite would read as a reset connection. With a non-blocking socket that means "try later".
+            Stream::Tls(s) => match s.write(buf)? {
+                0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+                n => Ok(n),
+            },
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// What the connector thread shares with the transport, to be stopped early.
+#[derive(Default)]
+struct Cancel {
+    cancelled: AtomicBool,
+    /// A handle on the socket while the handshake runs, to shut it down from `close`.
+    socket: Mutex<Option<TcpStream>>,
+}
+
+impl Cancel {
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    fn socket(&self) -> MutexGuard<'_, Option<TcpStream>> {
+        self.socket.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stops the attempt: the thread sees the flag between steps, and a blocked handshake read fails at once.
+    /// Never waits: if the thread holds the lock this instant, it checks the flag right after.
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        if let Ok(guard) = self.socket.try_lock() {
+            if let Some(socket) = guard.as_ref() {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+type ConnectResult = Result<WebSocket<Stream>, String>;
+
+enum State {
+    /// The connector thread is working.
+    Connecting {
+        result: Receiver<ConnectResult>,
+        cancel: Arc<Cancel>,
+        /// Messages sent before the connection opened, written once it does.
+        queued: Vec<Message>,
+        queued_bytes: usize,
+    },
+    /// Open (or failed, with the failure not reported yet).
+    Open(Box<WebSocket<Stream>>),
+    /// Failed before a socket existed; reported by the next `poll`.
+    Failed(TransportClosed),
+    /// Over: the close was reported, or the transport was closed by us.
+    Done,
+}
+
+/// A WebSocket client connection that never blocks its caller. See the [module documentation](self).
+pub struct WebSocketTransport {
+    state: State,
+    /// A send or flush failure, reported by the next `poll`.
+    error: Option<TransportClosed>,
+    write_limit: usize,
+}
+
+impl WebSocketTransport {
+    /// Starts connecting to `endpoint` and returns at once; [`poll`](Self::poll) reports
+    /// [`TransportEvent::Connected`] or [`TransportClosed::ConnectFailed`]. `tls` only matters for `wss://`.
+    /// Incoming messages larger than `max_message_bytes` close the connection.
+    pub fn connect(endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
+        let write_limit = max_message_bytes.max(MIN_WRITE_BUFFER_LIMIT).saturating_mul(2);
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(max_message_bytes))
+            .max_frame_size(Some(max_message_bytes))
+            .max_write_buffer_size(write_limit);
+
+        let (tx, rx) = mpsc::channel();
+        let cancel = Arc::new(Cancel::default());
+        let job = Job {
+            endpoint: endpoint.clone(),
+            tls: tls.clone(),
+            ws_config,
+            cancel: Arc::clone(&cancel),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("socketio-connect".to_owned())
+            .spawn(move || {
+                let result = job.run();
+                // The transport may be gone: then the stream is dropped here, which closes the socket.
+                let _ = tx.send(result);
+            });
+
+        let state = match spawned {
+            Ok(_detached) => State::Connecting {
+                result: rx,
+                cancel,
+                queued: Vec::new(),
+                queued_bytes: 0,
+            },
+            Err(e) => State::Failed(TransportClosed::ConnectFailed(format!(
+                "could not start the connection thread: {e}"
+            ))),
+        };
+        WebSocketTransport {
+            state,
+            error: None,
+            write_limit,
+        }
+    }
+
+    /// The next event, or `None` when nothing is ready. Never blocks: call it until it returns `None`, every
+    /// frame of the game loop. Also writes out what [`send`](Self::send) could not.
+    pub fn poll(&mut self) -> Option<TransportEvent> {
+        match &mut self.state {
+            State::Done => None,
+            State::Failed(_) => match std::mem::replace(&mut self.state, State::Done) {
+                State::Failed(why) => Some(TransportEvent::Closed(why)),
+                _ => None,
+            },
+            State::Connecting { result, .. } => match result.try_recv() {
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => {
+                    self.state = State::Done;
+                    Some(TransportEvent::Closed(TransportClosed::ConnectFailed(
+                        "the connection thread ended without a result".to_owned(),
+                    )))
+                }
+                Ok(Err(why)) => {
+                    self.state = State::Done;
+                    Some(TransportEvent::Closed(TransportClosed::ConnectFailed(why)))
+                }
+                Ok(Ok(ws)) => {
+                    let queued = match std::mem::replace(&mut self.state, State::Open(Box::new(ws))) {
+                        State::Connecting { queued, .. } => queued,
+                        _ => Vec::new(),
+                    };
+                    for message in queued {
+                        self.write_message(message);
+                    }
+                    self.flush();
+                    Some(TransportEvent::Connected)
+                }
+            },
+            State::Open(ws) => {
+                if let Some(why) = self.error.take() {
+                    self.finish(Some(&why));
+                    return Some(TransportEvent::Closed(why));
+                }
+                match read_one(ws) {
+                    ReadOutcome::Frame(frame) => Some(TransportEvent::Frame(frame)),
+                    ReadOutcome::Idle => None,
+                    ReadOutcome::Closed(why) => {
+                        self.finish(Some(&why));
+                        Some(TransportEvent::Closed(why))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues `frame` and tries to write it out at once, without blocking. What the socket does not take now is
+    /// written by the next `poll`, `send` or `flush`. A failure is reported by the next `poll`, as
+    /// [`TransportClosed::Error`]. Frames sent while connecting are written once the connection opens; frames
+    /// sent after the close are dropped.
+    pub fn send(&mut self, frame: Frame) {
+        let message = match frame {
+            Frame::Text(text) => Message::Text(text.into()),
+            Frame::Binary(bytes) => Message::Binary(bytes),
+        };
+        match &mut self.state {
+            State::Connecting {
+                queued, queued_bytes, ..
+            } => {
+                *queued_bytes = queued_bytes.saturating_add(message.len());
+                if *queued_bytes > self.write_limit {
+                    self.error.get_or_insert_with(|| {
+                        TransportClosed::Error(format!(
+                            "send buffer full: more than {} bytes queued before the connection opened",
+                            self.write_limit
+                        ))
+                    });
+                } else {
+                    queued.push(message);
+                }
+            }
+            State::Open(_) => {
+                self.write_message(message);
+                self.flush();
+            }
+            State::Failed(_) | State::Done => {}
+        }
+    }
+
+    /// Writes out buffered bytes, as far as the socket takes them without blocking.
+    pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        if let State::Open(ws) = &mut self.state {
+            match ws.flush() {
+                Ok(()) => {}
+                Err(e) if is_would_block(&e) => {}
+                Err(e) => self.error = Some(classify(e)),
+            }
+        }
+    }
+
+    /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
+    /// A connection attempt in progress is abandoned. Never blocks. No event follows.
+    pub fn close(&mut self) {
+        self.finish(None);
+    }
+
+    /// Whether the WebSocket is open and has not failed.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, State::Open(_)) && self.error.is_none()
+    }
+
+    fn write_message(&mut self, message: Message) {
+        if self.error.is_some() {
+            return;
+        }
+        if let State::Open(ws) = &mut self.state {
+            match ws.write(message) {
+                Ok(()) => {}
+                // The frame is in the write buffer; the rest goes out later.
+                Err(e) if is_would_block(&e) => {}
+                Err(e) => self.error = Some(classify(e)),
+            }
+        }
+    }
+
+    /// Ends the connection, best effort and without blocking: a close frame (1009 if `why` is an oversized
+    /// message, 1000 when we close, none after an error), TLS close_notify, then the socket is dropped.
+    fn finish(&mut self, why: Option<&TransportClosed>) {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Connecting { cancel, .. } => cancel.cancel(),
+            State::Open(mut ws) => {
+                let close_frame = match why {
+                    None => Some(None),
+                    Some(TransportClosed::MessageTooLarge { .. }) => Some(Some(CloseFrame {
+                        code: CloseCode::Size,
+                        reason: "message too large".into(),
+                    })),
+                    // The peer's close was answered by tungstenite already; errors get no close frame.
+                    Some(_) => None,
+                };
+                if let Some(frame) = close_frame {
+                    if self.error.is_none() {
+                        let _ = ws.close(frame);
+                    }
+                }
+                let _ = ws.flush();
+                let stream = ws.get_mut();
+                if let Stream::Tls(tls) = stream {
+                    tls.conn.send_close_notify();
+                    while tls.conn.wants_write() {
+                        match tls.conn.write_tls(&mut tls.sock) {
+                            Ok(n) if n > 0 => {}
+                            _ => break,
+                        }
+                    }
+                }
+                drain_receive_queue(stream.tcp());
+            }
+            State::Failed(_) | State::Done => {}
+        }
+    }
+}
+
+impl Drop for WebSocketTransport {
+    fn drop(&mut self) {
+        self.finish(None);
+    }
+}
+
+impl fmt::Debug for WebSocketTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Connecting { .. } => "connecting",
+            State::Open(_) => "open",
+            State::Failed(_) => "failed",
+            State::Done => "done",
+        };
+        f.debug_struct("WebSocketTransport")
+            .field("state", &state)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+enum ReadOutcome {
+    Frame(Frame),
+    Idle,
+    Closed(TransportClosed),
+}
+
+/// Reads until a data message, a stop, or nothing more to read (then flushes).
+fn read_one(ws: &mut WebSocket<Stream>) -> ReadOutcome {
+    loop {
+        match ws.read() {
+            Ok(Message::Text(text)) => return ReadOutcome::Frame(Frame::Text(utf8_into_string(text))),
+            Ok(Message::Binary(bytes)) => return ReadOutcome::Frame(Frame::Binary(bytes)),
+            // Pongs to pings are queued by tungstenite and go out with the next write or flush.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+            Ok(Message::Close(_)) => return ReadOutcome::Closed(TransportClosed::Closed),
+            Err(e) if is_would_block(&e) => {
+                return match ws.flush() {
+                    Ok(()) => ReadOutcome::Idle,
+                    Err(e) if is_would_block(&e) => ReadOutcome::Idle,
+                    Err(e) => ReadOutcome::Closed(classify(e)),
+                };
+            }
+            Err(e) => return ReadOutcome::Closed(classify(e)),
+        }
+    }
+}
+
+/// The text without a copy when tungstenite's buffer is not shared (it was validated as UTF-8 already).
+fn utf8_into_string(text: tungstenite::Utf8Bytes) -> String {
+    match String::from_utf8(Vec::from(Bytes::from(text))) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn is_would_block(e: &WsError) -> bool {
+    matches!(e, WsError::Io(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted))
+}
+
+/// Maps a tungstenite error after the connection opened.
+fn classify(e: WsError) -> TransportClosed {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => TransportClosed::Closed,
+        // End of stream without a close frame.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => TransportClosed::Closed,
+        // End of TCP stream without TLS close_notify: most servers just close the socket.
+        WsError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => TransportClosed::Closed,
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            TransportClosed::MessageTooLarge { size, max: max_size }
+        }
+        WsError::WriteBufferFull(_) => TransportClosed::Error(
+            "send buffer full: the server is not reading what we send (or the network is too slow)".to_owned(),
+        ),
+        WsError::Io(io) => TransportClosed::Error(format!("I/O error: {io}")),
+        other => TransportClosed::Error(other.to_string()),
+    }
+}
+
+/// Reads and discards what the peer sent and we will never read, so closing the socket sends FIN, not RST
+/// (a reset can destroy the close frame we just queued). Bounded, and the socket is non-blocking.
+fn drain_receive_queue(mut tcp: &TcpStream) {
+    let mut scratch = [0u8; 16 << 10];
+    let mut drained = 0;
+    while drained < CLOSE_DRAIN_BYTES {
+        match tcp.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+}
+
+/// The connector thread's work.
+struct Job {
+    endpoint: Endpoint,
+    tls: TlsConfig,
+    ws_config: WebSocketConfig,
+    cancel: Arc<Cancel>,
+}
+
+impl Job {
+    fn run(self) -> ConnectResult {
+        let result = self.connect();
+        // Drop the shutdown handle: the stream (if any) now belongs to the transport alone.
+        self.cancel.socket().take();
+        if self.cancel.is_cancelled() {
+            return Err("cancelled".to_owned());
+        }
+        result
+    }
+
+    fn check_cancelled(&self) -> Result<(), String> {
+        if self.cancel.is_cancelled() {
+            Err("cancelled".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn connect(&self) -> ConnectResult {
+        let endpoint = &self.endpoint;
+        // TLS settings first: a bad PEM is reported without touching the network.
+        let tls = if endpoint.is_tls() {
+            Some(tls_setup(&self.tls, endpoint.server_name())?)
+        } else {
+            None
+        };
+
+        self.check_cancelled()?;
+        let addrs: Vec<SocketAddr> = (endpoint.server_name(), endpoint.port())
+            .to_socket_addrs()
+            .map_err(|e| format!("DNS lookup of {} failed: {e}", endpoint.server_name()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("DNS lookup of {} found no address", endpoint.server_name()));
+        }
+
+        let tcp = self.connect_tcp(&addrs)?;
+        let _ = tcp.set_nodelay(true);
+        tcp.set_read_timeout(Some(HANDSHAKE_IO_TIMEOUT))
+            .and_then(|()| tcp.set_write_timeout(Some(HANDSHAKE_IO_TIMEOUT)))
+            .map_err(|e| format!("socket setup failed: {e}"))?;
+
+        // Let `close` interrupt the handshake by shutting the socket down.
+        if let Ok(handle) = tcp.try_clone() {
+            *self.cancel.socket() = Some(handle);
+        }
+        self.check_cancelled()?;
+
+        let stream = match tls {
+            None => Stream::Plain(tcp),
+            Some((config, name)) => {
+                let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
+                let mut tcp = tcp;
+                while conn.is_handshaking() {
+                    self.check_cancelled()?;
+                    conn.complete_io(&mut tcp)
+                        .map_err(|e| format!("TLS handshake failed: {}", describe_io(&e)))?;
+                }
+                Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
+            }
+        };
+
+        self.check_cancelled()?;
+        let (ws, _response) = tungstenite::client::client_with_config(endpoint.ws_url(), stream, Some(self.ws_config))
+            .map_err(|e| match e {
+                HandshakeError::Interrupted(_) => format!(
+                    "WebSocket upgrade failed: no answer from the server within {} s",
+                    HANDSHAKE_IO_TIMEOUT.as_secs()
+                ),
+                HandshakeError::Failure(e) => format!("WebSocket upgrade failed: {}", describe_upgrade_error(e)),
+            })?;
+
+        let tcp = ws.get_ref().tcp();
+        tcp.set_read_timeout(None)
+            .and_then(|()| tcp.set_write_timeout(None))
+            .and_then(|()| tcp.set_nonblocking(true))
+            .map_err(|e| format!("socket setup failed: {e}"))?;
+        Ok(ws)
+    }
+
+    fn connect_tcp(&self, addrs: &[SocketAddr]) -> Result<TcpStream, String> {
+        let mut failures = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            self.check_cancelled()?;
+            match TcpStream::connect_timeout(addr, TCP_CONNECT_TIMEOUT) {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => failures.push(format!("{addr}: {}", describe_io(&e))),
+            }
+        }
+        Err(format!(
+            "TCP connect to {}:{} failed: {}",
+            self.endpoint.server_name(),
+            self.endpoint.port(),
+            failures.join("; ")
+        ))
+    }
+}
+
+fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "timed out".to_owned(),
+        io::ErrorKind::UnexpectedEof => "the server closed the connection".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+fn describe_upgrade_error(e: WsError) -> String {
+    match e {
+        WsError::Http(response) => {
+            let status = response.status();
+            let mut text = format!("the server answered HTTP {status}");
+            if let Some(body) = response.body().as_deref().filter(|b| !b.is_empty()) {
+                let body = String::from_utf8_lossy(body);
+                let body: String = body.trim().chars().take(200).collect();
+                text.push_str(": ");
+                text.push_str(&body);
+            }
+            text
+        }
+        WsError::Io(io) => describe_io(&io),
+        WsError::Protocol(ProtocolError::HandshakeIncomplete) => "the server closed the connection".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The rustls client settings and the name to verify, from the user's TLS settings.
+fn tls_setup(tls: &TlsConfig, host: &str) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), String> {
+    let name = match tls.server_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => name,
+        _ => host,
+    };
+    let server_name =
+        ServerName::try_from(name.to_owned()).map_err(|e| format!("invalid TLS server name {name:?}: {e}"))?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    let mut config = match &tls.verification {
+        TlsVerification::WebPkiRoots => {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        TlsVerification::CustomRootsPem(pem) => builder
+            .with_root_certificates(roots_from_pem(pem)?)
+            .with_no_client_auth(),
+        TlsVerification::Disabled => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
+                algorithms: provider.signature_verification_algorithms,
+            }))
+            .with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((Arc::new(config), server_name))
+}
+
+fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let cert = cert.map_err(|e| format!("custom CA certificates: invalid PEM: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("custom CA certificates: certificate {} is not usable: {e}", i + 1))?;
+    }
+    if roots.is_empty() {
+        return Err("custom CA certificates: no \"BEGIN CERTIFICATE\" block in the PEM".to_owned());
+    }
+    Ok(roots)
+}
+
+/// [`TlsVerification::Disabled`]: any certificate, for any name, is accepted. Handshake signatures are still
+/// checked with the provider's algorithms (they prove the server holds the key of the certificate it sent).
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_or_garbage_pem_is_refused_with_a_clear_message() {
+        for pem in [
+            &b""[..],
+            b"garbage",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            let Err(why) = roots_from_pem(pem) else {
+                panic!("accepted {pem:?}")
+            };
+            assert!(why.contains("custom CA certificates"), "{why}");
+        }
+        let Err(why) = roots_from_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n") else {
+            panic!("accepted")
+        };
+        assert!(why.contains("PEM") || why.contains("not usable"), "{why}");
+    }
+
+    #[test]
+    fn tls_server_name_override_and_fallback() {
+        let tls = TlsConfig {
+            verification: TlsVerification::Disabled,
+            server_name: None,
+        };
+        assert!(tls_setup(&tls, "::1").is_ok());
+        assert!(tls_setup(&tls, "example.com").is_ok());
+        let tls = TlsConfig {
+            verification: TlsVerification::Disabled,
+            server_name: Some("  ".to_owned()),
+        };
+        assert!(tls_setup(&tls, "example.com").is_ok());
+        let tls = TlsConfig {
+            verification: TlsVerification::Disabled,
+            server_name: Some("bad name!".to_owned()),
+        };
+        let Err(why) = tls_setup(&tls, "example.com") else {
+            panic!("accepted")
+        };
+        assert!(why.contains("server name"), "{why}");
+    }
+
+    #[test]
+    fn oversized_message_error_maps_to_message_too_large() {
+        let e = WsError::Capacity(CapacityError::MessageTooLong { size: 10, max_size: 5 });
+        assert_eq!(classify(e), TransportClosed::MessageTooLarge { size: 10, max: 5 });
+    }
+}
