@@ -77,6 +77,9 @@ pub const HANDSHAKE_IO_TIMEOUT: Duration = Duration::from_secs(20);
 /// Smallest cap on outgoing bytes waiting for the kernel to take them.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
 
+/// Most plaintext bytes rustls buffers ahead of the socket.
+const TLS_BUFFER_LIMIT: usize = 1 << 20;
+
 /// Most bytes discarded from the receive queue when closing (so the close frame is not lost to a reset).
 const CLOSE_DRAIN_BYTES: usize = 256 << 10;
 
@@ -391,8 +394,9 @@ impl WebSocketTransport {
         }
     }
 
-    /// Ends the connection, best effort and without blocking: a close frame (1009 if `why` is an oversized
-    /// message, 1000 when we close, none after an error), TLS close_notify, then the socket is dropped.
+    /// Ends the connection, best effort and without blocking: a close frame (code 1009 after an oversized
+    /// message; no code when we close, as a browser's `ws.close()`; none after an error or the peer's close,
+    /// which tungstenite answered already), TLS close_notify, then the socket is dropped.
     fn finish(&mut self, why: Option<&TransportClosed>) {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Connecting { cancel, .. } => cancel.cancel(),
@@ -582,11 +586,22 @@ impl Job {
             None => Stream::Plain(tcp),
             Some((config, name)) => {
                 let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
+                // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger
+                // than rustls' 64 KiB default so a big message is handed over in few pieces (each piece moves the
+                // rest of tungstenite's buffer).
+                conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
                 let mut tcp = tcp;
-                while conn.is_handshaking() {
+                // `complete_io` runs until the handshake is done or fails; the bound only guards against a spin.
+                for _ in 0..16 {
+                    if !conn.is_handshaking() {
+                        break;
+                    }
                     self.check_cancelled()?;
                     conn.complete_io(&mut tcp)
                         .map_err(|e| format!("TLS handshake failed: {}", describe_io(&e)))?;
+                }
+                if conn.is_handshaking() {
+                    return Err("TLS handshake failed: it did not complete".to_owned());
                 }
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
@@ -616,15 +631,19 @@ impl Job {
             self.check_cancelled()?;
             match TcpStream::connect_timeout(addr, TCP_CONNECT_TIMEOUT) {
                 Ok(tcp) => return Ok(tcp),
-                Err(e) => failures.push(format!("{addr}: {}", describe_io(&e))),
+                Err(e) => failures.push((addr, describe_io(&e))),
             }
         }
-        Err(format!(
-            "TCP connect to {}:{} failed: {}",
-            self.endpoint.server_name(),
-            self.endpoint.port(),
-            failures.join("; ")
-        ))
+        let target = format!("{}:{}", self.endpoint.host(), self.endpoint.port());
+        let why = match failures.as_slice() {
+            [(addr, why)] if addr.to_string() == target => format!("{target} failed: {why}"),
+            [(addr, why)] => format!("{target} ({addr}) failed: {why}"),
+            all => {
+                let each: Vec<String> = all.iter().map(|(addr, why)| format!("{addr}: {why}")).collect();
+                format!("{target} failed: {}", each.join("; "))
+            }
+        };
+        Err(format!("TCP connect to {why}"))
     }
 }
 
@@ -788,6 +807,13 @@ mod tests {
             panic!("accepted")
         };
         assert!(why.contains("server name"), "{why}");
+    }
+
+    #[test]
+    fn transport_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<WebSocketTransport>();
+        assert_send::<TransportEvent>();
     }
 
     #[test]

@@ -41,10 +41,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the server with extra `args` (e.g. `--ping-interval 300`) and waits for `LISTENING <port>`.
     pub fn start(args: &[&str]) -> TestServer {
+        TestServer::start_on(0, args)
+    }
+
+    /// Starts the server on `port` (0 for a free one), e.g. to restart a killed server where it was.
+    pub fn start_on(port: u16, args: &[&str]) -> TestServer {
         setup_node();
+        let port = port.to_string();
         let mut child = Command::new("node")
             .arg(repo_root().join("tests/server/server.js"))
-            .args(["--port", "0", "--quiet", "--exit-on-stdin-close"])
+            .args(["--port", &port, "--quiet", "--exit-on-stdin-close"])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
