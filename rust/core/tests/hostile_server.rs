@@ -280,3 +280,90 @@ fn invalid_urls_are_errors_not_panics() {
     }
     assert_eq!(client.state(), ConnectionState::Disconnected);
 }
+
+/// Raw WebSocket frame bytes (server to client: unmasked).
+fn raw_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut frame = vec![(u8::from(fin) << 7) | opcode, payload.len() as u8];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn never_ending_tiny_fragments_hit_the_size_cap() {
+    use std::io::Write;
+    let script: Script = Arc::new(|index, ws| {
+        handshake(ws);
+        if index == 0 {
+            // A text message that never ends: one opening fragment, then 1-byte continuations forever.
+            let stream = ws.get_mut();
+            let _ = stream.write_all(&raw_frame(false, 0x1, b"42[\"x\",\""));
+            for _ in 0..200_000 {
+                if stream.write_all(&raw_frame(false, 0x0, b"a")).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        drain(ws);
+    });
+    let (port, _) = serve(script);
+    let mut client = Client::new(client_config());
+    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client
+        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
+        .unwrap();
+    let events = poll_until(&mut client, Duration::from_secs(15), |events| {
+        connected_count(events) == 2
+    });
+    let closed = events.iter().find(|e| matches!(e, ClientEvent::Closed { .. })).unwrap();
+    assert!(
+        matches!(
+            closed,
+            ClientEvent::Closed {
+                reason: DisconnectReason::ParseError | DisconnectReason::TransportError
+            }
+        ),
+        "{closed:?}"
+    );
+}
+
+#[test]
+fn truncated_frame_then_close() {
+    use std::io::Write;
+    let script: Script = Arc::new(|index, ws| {
+        handshake(ws);
+        if index == 0 {
+            // The header promises 100 bytes; 10 come, then the connection ends.
+            let stream = ws.get_mut();
+            let _ = stream.write_all(&[0x81, 100]);
+            let _ = stream.write_all(b"42[\"x\",\"ab");
+            let _ = stream.flush();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        drain(ws);
+    });
+    let (port, _) = serve(script);
+    let mut client = Client::new(client_config());
+    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client
+        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
+        .unwrap();
+    let events = poll_until(&mut client, Duration::from_secs(10), |events| {
+        connected_count(events) == 2
+    });
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ClientEvent::Closed {
+                reason: DisconnectReason::TransportClose | DisconnectReason::TransportError
+            }
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, ClientEvent::Event { .. })),
+        "no partial event delivered"
+    );
+}
