@@ -255,6 +255,6 @@ fn loss_of(closed: TransportClosed) -> TransportLoss {
         TransportClosed::ConnectFailed(message) => TransportLoss::ConnectFailed(message),
         TransportClosed::Closed => TransportLoss::Closed,
         TransportClosed::Error(message) => TransportLoss::Error(message),
-        TransportClosed::MessageTooLarge { .. } => TransportLoss::MessageTooLarge,
+        TransportClosed::MessageTooLarge { size, max } => TransportLoss::MessageTooLarge { size, max },
     }
 }

@@ -39,7 +39,12 @@ pub enum TransportLoss {
     /// An I/O or WebSocket protocol error after the connection was up.
     Error(String),
     /// The peer sent a message over the size cap.
-    MessageTooLarge,
+    MessageTooLarge {
+        /// Size of the message (as far as it was known when refused).
+        size: usize,
+        /// Cap in force.
+        max: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -703,8 +708,9 @@ impl Session {
             (EngineState::Open { .. }, TransportLoss::Error(message) | TransportLoss::ConnectFailed(message)) => {
                 self.lose(now, DisconnectReason::TransportError, &message);
             }
-            (EngineState::Open { .. }, TransportLoss::MessageTooLarge) => {
-                self.lose(now, DisconnectReason::ParseError, "message over the size cap");
+            (EngineState::Open { .. }, TransportLoss::MessageTooLarge { size, max }) => {
+                let error = DecodeError::MessageTooLarge { size, max };
+                self.lose(now, DisconnectReason::ParseError, &error.to_string());
             }
             _ => {} // A transport we already let go of.
         }
