@@ -161,7 +161,8 @@ fi
 
 # Record what was unpacked (name, version) for diagnostics.
 for deb in "${debs[@]}"; do
-    dpkg-deb -f "$deb" Package Version | paste -sd ' '
+    # shellcheck disable=SC2016 # dpkg-deb format string, not shell
+    dpkg-deb --show --showformat '${Package} ${Version}\n' "$deb"
 done | sort >"$tmp_root.packages"
 
 rm -rf "$root"
