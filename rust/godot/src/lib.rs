@@ -1,1 +1,123 @@
-//! Godot layer (being written).
+//! Socket.IO v5 client for Godot 4, as a GDExtension.
+//!
+//! GDScript sees two classes: the engine singleton [`client::SocketIOClient`] and [`namespace::SocketIONamespace`]
+//! handles. The protocol work is done by `socketio-core`; this crate converts Variants ([`convert`]), TLS options
+//! ([`tls`]), and turns the core's events into signals and Callable calls ([`dispatch`]) without holding a borrow
+//! of any object while GDScript runs.
+
+mod client;
+mod convert;
+mod defaults;
+mod dispatch;
+mod enums;
+mod guard;
+mod namespace;
+mod tls;
+
+#[allow(unsafe_code)] // `ExtensionLibrary` is an unsafe trait; nothing else in the crate is unsafe.
+mod entry {
+    use godot::init::{gdextension, ExtensionLibrary, InitStage};
+    use godot::obj::Singleton;
+
+    use crate::client::SocketIOClient;
+    use crate::enums;
+    use crate::namespace::SocketIONamespace;
+
+    /// The extension's entry point (`gdext_rust_init`).
+    struct SocketIOExtension;
+
+    // SAFETY: the only requirement is that this is the one `ExtensionLibrary` of the crate.
+    #[gdextension]
+    unsafe impl ExtensionLibrary for SocketIOExtension {
+        fn on_stage_init(stage: InitStage) {
+            if stage == InitStage::Scene {
+                // The classes (and the singleton) are registered by now; their `ConnectionState` enums are added by
+                // hand, gdext having no macro for class-level enums.
+                enums::register_enum::<SocketIOClient>();
+                enums::register_enum::<SocketIONamespace>();
+            }
+        }
+
+        fn on_stage_deinit(stage: InitStage) {
+            if stage == InitStage::Scene && godot::init::is_singleton_available::<SocketIOClient>() {
+                // Runs before gdext unregisters and frees the singleton: release handlers, callbacks and namespace
+                // handles while everything they refer to still exists.
+                let mut client = SocketIOClient::singleton();
+                SocketIOClient::shutdown(&mut client);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    /// The text between `open` and `close` for each occurrence, with the text of the opening tag.
+    fn blocks<'a>(xml: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+        xml.split(open)
+            .skip(1)
+            .filter_map(|rest| rest.split(close).next())
+            .collect()
+    }
+
+    fn has_text(block: &str, tag: &str) -> bool {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        block
+            .split(&open)
+            .nth(1)
+            .and_then(|rest| rest.split(&close).next())
+            .is_some_and(|text| !text.trim().is_empty())
+    }
+
+    /// Every class, method, signal and property GDScript sees has a description in the editor's class reference
+    /// (`register-docs`).
+    #[test]
+    fn every_registered_item_is_documented() {
+        let xmls: Vec<String> = godot::docs::__gather_xml_docs().collect();
+        assert_eq!(xmls.len(), 2, "two classes");
+        let mut undocumented = Vec::new();
+        for xml in &xmls {
+            let class = xml
+                .split("<class name=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("?");
+            if !has_text(xml, "brief_description") {
+                undocumented.push(format!("{class} (class)"));
+            }
+            for (open, close) in [("<method ", "</method>"), ("<signal ", "</signal>")] {
+                for block in blocks(xml, open, close) {
+                    if !has_text(block, "description") {
+                        undocumented.push(format!("{class}.{}", block.split('"').nth(1).unwrap_or("?")));
+                    }
+                }
+            }
+            for member in blocks(xml, "<member ", "</member>") {
+                if member.split_once('>').is_none_or(|(_, text)| text.trim().is_empty()) {
+                    undocumented.push(format!(
+                        "{class}.{} (property)",
+                        member.split('"').nth(1).unwrap_or("?")
+                    ));
+                }
+            }
+        }
+        assert!(undocumented.is_empty(), "undocumented: {undocumented:?}");
+        let client = xmls
+            .iter()
+            .find(|x| x.contains("<class name=\"SocketIOClient\""))
+            .unwrap();
+        for name in [
+            "connect_to_url",
+            "poll",
+            "close",
+            "get_singleton",
+            "reconnect_attempt",
+            "reconnection_delay",
+        ] {
+            assert!(
+                client.contains(&format!("name=\"{name}\"")),
+                "{name} is in the class reference"
+            );
+        }
+    }
+}

@@ -1,0 +1,131 @@
+extends Control
+## A small Socket.IO chat client.
+##
+## It connects to the server (SOCKETIO_DEMO_URL, or `--url=ws://host:port` after `--` on the command line; default
+## ws://127.0.0.1:3000), joins the "/chat" namespace and prints the traffic. With a window you can type lines;
+## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, and quits: exit code 0 when
+## the exchange completed, 1 otherwise.
+
+const SCRIPTED_LINES := ["Hello from Godot!", "Binary and acks work too.", "Bye 👋"]
+const HEADLESS_TIMEOUT := 20.0
+
+var socketio: SocketIOClient
+var main_ns: SocketIONamespace
+var chat_ns: SocketIONamespace
+var headless := DisplayServer.get_name() == "headless"
+
+var _log: RichTextLabel
+var _input: LineEdit
+var _echoed := 0
+var _acked := false
+var _started_ms := 0
+
+
+func _ready() -> void:
+	_build_ui()
+	socketio = SocketIOClient.get_singleton()
+	socketio.connected.connect(_on_connected)
+	socketio.disconnected.connect(func(reason): _say("disconnected: %s" % reason))
+	socketio.connect_error.connect(func(error): _say("connection error: %s" % error["message"]))
+	socketio.reconnect_attempt.connect(func(attempt, delay): _say("reconnecting (attempt %d in %.1f s)" % [attempt, delay]))
+
+	var url := _server_url()
+	_say("connecting to %s" % url)
+	var err := socketio.connect_to_url(url, {"name": "godot-demo"})
+	if err != OK:
+		_say("connect_to_url failed: %s" % error_string(err))
+		_finish(false)
+		return
+	main_ns = socketio.get_namespace("/")
+	main_ns.on("welcome", func(data): _say("server says welcome, session %s" % data[0]["sid"]))
+	_started_ms = Time.get_ticks_msec()
+
+
+func _process(_delta: float) -> void:
+	socketio.poll()
+	if headless and _started_ms > 0 and Time.get_ticks_msec() - _started_ms > HEADLESS_TIMEOUT * 1000.0:
+		_say("timed out")
+		_finish(false)
+
+
+func _exit_tree() -> void:
+	socketio.close()
+
+
+func _server_url() -> String:
+	for arg in OS.get_cmdline_user_args():
+		if arg.begins_with("--url="):
+			return arg.trim_prefix("--url=")
+	var from_env := OS.get_environment("SOCKETIO_DEMO_URL")
+	return from_env if from_env != "" else "ws://127.0.0.1:3000"
+
+
+func _on_connected(session_id: String) -> void:
+	_say("connected (engine session %s, \"/\" session %s)" % [socketio.get_engine_io_session_id(), session_id])
+	chat_ns = socketio.create_namespace("/chat")
+	chat_ns.connected.connect(_on_chat_joined)
+	chat_ns.on("chat", _on_chat_line)
+	chat_ns.connect_to_namespace({"name": "godot-demo"})
+
+
+func _on_chat_joined(session_id: String) -> void:
+	_say("joined /chat as %s" % session_id)
+	# A request/response round trip with an acknowledgement, and binary data inside it.
+	chat_ns.emit_with_ack("ack", [{"ping": PackedByteArray([1, 2, 3])}], func(response):
+		_say("ack answered: %s" % [response])
+		_acked = response[0] is Dictionary and response[0].get("ping") == PackedByteArray([1, 2, 3])
+		_check_done()
+	)
+	if headless:
+		for line in SCRIPTED_LINES:
+			chat_ns.emit("chat", [line])
+			_say("> %s" % line)
+
+
+func _on_chat_line(data: Array) -> void:
+	var line: Dictionary = data[0]
+	var mine: bool = line["from"] == chat_ns.get_session_id()
+	_say("[%s] %s" % ["me" if mine else line["from"], line["text"]])
+	if mine:
+		_echoed += 1
+		_check_done()
+
+
+func _check_done() -> void:
+	if headless and _acked and _echoed >= SCRIPTED_LINES.size():
+		_say("exchange complete")
+		_finish(true)
+
+
+func _finish(ok: bool) -> void:
+	set_process(false)
+	socketio.close()
+	print("demo: %s" % ("OK" if ok else "FAILED"))
+	get_tree().quit(0 if ok else 1)
+
+
+func _send_typed_line(text: String) -> void:
+	if text.strip_edges() == "" or chat_ns == null:
+		return
+	chat_ns.emit("chat", [text])
+	_input.clear()
+
+
+func _say(text: String) -> void:
+	print(text)
+	if _log != null:
+		_log.append_text(text + "\n")
+
+
+func _build_ui() -> void:
+	var box := VBoxContainer.new()
+	box.set_anchors_and_offsets_preset(Control.PRESET_FULL_RECT)
+	add_child(box)
+	_log = RichTextLabel.new()
+	_log.size_flags_vertical = Control.SIZE_EXPAND_FILL
+	_log.scroll_following = true
+	box.add_child(_log)
+	_input = LineEdit.new()
+	_input.placeholder_text = "Type a message and press Enter"
+	_input.text_submitted.connect(_send_typed_line)
+	box.add_child(_input)

@@ -1,0 +1,585 @@
+//! `SocketIOClient`: the engine singleton GDScript talks to.
+//!
+//! Methods that may run GDScript (`poll`, `close`, `connect_to_url`) take `Gd<Self>` (`#[func(gd_self)]`) so no
+//! borrow of the object is held while handlers and signal receivers run; see [`crate::dispatch`].
+
+use std::time::{Duration, Instant};
+
+use godot::builtin::{AnyArray, Callable, GString, VarDictionary, Variant};
+use godot::classes::{Engine, Object, SceneTree, TlsOptions};
+use godot::global::{godot_error, Error};
+use godot::meta::ToGodot;
+use godot::obj::{Base, Gd, InstanceId, Singleton, WithBaseField};
+use godot::prelude::{godot_api, GodotClass};
+use socketio_core::endpoint::Endpoint;
+use socketio_core::{CommandError, ConnectionState, Value};
+
+use crate::convert;
+use crate::defaults::{DictArg, TlsArg};
+use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Session};
+use crate::enums::ClientState;
+use crate::guard::{guarded, guarded_mut};
+use crate::namespace::SocketIONamespace;
+use crate::tls::tls_config;
+
+/// Socket.IO v5 protocol client for real-time bidirectional communication.
+///
+/// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
+/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]),
+/// multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
+/// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
+///
+/// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
+///
+/// [codeblock]
+/// var socketio = SocketIOClient.get_singleton()
+/// socketio.connect_to_url("ws://localhost:3000")
+/// var main_ns = socketio.get_namespace("/")
+/// main_ns.on("welcome", func(data): print("Welcome: ", data))
+/// main_ns.emit("chat_message", ["Hello, server!"])
+///
+/// func _process(_delta):
+///     socketio.poll()
+/// [/codeblock]
+///
+/// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
+/// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
+/// (connected).
+#[derive(GodotClass)]
+#[class(init, singleton)]
+pub struct SocketIOClient {
+    base: Base<Object>,
+    session: Session,
+    /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
+    exit_hook: Option<(InstanceId, Callable)>,
+
+    /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
+    /// disconnect). Default [code]true[/code].
+    #[var(set)]
+    #[init(val = true)]
+    reconnection: bool,
+
+    /// Give up reconnecting after this many attempts ([signal reconnect_failed]); [code]0[/code] (default) never
+    /// gives up.
+    #[var(set)]
+    #[init(val = 0)]
+    reconnection_attempts: i64,
+
+    /// Delay in seconds before the first reconnection attempt; it doubles with each attempt, up to
+    /// [member reconnection_delay_max]. Default [code]1.0[/code].
+    #[var(set)]
+    #[init(val = 1.0)]
+    reconnection_delay: f64,
+
+    /// Longest delay in seconds between two reconnection attempts. Default [code]5.0[/code].
+    #[var(set)]
+    #[init(val = 5.0)]
+    reconnection_delay_max: f64,
+
+    /// Random jitter applied to reconnection delays, between [code]0.0[/code] and [code]1.0[/code].
+    /// Default [code]0.5[/code].
+    #[var(set)]
+    #[init(val = 0.5)]
+    randomization_factor: f64,
+
+    /// Server path of the Socket.IO endpoint. Default [code]"/socket.io/"[/code]. Takes effect at the next
+    /// [method connect_to_url].
+    #[var(set)]
+    #[init(val = "/socket.io/".into())]
+    path: GString,
+}
+
+#[godot_api]
+impl SocketIOClient {
+    /// Emitted when connecting fails: the connection could not be opened ([code]"namespace"[/code] is empty), or
+    /// the server refused a namespace. [param error] holds [code]"message"[/code], [code]"data"[/code] (the
+    /// server's details, or [code]null[/code]) and [code]"namespace"[/code].
+    #[signal]
+    fn connect_error(error: VarDictionary);
+
+    /// Emitted when the main namespace [code]"/"[/code] connects. [param session_id] is its Socket.IO session id.
+    #[signal]
+    fn connected(session_id: GString);
+
+    /// Emitted when the connection closes, with socket.io's reason: [code]"io client disconnect"[/code]
+    /// ([method close]), [code]"transport close"[/code], [code]"transport error"[/code], [code]"ping timeout"[/code]
+    /// or [code]"parse error"[/code].
+    #[signal]
+    fn disconnected(reason: GString);
+
+    /// Emitted when any namespace (the main one included) connects.
+    #[signal]
+    fn namespace_connected(namespace_path: GString);
+
+    /// Emitted when any namespace is disconnected.
+    #[signal]
+    fn namespace_disconnected(namespace_path: GString);
+
+    /// Emitted when a reconnection attempt is scheduled: [param attempt] counts from 1, [param delay] is the wait
+    /// in seconds before it starts.
+    #[signal]
+    fn reconnect_attempt(attempt: i64, delay: f64);
+
+    /// Emitted when reconnection succeeded, after [param attempt] attempts. Namespaces then reconnect by themselves.
+    #[signal]
+    fn reconnected(attempt: i64);
+
+    /// Emitted when reconnection gives up after [member reconnection_attempts] attempts.
+    #[signal]
+    fn reconnect_failed();
+
+    /// Returns the [code]SocketIOClient[/code] singleton.
+    #[func]
+    fn get_singleton() -> Gd<SocketIOClient> {
+        <SocketIOClient as Singleton>::singleton()
+    }
+
+    /// Closes the connection ([code]"io client disconnect"[/code]); no reconnection follows. Before this method
+    /// returns, [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and pending
+    /// [code]emit_with_ack()[/code] callbacks get [code]["timeout"][/code]; events received but not yet dispatched
+    /// are dropped. Then the namespaces are forgotten with their handlers: after the next [method connect_to_url],
+    /// get them again with [method get_namespace] / [method create_namespace].
+    #[func(gd_self)]
+    fn close(mut this: Gd<Self>) {
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.close", (), || Self::close_now(&mut this));
+    }
+
+    /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
+    /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically.
+    /// Any previous connection is closed first. [param auth] is sent with the main namespace's CONNECT.
+    /// [param tls_options] ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for
+    /// [code]wss://[/code]; [code]TLSOptions.client_unsafe()[/code] disables verification.
+    ///
+    /// Returns [constant @GlobalScope.OK] once connecting has started (listen for [signal connected] or
+    /// [signal connect_error]), or [constant @GlobalScope.ERR_INVALID_PARAMETER] for an invalid URL, auth or TLS
+    /// options, in which case nothing is changed. Call [method poll] regularly for the connection to proceed.
+    #[func(gd_self)]
+    fn connect_to_url(
+        mut this: Gd<Self>,
+        url: GString,
+        #[opt(default = DictArg::empty())] auth: DictArg,
+        #[opt(default = TlsArg::none())] tls_options: TlsArg,
+    ) -> Error {
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.connect_to_url", Error::FAILED, || {
+            Self::connect_now(&mut this, &url.to_string(), &auth.0, tls_options.0.as_ref())
+        })
+    }
+
+    /// Returns the namespace [param namespace] (e.g. [code]"/admin"[/code]), creating it if needed; connect it
+    /// with [code]connect_to_namespace()[/code]. The path must start with [code]"/"[/code]; otherwise an error is
+    /// reported and [code]null[/code] returned.
+    #[func]
+    fn create_namespace(&mut self, namespace: GString) -> Option<Gd<SocketIONamespace>> {
+        let path = namespace.to_string();
+        guarded_mut(self, "SocketIOClient.create_namespace", None, |this| {
+            if let Err(message) = check_namespace_path(&path) {
+                godot_error!("create_namespace: {message}");
+                return None;
+            }
+            this.install_exit_hook();
+            let id = this.base().instance_id();
+            if let Err(e) = this.session.core.add_namespace(&path) {
+                godot_error!("create_namespace: {e}");
+                return None;
+            }
+            Some(this.session.ensure_namespace(&path, id))
+        })
+    }
+
+    /// Returns the state of the connection as a whole.
+    #[func]
+    fn get_connection_state(&self) -> ClientState {
+        ClientState(self.session.core.state())
+    }
+
+    /// Returns the URL given to the last [method connect_to_url].
+    #[func]
+    fn get_connection_url(&self) -> GString {
+        GString::from(self.session.core.url())
+    }
+
+    /// Returns the Engine.IO session id of the connection, or an empty string when not connected. It differs from
+    /// the per-namespace Socket.IO session ids.
+    #[func]
+    fn get_engine_io_session_id(&self) -> GString {
+        GString::from(self.session.core.engine_sid().unwrap_or_default())
+    }
+
+    /// Returns the namespace [param namespace], or [code]null[/code] if it was never created. [code]"/"[/code]
+    /// exists once [method connect_to_url] was called.
+    #[func]
+    fn get_namespace(&self, #[opt(default = "/")] namespace: GString) -> Option<Gd<SocketIONamespace>> {
+        self.session.namespace(&namespace.to_string())
+    }
+
+    /// Returns [code]true[/code] when namespace [param namespace] was created.
+    #[func]
+    fn has_namespace(&self, namespace: GString) -> bool {
+        self.session.namespace(&namespace.to_string()).is_some()
+    }
+
+    /// Returns [code]true[/code] when the connection to the server is open.
+    #[func]
+    fn is_socket_connected(&self) -> bool {
+        self.session.core.state() == ConnectionState::Connected
+    }
+
+    /// Does the pending network work (reading, writing, heartbeats, acknowledgement timeouts, reconnection), then
+    /// emits the resulting signals and calls handlers and callbacks, in the order things happened. Call it
+    /// regularly, typically from [code]_process[/code].
+    #[func(gd_self)]
+    fn poll(mut this: Gd<Self>) {
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.poll", (), || {
+            {
+                let mut c = this.bind_mut();
+                c.session.core.poll(Instant::now());
+                c.session.drain_core();
+            }
+            dispatch::run(&this);
+        });
+    }
+
+    /// Setter of [member reconnection].
+    #[func]
+    fn set_reconnection(&mut self, value: bool) {
+        self.reconnection = value;
+        self.session.core.config_mut().reconnect.enabled = value;
+    }
+
+    /// Setter of [member reconnection_attempts].
+    #[func]
+    fn set_reconnection_attempts(&mut self, value: i64) {
+        if value < 0 {
+            godot_error!("reconnection_attempts must be 0 (unlimited) or more, not {value}");
+            return;
+        }
+        self.reconnection_attempts = value;
+        let max = u32::try_from(value).unwrap_or(u32::MAX);
+        self.session.core.config_mut().reconnect.max_attempts = (max > 0).then_some(max);
+    }
+
+    /// Setter of [member reconnection_delay].
+    #[func]
+    fn set_reconnection_delay(&mut self, value: f64) {
+        if let Some(delay) = seconds("reconnection_delay", value) {
+            self.reconnection_delay = value;
+            self.session.core.config_mut().reconnect.delay = delay;
+        }
+    }
+
+    /// Setter of [member reconnection_delay_max].
+    #[func]
+    fn set_reconnection_delay_max(&mut self, value: f64) {
+        if let Some(delay) = seconds("reconnection_delay_max", value) {
+            self.reconnection_delay_max = value;
+            self.session.core.config_mut().reconnect.delay_max = delay;
+        }
+    }
+
+    /// Setter of [member randomization_factor].
+    #[func]
+    fn set_randomization_factor(&mut self, value: f64) {
+        if !(0.0..=1.0).contains(&value) {
+            godot_error!("randomization_factor must be between 0.0 and 1.0, not {value}");
+            return;
+        }
+        self.randomization_factor = value;
+        self.session.core.config_mut().reconnect.randomization = value;
+    }
+
+    /// Setter of [member path].
+    #[func]
+    fn set_path(&mut self, value: GString) {
+        let path = value.to_string();
+        if !path.starts_with('/') {
+            godot_error!("path must start with \"/\", not \"{path}\"");
+            return;
+        }
+        self.path = value;
+        self.session.core.config_mut().path = path;
+    }
+}
+
+/// A duration property in seconds, or `None` (reported) when negative or not finite.
+fn seconds(name: &str, value: f64) -> Option<Duration> {
+    let duration = Duration::try_from_secs_f64(value).ok();
+    if duration.is_none() {
+        godot_error!("{name} must be a finite number of seconds, 0 or more, not {value}");
+    }
+    duration
+}
+
+/// The `Error` code for a refused command.
+pub(crate) fn command_error_code(error: &CommandError) -> Error {
+    match error {
+        CommandError::InvalidNamespace(_) | CommandError::InvalidEventName(_) => Error::ERR_INVALID_PARAMETER,
+        CommandError::Encode(_) => Error::ERR_INVALID_DATA,
+        CommandError::UnknownNamespace(_) => Error::ERR_DOES_NOT_EXIST,
+        CommandError::TooLarge { .. } => Error::ERR_OUT_OF_MEMORY,
+        CommandError::SendBufferFull => Error::ERR_BUSY,
+        CommandError::NotConnected => Error::ERR_UNCONFIGURED,
+        #[allow(unreachable_patterns)]
+        _ => Error::FAILED,
+    }
+}
+
+/// An auth dictionary as the core wants it: `None` when empty.
+fn auth_value(auth: &VarDictionary, label: &str) -> Result<Option<Value>, String> {
+    if auth.is_empty() {
+        return Ok(None);
+    }
+    convert::variant_to_value(&auth.to_variant(), "auth")
+        .map(Some)
+        .map_err(|refusal| format!("{label}: {refusal}"))
+}
+
+impl SocketIOClient {
+    /// The session, for the namespace handles and the dispatcher.
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// State of namespace `path`.
+    pub(crate) fn namespace_state(&self, path: &str) -> ConnectionState {
+        self.session.core.namespace_state(path)
+    }
+
+    /// Socket.IO session id of namespace `path`, or empty.
+    pub(crate) fn namespace_sid(&self, path: &str) -> String {
+        self.session.core.namespace_sid(path).unwrap_or_default().to_owned()
+    }
+
+    /// Whether `handle` is the current handle of namespace `path`.
+    pub(crate) fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
+        self.session.is_attached(path, handle)
+    }
+
+    /// `close()` without the panic guard: the final events are dispatched first, then the handles, handlers and
+    /// callbacks of the closed connection are forgotten (not those a handler created meanwhile).
+    fn close_now(this: &mut Gd<Self>) {
+        let closed = this.bind_mut().session.begin_close(Instant::now());
+        dispatch::run(this);
+        let leftovers = this.bind_mut().session.forget(closed);
+        drop(leftovers);
+    }
+
+    /// `connect_to_url()` without the panic guard.
+    fn connect_now(this: &mut Gd<Self>, url: &str, auth: &VarDictionary, tls: Option<&Gd<TlsOptions>>) -> Error {
+        let label = format!("connect_to_url(\"{url}\")");
+        let tls = match tls_config(tls) {
+            Ok(tls) => tls,
+            Err(message) => {
+                godot_error!("{label}: {message}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        let auth = match auth_value(auth, &label) {
+            Ok(auth) => auth,
+            Err(message) => {
+                godot_error!("{message}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        let path = this.bind().path.to_string();
+        if let Err(e) = Endpoint::parse(url, &path) {
+            godot_error!("{label}: {e}");
+            return Error::ERR_INVALID_PARAMETER;
+        }
+
+        let (was_active, queued) = {
+            let c = this.bind();
+            (
+                c.session.core.state() != ConnectionState::Disconnected,
+                c.session.has_queued(),
+            )
+        };
+        if was_active || queued {
+            Self::close_now(this);
+        }
+
+        let mut c = this.bind_mut();
+        c.install_exit_hook();
+        let id = c.base().instance_id();
+        let session = &mut c.session;
+        session.core.config_mut().tls = tls;
+        if let Err(e) = session.core.connect(url, Instant::now()) {
+            godot_error!("{label}: {e}");
+            return Error::ERR_INVALID_PARAMETER;
+        }
+        session.ensure_namespace("/", id);
+        session.set_wanted("/", true);
+        if let Err(e) = session.core.connect_namespace("/", auth, Instant::now()) {
+            godot_error!("{label}: {e}");
+            return command_error_code(&e);
+        }
+        Error::OK
+    }
+
+    /// `SocketIONamespace.connect_to_namespace()`.
+    pub(crate) fn connect_namespace(this: &mut Gd<Self>, path: &str, auth: &VarDictionary) -> Error {
+        let label = format!("connect_to_namespace(\"{path}\")");
+        let auth = match auth_value(auth, &label) {
+            Ok(auth) => auth,
+            Err(message) => {
+                godot_error!("{message}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        let mut c = this.bind_mut();
+        if c.session.core.namespace_state(path) == ConnectionState::Connected {
+            return Error::OK;
+        }
+        match c.session.core.connect_namespace(path, auth, Instant::now()) {
+            Ok(()) => {
+                c.session.set_wanted(path, true);
+                Error::OK
+            }
+            Err(e) => {
+                godot_error!("{label}: {e}");
+                command_error_code(&e)
+            }
+        }
+    }
+
+    /// `SocketIONamespace.disconnect_from_namespace()`: the `disconnected` signal is emitted before returning.
+    pub(crate) fn disconnect_namespace(this: &mut Gd<Self>, path: &str) {
+        {
+            let mut c = this.bind_mut();
+            let session = &mut c.session;
+            session.set_wanted(path, false);
+            session.purge_events(Some(path));
+            match session.core.disconnect_namespace(path, Instant::now()) {
+                Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
+                Err(e) => godot_error!("disconnect_from_namespace(\"{path}\"): {e}"),
+            }
+            session.drain_core();
+        }
+        dispatch::run(this);
+    }
+
+    /// `emit()` (`callback` is `None`) and `emit_with_ack()` of namespace `path`. Errors are reported here.
+    pub(crate) fn emit(&mut self, path: &str, event: &str, data: &AnyArray, callback: Option<Callable>, timeout: f64) {
+        let method = if callback.is_some() { "emit_with_ack" } else { "emit" };
+        let label = format!("{method}(\"{event}\")");
+        if let Err(message) = check_event_name(event) {
+            godot_error!("{label}: {message}");
+            return;
+        }
+        let args = match convert::args_to_values(data, "data") {
+            Ok(args) => args,
+            Err(refusal) => {
+                godot_error!("{label}: {refusal}");
+                return;
+            }
+        };
+        let core = &mut self.session.core;
+        let result = match callback {
+            None => core.emit(path, event, args, Instant::now()),
+            Some(callback) => {
+                if !callback.is_valid() {
+                    godot_error!("{label}: the callback is not a valid Callable");
+                    return;
+                }
+                let Some(timeout) = Duration::try_from_secs_f64(timeout).ok().filter(|t| !t.is_zero()) else {
+                    godot_error!("{label}: the timeout must be a positive number of seconds, not {timeout}");
+                    return;
+                };
+                core.emit_with_ack(path, event, args, timeout, Instant::now())
+                    .map(|id| {
+                        self.session.add_ack(id, callback);
+                    })
+            }
+        };
+        if let Err(e) = result {
+            godot_error!("{label}: {e}");
+        }
+    }
+
+    /// `SocketIONamespace.on()`.
+    pub(crate) fn add_handler(&mut self, path: &str, event: &str, callback: Callable) {
+        let label = format!("on(\"{event}\")");
+        if let Err(message) = check_event_name(event) {
+            godot_error!("{label}: {message}");
+        } else if !callback.is_valid() {
+            godot_error!("{label}: the callback is not a valid Callable");
+        } else {
+            self.session.add_handler(path, event, callback);
+        }
+    }
+
+    /// `SocketIONamespace.off()`: returns the removed handler, to be dropped once the client is no longer borrowed.
+    pub(crate) fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
+        self.session.remove_handler(path, event, callback)
+    }
+
+    /// Emits one of the client's signals (no borrow held).
+    pub(crate) fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal) {
+        let mut signals = this.signals();
+        match signal {
+            ClientSignal::ConnectError(error) => signals.connect_error().emit(&error),
+            ClientSignal::Connected(sid) => signals.connected().emit(&sid),
+            ClientSignal::Disconnected(reason) => signals.disconnected().emit(&reason),
+            ClientSignal::NamespaceConnected(path) => signals.namespace_connected().emit(&path),
+            ClientSignal::NamespaceDisconnected(path) => signals.namespace_disconnected().emit(&path),
+            ClientSignal::ReconnectAttempt(attempt, delay) => signals.reconnect_attempt().emit(attempt, delay),
+            ClientSignal::Reconnected(attempt) => signals.reconnected().emit(attempt),
+            ClientSignal::ReconnectFailed => signals.reconnect_failed().emit(),
+        }
+    }
+
+    /// After a caught panic: a fresh engine with the same settings; pending callbacks are dropped.
+    pub(crate) fn reset_after_panic(&mut self) {
+        let leftovers = self.session.reset();
+        // Callbacks of emit_with_ack are plain Callables; dropping them here cannot run a handler.
+        drop(leftovers);
+    }
+
+    /// Lets go of everything that refers to GDScript (handlers, callbacks, namespace handles) and closes the
+    /// connection silently. Called when the scene tree exits and when the extension unloads, so that lambdas
+    /// capturing namespaces cannot outlive the scripts (no leaked instances at exit).
+    pub(crate) fn shutdown(this: &mut Gd<Self>) {
+        let leftovers = {
+            let mut c = this.bind_mut();
+            let leftovers = c.session.shutdown();
+            if let Some((root_id, callable)) = c.exit_hook.take() {
+                if let Ok(mut root) = Gd::<godot::classes::Node>::try_from_instance_id(root_id) {
+                    if root.is_connected("tree_exiting", &callable) {
+                        root.disconnect("tree_exiting", &callable);
+                    }
+                }
+            }
+            leftovers
+        };
+        drop(leftovers);
+    }
+
+    /// Connects [`Self::shutdown`] to the scene tree root's `tree_exiting` (once; not in the editor), which fires
+    /// before scripts are torn down at exit.
+    fn install_exit_hook(&mut self) {
+        if self.exit_hook.is_some() || Engine::singleton().is_editor_hint() {
+            return;
+        }
+        let Some(main_loop) = Engine::singleton().get_main_loop() else {
+            return;
+        };
+        let Ok(tree) = main_loop.try_cast::<SceneTree>() else {
+            return;
+        };
+        let Some(mut root) = tree.get_root() else {
+            return;
+        };
+        let client = self.base().instance_id();
+        let callable = Callable::from_fn("socketio_shutdown", move |_args: &[&Variant]| {
+            if let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) {
+                let guard = gd.clone();
+                guarded(&guard, "SocketIOClient (exit)", (), || Self::shutdown(&mut gd));
+            }
+            Variant::nil()
+        });
+        root.connect("tree_exiting", &callable);
+        self.exit_hook = Some((root.instance_id(), callable));
+    }
+}

@@ -1,0 +1,542 @@
+//! The client's state that GDScript never sees directly, and borrow-free dispatch of the core's events.
+//!
+//! [`Session`] lives inside the `SocketIOClient` singleton: the core `Client`, the queue of events not yet
+//! dispatched, the namespace handles with their handlers, and the callbacks of `emit_with_ack`.
+//!
+//! Dispatch ([`run`]) pops one event at a time while the client is borrowed, turns it into a list of [`Action`]s
+//! (signals to emit, Callables to call, with their arguments already converted), releases the borrow, and only
+//! then performs the actions. A handler may therefore call any method of the client or of a namespace, including
+//! `poll()`, `close()` and `connect_to_url()`: the queue is shared, so a nested dispatch simply continues with the
+//! next event, and every event is dispatched once, in arrival order.
+
+use std::collections::{HashMap, VecDeque};
+
+use godot::builtin::{Callable, GString, VarArray, VarDictionary, Variant};
+use godot::global::godot_error;
+use godot::meta::ToGodot;
+use godot::obj::{Gd, InstanceId};
+use socketio_core::{AckId, Client, ClientConfig, ClientEvent, ConnectionState, Value};
+
+use crate::client::SocketIOClient;
+use crate::convert::{self, values_to_array};
+use crate::namespace::SocketIONamespace;
+
+/// Event names socket.io reserves for its own lifecycle; they can be neither emitted nor listened to.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Why an event name is refused, if it is.
+pub fn check_event_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("the event name is empty".to_owned())
+    } else if RESERVED_EVENTS.contains(&name) {
+        Err(format!(
+            "\"{name}\" is reserved by Socket.IO (use the client's and namespace's signals instead)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a namespace path is refused, if it is.
+pub fn check_namespace_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        Err(format!(
+            "invalid namespace \"{path}\": it must start with \"/\" (e.g. \"/chat\")"
+        ))
+    } else if path.contains(',') {
+        Err(format!("invalid namespace \"{path}\": it must not contain a comma"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A signal of `SocketIOClient`, with its arguments.
+pub enum ClientSignal {
+    /// `connect_error(error)`
+    ConnectError(VarDictionary),
+    /// `connected(session_id)`
+    Connected(GString),
+    /// `disconnected(reason)`
+    Disconnected(GString),
+    /// `namespace_connected(namespace_path)`
+    NamespaceConnected(GString),
+    /// `namespace_disconnected(namespace_path)`
+    NamespaceDisconnected(GString),
+    /// `reconnect_attempt(attempt, delay)`
+    ReconnectAttempt(i64, f64),
+    /// `reconnected(attempt)`
+    Reconnected(i64),
+    /// `reconnect_failed()`
+    ReconnectFailed,
+}
+
+/// A signal of `SocketIONamespace`, with its arguments.
+pub enum NamespaceSignal {
+    /// `connected(session_id)`
+    Connected(GString),
+    /// `disconnected(reason)`
+    Disconnected(GString),
+    /// `event_received(event_name, data)`
+    EventReceived(GString, VarArray),
+    /// `connect_error(error)`
+    ConnectError(VarDictionary),
+}
+
+/// One thing to do in GDScript's world, decided while borrowed and done after the borrow is released.
+pub enum Action {
+    /// Emit a signal of the client.
+    Client(ClientSignal),
+    /// Emit a signal of a namespace.
+    Namespace(Gd<SocketIONamespace>, NamespaceSignal),
+    /// Call a handler or callback with these arguments.
+    Call(Callable, VarArray),
+}
+
+/// One namespace handle and what belongs to it.
+struct NamespaceEntry {
+    path: String,
+    object: Gd<SocketIONamespace>,
+    /// `(event name, handler)`, in registration order.
+    handlers: Vec<(String, Callable)>,
+    /// Asked to connect (by `connect_to_url` or `connect_to_namespace`) and not disconnected by us or the server
+    /// since: such namespaces also get `connect_error` when the connection itself fails.
+    wanted: bool,
+    /// The connection epoch the handle was created in (see [`Session::begin_close`]).
+    epoch: u64,
+}
+
+/// Callables and objects taken out of the client, to be dropped once no borrow is held (dropping the last
+/// reference to a lambda can free objects whose scripts run code).
+#[must_use]
+pub struct Leftovers {
+    _handlers: Vec<Callable>,
+    _objects: Vec<Gd<SocketIONamespace>>,
+}
+
+/// Everything the client holds besides its properties.
+pub struct Session {
+    /// The protocol engine.
+    pub core: Client,
+    queue: VecDeque<ClientEvent>,
+    namespaces: Vec<NamespaceEntry>,
+    acks: HashMap<AckId, (u64, Callable)>,
+    /// Incremented by every `close()`: handles, handlers and callbacks of earlier epochs are forgotten once the
+    /// close's own events are dispatched, while anything a handler creates during that dispatch survives.
+    epoch: u64,
+}
+
+impl Session {
+    /// Not connected, no namespaces.
+    pub fn new() -> Self {
+        Session {
+            core: Client::new(ClientConfig::default()),
+            queue: VecDeque::new(),
+            namespaces: Vec::new(),
+            acks: HashMap::new(),
+            epoch: 0,
+        }
+    }
+
+    /// Moves every event the core has into the dispatch queue.
+    pub fn drain_core(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            self.queue.push_back(event);
+        }
+    }
+
+    /// Whether events wait to be dispatched.
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// The newest entry of `path`: while a `close()` dispatches its final events, a handler may already have
+    /// created the path's entry of the next connection, which then hides the closed one's.
+    fn entry(&self, path: &str) -> Option<&NamespaceEntry> {
+        self.namespaces.iter().rev().find(|e| e.path == path)
+    }
+
+    fn entry_mut(&mut self, path: &str) -> Option<&mut NamespaceEntry> {
+        self.namespaces.iter_mut().rev().find(|e| e.path == path)
+    }
+
+    /// The handle of namespace `path`, if it was created (and not forgotten by a `close()`).
+    pub fn namespace(&self, path: &str) -> Option<Gd<SocketIONamespace>> {
+        self.entry(path).map(|e| e.object.clone())
+    }
+
+    /// Whether `handle` is the current handle of namespace `path` (handles of a closed connection are not).
+    pub fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
+        self.entry(path).is_some_and(|e| e.object.instance_id() == handle)
+    }
+
+    /// The handle of namespace `path`, created if needed (also when the existing one belongs to a connection
+    /// being closed). `path` must be valid.
+    pub fn ensure_namespace(&mut self, path: &str, client: InstanceId) -> Gd<SocketIONamespace> {
+        if let Some(existing) = self.entry(path).filter(|e| e.epoch == self.epoch) {
+            return existing.object.clone();
+        }
+        let object = SocketIONamespace::create(path, client);
+        self.namespaces.push(NamespaceEntry {
+            path: path.to_owned(),
+            object: object.clone(),
+            handlers: Vec::new(),
+            wanted: false,
+            epoch: self.epoch,
+        });
+        object
+    }
+
+    /// Marks whether namespace `path` is meant to be connected.
+    pub fn set_wanted(&mut self, path: &str, wanted: bool) {
+        if let Some(entry) = self.entry_mut(path) {
+            entry.wanted = wanted;
+        }
+    }
+
+    /// Adds a handler of `event` on `path`.
+    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) {
+        if let Some(entry) = self.entry_mut(path) {
+            entry.handlers.push((event.to_owned(), callback));
+        }
+    }
+
+    /// Removes the first handler of `event` on `path` equal to `callback`; returns it (to be dropped unborrowed).
+    pub fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
+        let entry = self.entry_mut(path)?;
+        let index = entry
+            .handlers
+            .iter()
+            .position(|(name, handler)| name == event && handler == callback)?;
+        Some(entry.handlers.remove(index).1)
+    }
+
+    /// Stores the callback of an `emit_with_ack`.
+    pub fn add_ack(&mut self, id: AckId, callback: Callable) {
+        self.acks.insert(id, (self.epoch, callback));
+    }
+
+    /// Drops queued server events, of namespace `path` or of all namespaces, keeping lifecycle events and ack
+    /// answers: after a `close()` or `disconnect_from_namespace()`, events already received are not delivered.
+    pub fn purge_events(&mut self, path: Option<&str>) {
+        self.queue.retain(|event| match event {
+            ClientEvent::Event { namespace, .. } => path.is_some_and(|p| p != namespace),
+            _ => true,
+        });
+    }
+
+    /// First half of `close()`: drops undelivered server events, closes the core and queues its final events
+    /// (disconnections, ack timeouts). Returns the epoch to [`forget`](Self::forget) once those are dispatched.
+    pub fn begin_close(&mut self, now: std::time::Instant) -> u64 {
+        let closed = self.epoch;
+        self.epoch += 1;
+        self.purge_events(None);
+        for entry in &mut self.namespaces {
+            entry.wanted = false;
+        }
+        self.core.close(now);
+        self.drain_core();
+        closed
+    }
+
+    /// Second half of `close()`: forgets the handles, handlers and callbacks of epoch `closed` and before.
+    pub fn forget(&mut self, closed: u64) -> Leftovers {
+        let mut handlers = Vec::new();
+        let mut objects = Vec::new();
+        let (old, kept): (Vec<_>, Vec<_>) = self.namespaces.drain(..).partition(|e| e.epoch <= closed);
+        self.namespaces = kept;
+        for entry in old {
+            handlers.extend(entry.handlers.into_iter().map(|(_, h)| h));
+            objects.push(entry.object);
+        }
+        let stale: Vec<AckId> = self
+            .acks
+            .iter()
+            .filter(|(_, (e, _))| *e <= closed)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            if let Some((_, callback)) = self.acks.remove(&id) {
+                handlers.push(callback);
+            }
+        }
+        Leftovers {
+            _handlers: handlers,
+            _objects: objects,
+        }
+    }
+
+    /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
+    pub fn reset(&mut self) -> Leftovers {
+        let config = self.core.config_mut().clone();
+        self.core = Client::new(config);
+        self.queue.clear();
+        for entry in &mut self.namespaces {
+            entry.wanted = false;
+        }
+        Leftovers {
+            _handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
+            _objects: Vec::new(),
+        }
+    }
+
+    /// Closes without telling anyone and lets go of every handler, callback and namespace handle (exit time).
+    pub fn shutdown(&mut self) -> Leftovers {
+        self.core.close(std::time::Instant::now());
+        while self.core.poll_event().is_some() {}
+        self.queue.clear();
+        self.epoch += 1;
+        self.forget(u64::MAX)
+    }
+
+    /// Pops the next event and decides what it means in GDScript. `None` when the queue is empty.
+    pub fn next_actions(&mut self, client: InstanceId) -> Option<Vec<Action>> {
+        let event = self.queue.pop_front()?;
+        Some(self.plan(event, client))
+    }
+
+    fn plan(&mut self, event: ClientEvent, client: InstanceId) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match event {
+            ClientEvent::Open { .. } => {}
+            ClientEvent::TransportError(error) => {
+                let dict = error_dict(&error.message, error.data.as_ref(), "");
+                actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
+                for entry in &self.namespaces {
+                    if entry.wanted && self.core.namespace_state(&entry.path) != ConnectionState::Connected {
+                        let signal = NamespaceSignal::ConnectError(dict.clone());
+                        actions.push(Action::Namespace(entry.object.clone(), signal));
+                    }
+                }
+            }
+            ClientEvent::Closed { reason } => {
+                actions.push(Action::Client(ClientSignal::Disconnected(reason.as_str().into())));
+            }
+            ClientEvent::NamespaceConnected { namespace, sid, .. } => {
+                let sid = GString::from(sid.as_str());
+                if namespace == "/" {
+                    actions.push(Action::Client(ClientSignal::Connected(sid.clone())));
+                }
+                actions.push(Action::Client(ClientSignal::NamespaceConnected(
+                    namespace.as_str().into(),
+                )));
+                if let Some(entry) = self.entry(&namespace) {
+                    actions.push(Action::Namespace(entry.object.clone(), NamespaceSignal::Connected(sid)));
+                }
+            }
+            ClientEvent::NamespaceConnectError { namespace, error } => {
+                let dict = error_dict(&error.message, error.data.as_ref(), &namespace);
+                actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
+                if let Some(entry) = self.entry_mut(&namespace) {
+                    entry.wanted = false;
+                    actions.push(Action::Namespace(
+                        entry.object.clone(),
+                        NamespaceSignal::ConnectError(dict),
+                    ));
+                }
+            }
+            ClientEvent::NamespaceDisconnected { namespace, reason } => {
+                actions.push(Action::Client(ClientSignal::NamespaceDisconnected(
+                    namespace.as_str().into(),
+                )));
+                if let Some(entry) = self.entry_mut(&namespace) {
+                    if !reason.allows_reconnect() {
+                        entry.wanted = false;
+                    }
+                    let signal = NamespaceSignal::Disconnected(reason.as_str().into());
+                    actions.push(Action::Namespace(entry.object.clone(), signal));
+                }
+            }
+            ClientEvent::Event {
+                namespace,
+                name,
+                args,
+                ack_id,
+            } => {
+                let Some(entry) = self.entry(&namespace) else {
+                    return actions;
+                };
+                let data = values_to_array(&args);
+                let signal = NamespaceSignal::EventReceived(name.as_str().into(), data.clone());
+                actions.push(Action::Namespace(entry.object.clone(), signal));
+                let mut ack = None;
+                for (_, handler) in entry.handlers.iter().filter(|(event, _)| *event == name) {
+                    if !handler.is_valid() {
+                        continue;
+                    }
+                    let mut args = VarArray::new();
+                    let arity = handler.get_argument_count();
+                    if arity >= 1 {
+                        args.push(&data.to_variant());
+                    }
+                    if arity >= 2 {
+                        let ack = ack.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack_id));
+                        args.push(&ack.to_variant());
+                    }
+                    actions.push(Action::Call(handler.clone(), args));
+                }
+            }
+            ClientEvent::AckResponse { id, args, .. } => {
+                if let Some((_, callback)) = self.acks.remove(&id) {
+                    actions.push(callback_call(callback, values_to_array(&args)));
+                }
+            }
+            ClientEvent::AckTimeout { id, .. } => {
+                if let Some((_, callback)) = self.acks.remove(&id) {
+                    let mut data = VarArray::new();
+                    data.push(&"timeout".to_variant());
+                    actions.push(callback_call(callback, data));
+                }
+            }
+            ClientEvent::ReconnectAttempt { attempt, delay } => {
+                let signal = ClientSignal::ReconnectAttempt(i64::from(attempt), delay.as_secs_f64());
+                actions.push(Action::Client(signal));
+            }
+            ClientEvent::Reconnected { attempt } => {
+                actions.push(Action::Client(ClientSignal::Reconnected(i64::from(attempt))));
+            }
+            ClientEvent::ReconnectFailed { .. } => {
+                actions.push(Action::Client(ClientSignal::ReconnectFailed));
+            }
+        }
+        actions
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+/// `{"message": ..., "data": ..., "namespace": ...}` for `connect_error`.
+fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictionary {
+    let mut dict = VarDictionary::new();
+    dict.set(&"message".to_variant(), &message.to_variant());
+    dict.set(
+        &"data".to_variant(),
+        &data.map(convert::value_to_variant).unwrap_or_default(),
+    );
+    dict.set(&"namespace".to_variant(), &namespace.to_variant());
+    dict
+}
+
+/// Calls an ack callback with the answer array (or with nothing, when it takes no parameter).
+fn callback_call(callback: Callable, data: VarArray) -> Action {
+    let mut args = VarArray::new();
+    // A GDScript callback declared without parameters is called without the answer.
+    if !(callback.is_valid() && callback.get_argument_count() == 0) {
+        args.push(&data.to_variant());
+    }
+    Action::Call(callback, args)
+}
+
+/// The `ack` Callable given to two-parameter handlers: `ack.call([...])` answers the server once.
+fn ack_callable(client: InstanceId, namespace: &str, event: &str, ack_id: Option<u64>) -> Callable {
+    let namespace = namespace.to_owned();
+    let event = event.to_owned();
+    let mut used = false;
+    Callable::from_fn("socketio_ack", move |args: &[&Variant]| {
+        let label = format!("ack(\"{event}\")");
+        let Some(id) = ack_id else {
+            godot_error!("{label}: the server did not ask for an acknowledgement of this event");
+            return Variant::nil();
+        };
+        if used {
+            godot_error!("{label}: this event was already acknowledged");
+            return Variant::nil();
+        }
+        let values = match ack_arguments(args) {
+            Ok(values) => values,
+            Err(message) => {
+                godot_error!("{label}: {message}");
+                return Variant::nil();
+            }
+        };
+        let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) else {
+            godot_error!("{label}: the SocketIOClient no longer exists");
+            return Variant::nil();
+        };
+        used = true;
+        let what = label.clone();
+        crate::guard::guarded(&gd.clone(), &what, (), || {
+            if let Err(e) = gd
+                .bind_mut()
+                .session_mut()
+                .core
+                .send_ack(&namespace, id, values, std::time::Instant::now())
+            {
+                godot_error!("{label}: {e}");
+            }
+        });
+        Variant::nil()
+    })
+}
+
+/// The arguments of `ack.call(...)`: nothing, or one Array holding the values to send.
+fn ack_arguments(args: &[&Variant]) -> Result<Vec<Value>, String> {
+    match args {
+        [] => Ok(Vec::new()),
+        [single] => match single.try_to::<godot::builtin::AnyArray>() {
+            Ok(array) => convert::args_to_values(&array, "args").map_err(|r| r.to_string()),
+            Err(_) => Err("pass the values to send in an Array, e.g. ack.call([\"ok\"])".to_owned()),
+        },
+        _ => Err("pass the values to send in one Array, e.g. ack.call([1, 2])".to_owned()),
+    }
+}
+
+/// Dispatches queued events until the queue is empty, holding no borrow while actions run.
+pub fn run(client: &Gd<SocketIOClient>) {
+    let mut gd = client.clone();
+    let id = gd.instance_id();
+    loop {
+        let actions = { gd.bind_mut().session_mut().next_actions(id) };
+        let Some(actions) = actions else {
+            break;
+        };
+        for action in actions {
+            perform(&gd, action);
+        }
+    }
+}
+
+fn perform(client: &Gd<SocketIOClient>, action: Action) {
+    match action {
+        Action::Client(signal) => SocketIOClient::emit_client_signal(client, signal),
+        Action::Namespace(namespace, signal) => SocketIONamespace::emit_namespace_signal(&namespace, signal),
+        Action::Call(callable, args) => {
+            callable.callv(&args);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names() {
+        assert!(check_event_name("chat").is_ok());
+        assert!(check_event_name("").unwrap_err().contains("empty"));
+        for name in RESERVED_EVENTS {
+            assert!(check_event_name(name).unwrap_err().contains("reserved"), "{name}");
+        }
+    }
+
+    #[test]
+    fn namespace_paths() {
+        assert!(check_namespace_path("/").is_ok());
+        assert!(check_namespace_path("/admin").is_ok());
+        assert!(check_namespace_path("admin")
+            .unwrap_err()
+            .contains("must start with \"/\""));
+        assert!(check_namespace_path("").is_err());
+        assert!(check_namespace_path("/a,b").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! `SocketIONamespace`: one namespace of the connection, as GDScript sees it.
+//!
+//! The object is a thin handle (its path and the client's instance id). Everything mutable (handlers, pending
+//! callbacks, the core's state) lives in the `SocketIOClient` singleton, so every method here takes `&self`, borrows
+//! the client only for the duration of one core call, and never holds a borrow while GDScript runs. That makes
+//! every method safe to call from inside an event handler.
+
+use godot::builtin::{AnyArray, Callable, GString, VarArray, VarDictionary};
+use godot::classes::RefCounted;
+use godot::global::godot_error;
+use godot::global::Error;
+use godot::obj::{Base, Gd, InstanceId, WithBaseField};
+use godot::prelude::{godot_api, GodotClass};
+
+use crate::client::SocketIOClient;
+use crate::defaults::{ArrayArg, DictArg};
+use crate::dispatch::NamespaceSignal;
+use crate::enums::NamespaceState;
+
+/// Represents a Socket.IO namespace for event-based communication.
+///
+/// A namespace is a separate channel multiplexed over the client's single connection, with its own handlers,
+/// connection state and session id. Get one from [code]SocketIOClient.get_namespace()[/code] or
+/// [code]SocketIOClient.create_namespace()[/code]; the main namespace [code]"/"[/code] is created by
+/// [code]connect_to_url()[/code].
+///
+/// Handlers registered with [method on] receive an [Array] holding the event's arguments. A handler declared with
+/// two parameters, [code]func(data, ack)[/code], also receives a [Callable]: when the server asked for an
+/// acknowledgement, [code]ack.call([...])[/code] sends it (once).
+///
+/// Handles and handlers stay valid across automatic reconnections. [code]SocketIOClient.close()[/code] forgets them:
+/// an old handle then reports [code]STATE_DISCONNECTED[/code] and its commands report an error; get the namespace
+/// again from the client after the next [code]connect_to_url()[/code].
+///
+/// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected),
+/// [code]STATE_CONNECTING[/code] = 1 (connecting), [code]STATE_CONNECTED[/code] = 2 (connected, ready to send and
+/// receive events).
+#[derive(GodotClass)]
+#[class(no_init, base = RefCounted)]
+pub struct SocketIONamespace {
+    base: Base<RefCounted>,
+    path: String,
+    client: InstanceId,
+}
+
+#[godot_api]
+impl SocketIONamespace {
+    /// Emitted when this namespace connects. [param session_id] is the Socket.IO session id of this namespace.
+    #[signal]
+    fn connected(session_id: GString);
+
+    /// Emitted when this namespace is disconnected, with socket.io's reason ([code]"io client disconnect"[/code],
+    /// [code]"io server disconnect"[/code], [code]"transport close"[/code], [code]"ping timeout"[/code], …).
+    #[signal]
+    fn disconnected(reason: GString);
+
+    /// Emitted for every event received on this namespace, before the handlers registered with [method on].
+    /// [param data] holds the event's arguments.
+    #[signal]
+    fn event_received(event_name: GString, data: VarArray);
+
+    /// Emitted when connecting this namespace fails: the server refused it, or the connection could not be opened.
+    /// [param error] holds [code]"message"[/code], [code]"data"[/code] (the server's details, or [code]null[/code])
+    /// and [code]"namespace"[/code].
+    #[signal]
+    fn connect_error(error: VarDictionary);
+
+    /// Connects this namespace, sending [param auth] to the server. Returns [constant @GlobalScope.OK] when the
+    /// request is under way; wait for [signal connected] (or [signal connect_error]) before relying on it.
+    /// The main namespace [code]"/"[/code] is connected by [code]SocketIOClient.connect_to_url()[/code].
+    #[func]
+    fn connect_to_namespace(&self, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
+        self.with_client(Error::ERR_UNCONFIGURED, "connect_to_namespace", false, |client| {
+            SocketIOClient::connect_namespace(client, &self.path, &auth.0)
+        })
+    }
+
+    /// Disconnects this namespace. The connection stays open for the other namespaces. [signal disconnected] is
+    /// emitted (before this method returns) when the namespace was connected.
+    #[func]
+    fn disconnect_from_namespace(&self) {
+        self.with_client((), "disconnect_from_namespace", false, |client| {
+            SocketIOClient::disconnect_namespace(client, &self.path)
+        })
+    }
+
+    /// Emits [param event] with the arguments in [param data]. Sent once the namespace is connected (buffered until
+    /// then). Values that cannot be sent (objects, vectors, NaN, …) are reported with [method @GlobalScope.push_error]
+    /// and nothing is sent.
+    #[func]
+    fn emit(&self, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
+        self.with_client((), "emit", false, |client| {
+            client
+                .bind_mut()
+                .emit(&self.path, &event.to_string(), &data.0, None, 0.0);
+        })
+    }
+
+    /// Emits [param event] with [param data] and waits for the server's acknowledgement. [param callback] is called
+    /// once, with an [Array] of the server's answer, or with [code]["timeout"][/code] when no answer came within
+    /// [param timeout] seconds.
+    #[func]
+    fn emit_with_ack(&self, event: GString, data: AnyArray, callback: Callable, #[opt(default = 5.0)] timeout: f64) {
+        self.with_client((), "emit_with_ack", false, |client| {
+            client
+                .bind_mut()
+                .emit(&self.path, &event.to_string(), &data, Some(callback), timeout);
+        })
+    }
+
+    /// Returns the connection state of this namespace.
+    #[func]
+    fn get_connection_state(&self) -> NamespaceState {
+        let state = self.with_client(Default::default(), "get_connection_state", true, |client| {
+            client.bind().namespace_state(&self.path)
+        });
+        NamespaceState(state)
+    }
+
+    /// Returns the namespace path, e.g. [code]"/"[/code] or [code]"/chat"[/code].
+    #[func]
+    fn get_namespace_path(&self) -> GString {
+        GString::from(self.path.as_str())
+    }
+
+    /// Returns the Socket.IO session id of this namespace, or an empty string when not connected. It differs from
+    /// the Engine.IO session id of the connection.
+    #[func]
+    fn get_session_id(&self) -> GString {
+        self.with_client(GString::new(), "get_session_id", true, |client| {
+            GString::from(&client.bind().namespace_sid(&self.path))
+        })
+    }
+
+    /// Returns [code]true[/code] when this namespace is connected.
+    #[func]
+    fn is_namespace_connected(&self) -> bool {
+        self.get_connection_state().0 == socketio_core::ConnectionState::Connected
+    }
+
+    /// Removes the first handler of [param event] equal to [param callback] (the same lambda, or the same bound
+    /// method). Does nothing when there is none.
+    #[func]
+    fn off(&self, event: GString, callback: Callable) {
+        let removed = self.with_client(None, "off", false, |client| {
+            client
+                .bind_mut()
+                .remove_handler(&self.path, &event.to_string(), &callback)
+        });
+        drop(removed);
+    }
+
+    /// Registers [param callback] for [param event]. Handlers run in the order they were registered and receive an
+    /// [Array] of the event's arguments; a handler with two parameters also receives the acknowledgement
+    /// [Callable].
+    #[func]
+    fn on(&self, event: GString, callback: Callable) {
+        self.with_client((), "on", false, |client| {
+            client.bind_mut().add_handler(&self.path, &event.to_string(), callback)
+        })
+    }
+}
+
+impl SocketIONamespace {
+    /// A handle for namespace `path` of `client`.
+    pub(crate) fn create(path: &str, client: InstanceId) -> Gd<Self> {
+        Gd::from_init_fn(|base| SocketIONamespace {
+            base,
+            path: path.to_owned(),
+            client,
+        })
+    }
+
+    /// Emits one of this namespace's signals (no borrow held).
+    pub(crate) fn emit_namespace_signal(this: &Gd<Self>, signal: NamespaceSignal) {
+        let mut signals = this.signals();
+        match signal {
+            NamespaceSignal::Connected(sid) => signals.connected().emit(&sid),
+            NamespaceSignal::Disconnected(reason) => signals.disconnected().emit(&reason),
+            NamespaceSignal::EventReceived(name, data) => signals.event_received().emit(&name, &data),
+            NamespaceSignal::ConnectError(error) => signals.connect_error().emit(&error),
+        }
+    }
+
+    /// Runs `f` with the client (panics caught and reported) when this handle is still the client's handle of its
+    /// namespace. Otherwise returns `fallback`, reporting why unless `quiet` (getters simply answer "disconnected").
+    fn with_client<R>(
+        &self,
+        fallback: R,
+        method: &str,
+        quiet: bool,
+        f: impl FnOnce(&mut Gd<SocketIOClient>) -> R,
+    ) -> R {
+        let Ok(mut client) = Gd::<SocketIOClient>::try_from_instance_id(self.client) else {
+            if !quiet {
+                godot_error!("SocketIONamespace.{method}: the SocketIOClient no longer exists");
+            }
+            return fallback;
+        };
+        if !client.bind().is_attached(&self.path, self.base().instance_id()) {
+            if !quiet {
+                godot_error!(
+                    "SocketIONamespace.{method}: this handle of namespace \"{}\" belongs to a connection that was \
+                     closed; get the current one with SocketIOClient.get_namespace() or create_namespace()",
+                    self.path
+                );
+            }
+            return fallback;
+        }
+        let what = format!("SocketIONamespace.{method}");
+        crate::guard::guarded(&client.clone(), &what, fallback, || f(&mut client))
+    }
+}

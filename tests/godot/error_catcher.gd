@@ -1,0 +1,28 @@
+extends Logger
+## Records the errors Godot reports (Godot 4.5+), so tests can check that an expected error was reported and
+## that no other error was.
+
+var errors: Array[String] = []
+var _mutex := Mutex.new()
+
+
+func _log_error(_function: String, _file: String, _line: int, code: String, rationale: String,
+		_editor_notify: bool, error_type: int, _script_backtraces: Array[ScriptBacktrace]) -> void:
+	if error_type == ERROR_TYPE_WARNING:
+		return
+	_mutex.lock()
+	errors.append(("%s %s" % [code, rationale]).strip_edges())
+	_mutex.unlock()
+
+
+func _log_message(_message: String, _error: bool) -> void:
+	pass
+
+
+## Removes and returns the errors recorded so far.
+func take() -> Array[String]:
+	_mutex.lock()
+	var taken := errors.duplicate()
+	errors.clear()
+	_mutex.unlock()
+	return taken
