@@ -130,6 +130,8 @@ impl std::error::Error for UrlError {}
 pub enum CommandError {
     /// The namespace path does not start with `/`.
     InvalidNamespace(String),
+    /// The auth payload is not an object, or holds binary (CONNECT packets cannot carry attachments).
+    InvalidAuth(String),
     /// The namespace was never created / connected on this client.
     UnknownNamespace(String),
     /// The event name is empty or reserved.
@@ -152,7 +154,11 @@ pub enum CommandError {
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CommandError::InvalidNamespace(ns) => write!(f, "invalid namespace {ns:?}: it must start with \"/\""),
+            CommandError::InvalidNamespace(ns) => write!(
+                f,
+                "invalid namespace {ns:?}: it must start with \"/\" and hold no \",\" or control characters"
+            ),
+            CommandError::InvalidAuth(why) => write!(f, "invalid auth: {why}"),
             CommandError::UnknownNamespace(ns) => write!(f, "unknown namespace {ns:?}"),
             CommandError::InvalidEventName(name) => write!(f, "invalid event name {name:?}: empty or reserved"),
             CommandError::Encode(e) => e.fmt(f),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::backoff::{self, Jitter};
+use crate::binary;
 use crate::config::ClientConfig;
 use crate::engineio::{self, EnginePacket, Handshake};
 use crate::error::{CommandError, DecodeError};
@@ -279,7 +280,8 @@ impl Session {
 
     /// Registers namespace `path` (without connecting it). Returns an error for a path without a leading `/`.
     pub fn add_namespace(&mut self, path: &str) -> Result<(), CommandError> {
-        if !path.starts_with('/') {
+        let fits_the_wire = path.len() <= 1024 && !path.contains(',') && !path.chars().any(char::is_control);
+        if !path.starts_with('/') || !fits_the_wire {
             return Err(CommandError::InvalidNamespace(path.to_owned()));
         }
         if self.namespace_index(path).is_none() {
@@ -292,6 +294,12 @@ impl Session {
     ///
     /// When the session is idle (never opened, or closed) this does not open it; the caller does.
     pub fn connect_namespace(&mut self, path: &str, auth: Option<Value>) -> Result<(), CommandError> {
+        match &auth {
+            None => {}
+            Some(value @ Value::Object(_)) if binary::count(value) == 0 => {}
+            Some(Value::Object(_)) => return Err(CommandError::InvalidAuth("it holds binary data".into())),
+            Some(_) => return Err(CommandError::InvalidAuth("it must be an object (a Dictionary)".into())),
+        }
         self.add_namespace(path)?;
         let index = self
             .namespace_index(path)
@@ -417,7 +425,7 @@ impl Session {
         }
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {
             self.next_ack_id += 1;
-            let deadline = now + timeout;
+            let deadline = later(now, timeout);
             self.acks.insert(
                 id,
                 PendingAck {
@@ -509,7 +517,7 @@ impl Session {
                     ping_deadline,
                 } = &mut self.state
                 {
-                    *ping_deadline = now + handshake.ping_interval + handshake.ping_timeout;
+                    *ping_deadline = later(now, handshake.ping_interval.saturating_add(handshake.ping_timeout));
                     let mut pong = String::with_capacity(1 + data.len());
                     pong.push_str(engineio::PONG);
                     pong.push_str(data);
@@ -534,7 +542,7 @@ impl Session {
         if !matches!(self.state, EngineState::Opening { .. }) {
             return Err(DecodeError::BadHandshake("second OPEN packet".into()));
         }
-        let ping_deadline = now + handshake.ping_interval + handshake.ping_timeout;
+        let ping_deadline = later(now, handshake.ping_interval.saturating_add(handshake.ping_timeout));
         let sid = handshake.sid.clone();
         self.state = EngineState::Open {
             handshake,
@@ -745,7 +753,7 @@ impl Session {
     fn start_opening(&mut self, now: Instant) {
         self.decoder.reset();
         self.state = EngineState::Opening {
-            deadline: now + self.config.connect_timeout,
+            deadline: later(now, self.config.connect_timeout),
         };
         for ns in &mut self.namespaces {
             if ns.wanted {
@@ -953,7 +961,15 @@ impl Session {
         }
         let delay = backoff::delay(&self.config.reconnect, attempt, &mut self.jitter);
         self.reconnect_attempt = attempt;
-        self.state = EngineState::Backoff { until: now + delay };
+        self.state = EngineState::Backoff {
+            until: later(now, delay),
+        };
         self.events.push_back(ClientEvent::ReconnectAttempt { attempt, delay });
     }
+}
+
+/// `now + duration`, saturating far in the future instead of overflowing (a server may announce any interval).
+fn later(now: Instant, duration: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(duration.min(CENTURY)).unwrap_or(now)
 }

@@ -37,7 +37,15 @@ fn try_connect(server: &TestServer, verification: TlsVerification, server_name: 
             )
         })
     });
-    events.into_iter().last().unwrap()
+    events
+        .into_iter()
+        .find(|e| {
+            matches!(
+                e,
+                ClientEvent::NamespaceConnected { .. } | ClientEvent::TransportError(_)
+            )
+        })
+        .unwrap()
 }
 
 #[test]

@@ -652,3 +652,36 @@ fn no_reconnection_when_disabled() {
     );
     assert_eq!(h.session.state(), ConnectionState::Disconnected);
 }
+
+#[test]
+fn huge_intervals_and_timeouts_never_overflow_the_clock() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(r#"0{"sid":"x","upgrades":[],"pingInterval":9223372036854775807,"pingTimeout":9223372036854775807}"#);
+    h.text("2");
+    h.text(r#"40{"sid":"s"}"#);
+    assert_eq!(h.session.namespace_state("/"), ConnectionState::Connected);
+    let id = h.session.emit(h.now, "/", "q", vec![], Some(Duration::MAX)).unwrap();
+    assert!(id.is_some());
+    h.advance(Duration::from_secs(3600));
+    assert_eq!(h.session.pending_acks(), 1);
+}
+
+#[test]
+fn auth_must_be_an_object_without_binary() {
+    let mut h = Harness::new(ClientConfig::default());
+    let binary = obj(&[("k", Value::Binary(Bytes::from_static(b"x")))]);
+    assert!(matches!(h.session.connect_namespace("/", Some(binary)), Err(CommandError::InvalidAuth(_))));
+    assert!(matches!(h.session.connect_namespace("/", Some(Value::Int(5))), Err(CommandError::InvalidAuth(_))));
+    assert_eq!(h.session.namespace_state("/"), ConnectionState::Disconnected);
+}
+
+#[test]
+fn namespaces_that_the_wire_cannot_carry_are_refused() {
+    let mut h = Harness::new(ClientConfig::default());
+    for bad in ["", "chat", "/a,b", "/a\nb", &format!("/{}", "x".repeat(2000))] {
+        assert!(matches!(h.session.add_namespace(bad), Err(CommandError::InvalidNamespace(_))), "{bad:?}");
+    }
+    assert!(h.session.add_namespace("/ünïcode-ok").is_ok());
+}
