@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project, from a fresh Debian machine with the Rust toolchain:
 # style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, and the real
-# socket.io server), and the headless Godot test scenes (fetching headless Godot first unless GODOT is set).
+# socket.io server), the headless Godot test scenes (fetching headless Godot first unless GODOT is set), and a
+# short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
 # Installs what it needs by itself (Node packages of the test server, Godot). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,11 @@ step "cargo test"
 cargo test --workspace
 
 step "headless Godot test scenes"
-bash scripts/test-godot.sh
+bash scripts/test-godot.sh | tee "${TMPDIR:-/tmp}/socketio-test-godot.log"
+godot_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-godot.log")
+
+step "fuzz: ${FUZZ_SECONDS:-30} s per target"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+# The Godot scenes' verdict stays the last line a reader (or CI) sees.
+echo "$godot_verdict"
