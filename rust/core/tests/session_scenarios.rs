@@ -672,8 +672,14 @@ fn huge_intervals_and_timeouts_never_overflow_the_clock() {
 fn auth_must_be_an_object_without_binary() {
     let mut h = Harness::new(ClientConfig::default());
     let binary = obj(&[("k", Value::Binary(Bytes::from_static(b"x")))]);
-    assert!(matches!(h.session.connect_namespace("/", Some(binary)), Err(CommandError::InvalidAuth(_))));
-    assert!(matches!(h.session.connect_namespace("/", Some(Value::Int(5))), Err(CommandError::InvalidAuth(_))));
+    assert!(matches!(
+        h.session.connect_namespace("/", Some(binary)),
+        Err(CommandError::InvalidAuth(_))
+    ));
+    assert!(matches!(
+        h.session.connect_namespace("/", Some(Value::Int(5))),
+        Err(CommandError::InvalidAuth(_))
+    ));
     assert_eq!(h.session.namespace_state("/"), ConnectionState::Disconnected);
 }
 
@@ -681,7 +687,10 @@ fn auth_must_be_an_object_without_binary() {
 fn namespaces_that_the_wire_cannot_carry_are_refused() {
     let mut h = Harness::new(ClientConfig::default());
     for bad in ["", "chat", "/a,b", "/a\nb", &format!("/{}", "x".repeat(2000))] {
-        assert!(matches!(h.session.add_namespace(bad), Err(CommandError::InvalidNamespace(_))), "{bad:?}");
+        assert!(
+            matches!(h.session.add_namespace(bad), Err(CommandError::InvalidNamespace(_))),
+            "{bad:?}"
+        );
     }
     assert!(h.session.add_namespace("/ünïcode-ok").is_ok());
 }
