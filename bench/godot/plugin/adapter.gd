@@ -1,0 +1,147 @@
+extends RefCounted
+## Bench adapter: this plugin, through its GDScript API only (SocketIOClient singleton, SocketIONamespace).
+## The driver (res://common/bench_main.gd) calls poller().poll() once per frame: the singleton's own poll(), with no
+## GDScript wrapper in between, so the poll timings are the plugin's (including the handlers below, which it
+## dispatches to from poll()).
+
+const NAME := "plugin"
+const SMALL := {"x": 1.5, "y": 2, "name": "player"}
+
+var client: SocketIOClient
+var ns: SocketIONamespace
+
+## Counters and state read by the driver.
+var echoes := 0
+var last_echo: Array = []
+var big_size := -1
+var main_connected := false
+var connected_usec := 0
+var extra_namespaces_connected := 0
+var attempts := 0
+var last_error := ""
+
+var _small_args: Array = [SMALL]
+var _extra: Array = []
+
+
+func _init() -> void:
+	client = SocketIOClient.get_singleton()
+	client.connected.connect(_on_connected)
+	client.disconnected.connect(_on_disconnected)
+	client.connect_error.connect(_on_connect_error)
+	client.namespace_connected.connect(_on_namespace_connected)
+	if client.has_signal("reconnect_attempt"):
+		client.connect("reconnect_attempt", _on_reconnect_attempt)
+
+
+func poller() -> Object:
+	return client
+
+
+func _on_connected(_sid: String) -> void:
+	main_connected = true
+	connected_usec = Time.get_ticks_usec()
+
+
+func _on_disconnected(reason: String) -> void:
+	main_connected = false
+	if reason != "io client disconnect":
+		last_error = "disconnected: " + reason
+
+
+func _on_connect_error(error: Dictionary) -> void:
+	last_error = "connect_error: %s" % [error]
+
+
+func _on_namespace_connected(path: String) -> void:
+	if path != "/":
+		extra_namespaces_connected += 1
+
+
+func _on_reconnect_attempt(_attempt: int, _delay: float) -> void:
+	attempts += 1
+
+
+func _on_echo(data: Array) -> void:
+	echoes += 1
+	last_echo = data
+
+
+func _on_big(data: Array) -> void:
+	big_size = data[0].size() if data.size() > 0 and data[0] is PackedByteArray else -2
+
+
+func _set_if_present(property: String, value) -> void:
+	if property in client:
+		client.set(property, value)
+
+
+func start_connect(url: String, reconnection := false) -> int:
+	main_connected = false
+	extra_namespaces_connected = 0
+	_set_if_present("reconnection", reconnection)
+	var err := client.connect_to_url(url)
+	if err != OK:
+		return err
+	ns = client.get_namespace("/")
+	if ns == null:
+		last_error = "get_namespace(\"/\") returned null after connect_to_url"
+		return FAILED
+	ns.on("echo", _on_echo)
+	ns.on("big", _on_big)
+	return OK
+
+
+## Connects to a dead port with reconnection on: attempts every `delay` s (plugin properties beyond the spec's API,
+## set only when present).
+func start_reconnecting(url: String, delay: float) -> int:
+	_set_if_present("reconnection_delay", delay)
+	_set_if_present("reconnection_delay_max", delay)
+	_set_if_present("randomization_factor", 0.0)
+	_set_if_present("reconnection_attempts", 0)
+	return start_connect(url, true)
+
+
+## The plugin writes each emit out at once: nothing to flush (the websocketpeer adapter's flush() sends what
+## WebSocketPeer.send() queued).
+func flush() -> void:
+	pass
+
+
+func connect_namespaces(count: int) -> void:
+	_extra.clear()
+	for k in range(1, count + 1):
+		var extra := client.create_namespace("/bench-%d" % k)
+		if extra == null:
+			last_error = "create_namespace(/bench-%d) returned null" % k
+			continue
+		_extra.append(extra)
+		extra.connect_to_namespace()
+
+
+func emit_small() -> void:
+	ns.emit("echo", _small_args)
+
+
+func emit_ack(i: int, callback: Callable) -> void:
+	ns.emit_with_ack("ack", [i], callback, 10.0)
+
+
+func emit_binary(buf: PackedByteArray) -> void:
+	ns.emit("echo", [buf])
+
+
+func last_binary_size() -> int:
+	return last_echo[0].size() if last_echo.size() > 0 and last_echo[0] is PackedByteArray else -1
+
+
+func request_big(nbytes: int) -> void:
+	ns.emit("big", [nbytes, "binary"])
+
+
+func close() -> void:
+	client.close()
+	main_connected = false
+	extra_namespaces_connected = 0
+	ns = null
+	_extra.clear()

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Turns the RESULT lines of scripts/bench.sh into the benchmark report.
+
+Usage: bench/report.py RESULTS.jsonl [--runs N] [--out FILE]
+
+RESULTS.jsonl holds one JSON object per line: the `RESULT {json}` lines of the bench processes
+({"client", "workload", "run", <figure keys>...}), plus records written by scripts/bench.sh itself:
+{"client", "workload", "error"} (nothing measured) and {"client", "workload": "-", "info": {key: text}}.
+A figure of a record may instead come as "<key>_error" (that figure failed) and a record as {"na": why}.
+
+Prints (and writes to --out) a Markdown table, one row per client and one column per figure, each cell the median
+over the runs with the min-max range, or "n/a [k]" with reason k listed below it; then one line per ratio, exactly
+`ratio <figure> <client>/<client> = <value>` (value with 2 decimals, or n/a) so that scripts can read them.
+Standard library only.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+CLIENTS = ["plugin", "websocketpeer", "node-client", "empty-godot"]
+CLIENT_LABELS = {
+    "plugin": "plugin (this addon)",
+    "websocketpeer": "WebSocketPeer + GDScript (floor)",
+    "node-client": "socket.io-client (Node)",
+    "empty-godot": "empty Godot process",
+}
+
+# (key, header)
+COLUMNS = [
+    ("A_events_per_s", "A events/s"),
+    ("A_net_us_per_event", "A net µs/event"),
+    ("A_cpu_us_per_event", "A CPU µs/event"),
+    ("B_ack_p50", "B ack p50 µs"),
+    ("B_ack_p99", "B ack p99 µs"),
+    ("C_binary_mibs", "C MiB/s"),
+    ("D_connect_ms", "D connect ms"),
+    ("E_idle_poll_us_1ns", "E idle poll µs, 1 ns"),
+    ("E_idle_poll_us_10ns", "E idle poll µs, 10 ns"),
+    ("F_worst_poll_connect_ms", "F worst poll ms, connect"),
+    ("F_worst_poll_reconnect_ms", "F worst poll ms, reconnect"),
+    ("F_worst_poll_5mib_ms", "F worst poll ms, 5 MiB in"),
+    ("G_rss_mib", "G RSS MiB"),
+]
+
+# Figures that do not apply to a client ("—" in the table).
+NOT_APPLICABLE = {
+    "node-client": {"A_net_us_per_event", "E_idle_poll_us_1ns", "E_idle_poll_us_10ns", "F_worst_poll_connect_ms",
+                    "F_worst_poll_reconnect_ms", "F_worst_poll_5mib_ms"},
+    "empty-godot": {key for key, _ in COLUMNS if key != "G_rss_mib"},
+}
+
+RATIOS = [
+    ("A_cpu_us_per_event", "plugin", "node-client"),
+    ("A_cpu_us_per_event", "plugin", "websocketpeer"),
+    ("B_ack_p50", "plugin", "websocketpeer"),
+    ("C_binary_mibs", "plugin", "websocketpeer"),
+    ("D_connect_ms", "plugin", "websocketpeer"),
+]
+
+
+def workload_of(key):
+    # G (resident memory) is measured right after A, in the same process.
+    return "A" if key.startswith("G_") else key[0]
+
+
+def fmt(value):
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 100:
+        return f"{value:.0f}"
+    if a >= 10:
+        return f"{value:.1f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def load(path):
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                print(f"report: {path}:{n}: not JSON ({e}): {line[:120]}", file=sys.stderr)
+                continue
+            if isinstance(rec, dict):
+                records.append(rec)
+    return records
+
+
+def number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # not NaN
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--runs", type=int, default=3, help="measured runs asked for (marks cells with fewer)")
+    ap.add_argument("--out", help="also write the report to this file")
+    args = ap.parse_args()
+
+    records = load(args.results)
+    clients = [c for c in CLIENTS if any(r.get("client") == c for r in records)]
+    clients += sorted({r.get("client") for r in records if r.get("client") not in CLIENTS and r.get("client") != "-"
+                       and r.get("workload") != "-"} - {None})
+
+    infos = {}
+    for r in records:
+        if isinstance(r.get("info"), dict):
+            for k, v in r["info"].items():
+                infos.setdefault(r.get("client", "-"), {})[k] = v
+
+    reasons = []  # footnotes
+
+    here = os.getcwd().rstrip("/") + "/"
+
+    def footnote(text):
+        text = " ".join(str(text).split()).replace(here, "")
+        if text not in reasons:
+            reasons.append(text)
+        return reasons.index(text) + 1
+
+    ran = {r.get("workload") for r in records}
+    medians = {}
+    rows = []
+    for client in clients:
+        cells = []
+        mine = [r for r in records if r.get("client") == client and "info" not in r]
+        for key, _ in COLUMNS:
+            workload = workload_of(key)
+            if key in NOT_APPLICABLE.get(client, ()):
+                cells.append("—")
+                continue
+            # Why this figure is missing (or missing from some runs).
+            why = None
+            for r in mine:
+                if r.get(key + "_error"):
+                    why = f"{client}, {key}: {r[key + '_error']}"
+                    break
+            if why is None:
+                for r in mine:
+                    if r.get("workload") == workload and (r.get("error") or r.get("na")):
+                        why = f"{client}, workload {workload}: {r.get('error') or r.get('na')}"
+                        break
+            values = [float(r[key]) for r in mine if number(r.get(key))]
+            if values:
+                med = statistics.median(values)
+                medians[(client, key)] = med
+                cell = fmt(med)
+                if len(values) > 1:
+                    cell += f" ({fmt(min(values))}–{fmt(max(values))})"
+                if len(values) < args.runs:
+                    cell += f" [{len(values)} of {args.runs} runs" + (f"; {footnote(why)}]" if why else "]")
+                cells.append(cell)
+            elif why is not None:
+                cells.append(f"n/a [{footnote(why)}]")
+            elif workload not in ran:
+                cells.append("not run")
+            else:
+                cells.append(f"n/a [{footnote(f'{client}, {key}: no result (see the logs)')}]")
+        rows.append((CLIENT_LABELS.get(client, client), cells))
+
+    lines = []
+    lines.append("| client | " + " | ".join(h for _, h in COLUMNS) + " |")
+    lines.append("|---|" + "---:|" * len(COLUMNS))
+    for label, cells in rows:
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for key, a, b in RATIOS:
+        x, y = medians.get((a, key)), medians.get((b, key))
+        value = f"{x / y:.2f}" if x is not None and y else "n/a"
+        lines.append(f"ratio {key} {a}/{b} = {value}")
+
+    notes = ["", "Cells: median over the runs (min–max). —: does not apply to that client. n/a [k]: failed, reason k below."]
+    if reasons:
+        notes.append("")
+        notes.append("n/a reasons:")
+        for i, text in enumerate(reasons, 1):
+            notes.append(f"- [{i}] {text}")
+    extra = []
+    for client, facts in infos.items():
+        for k, v in facts.items():
+            v = str(v).replace(here, "")
+            extra.append(f"- {k}: {v}" if client == "-" else f"- {client}, {k}: {v}")
+    if extra:
+        notes.append("")
+        notes.append("Run:")
+        notes.extend(extra)
+    notes.append("")
+    notes.append("Godot clients ran headless with uncapped frames (OS.low_processor_usage_mode = false, "
+                 "OS.low_processor_usage_mode_sleep_usec = 0, Engine.max_fps = 0) in A-E, one poll() per frame; "
+                 "F ran at the frame rate noted above. Method and caveats: bench/README.md.")
+
+    text = "\n".join(lines + notes) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

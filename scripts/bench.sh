@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# bench.sh — benchmarks this plugin against socket.io-client (Node) and against Godot's own WebSocketPeer driven
+# from GDScript with pre-encoded frames, on the same workloads, against the real Socket.IO test server on
+# 127.0.0.1. Not part of the test command (scripts/test.sh). See bench/README.md for the workloads and the method.
+#
+#   1. installs the test server's packages (scripts/setup-node.sh) and bench/node's (npm ci);
+#   2. builds the extension in release (scripts/build-extension.sh release) and installs addon/ into
+#      bench/godot/plugin/addons/socketio/; copies the shared driver bench/godot/common/ into the Godot bench
+#      projects; imports them (scripts/run-godot-scene.sh);
+#   3. starts tests/server/server.js (with bench/server-preload.js, which adds the namespaces /bench-<n>) and warms
+#      it up with socket.io-client;
+#   4. runs each workload (A..F) for each client in turn, one process per (workload, client) doing BENCH_RUNS
+#      measured runs after a short unmeasured warm-up, then the empty Godot process (G); every process prints
+#      `RESULT {json}` lines, collected into <run dir>/results.jsonl;
+#   5. prints the Markdown table and the ratio lines (bench/report.py) and writes them to bench/results/latest.md;
+#      the logs and raw results stay in bench/results/last-run/ (git-ignored) until the next run.
+# A client that fails a workload (build, crash, timeout, error) shows "n/a" with the reason; the run goes on.
+# Exits 0 when the report was written (even with n/a cells), 1 otherwise.
+#
+# Environment:
+#   BENCH_RUNS        measured runs per workload and client (default 3, at least 1)
+#   BENCH_SCALE       multiplies the counts (20,000 events, 2,000 acks, 200 round trips, 20 connects; default 1):
+#                     e.g. 0.05 for a quick try
+#   BENCH_CLIENTS     clients to run, in order (default "plugin websocketpeer node-client")
+#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F"; G comes with A, plus the empty process)
+#   BENCH_TIMEOUT     seconds per client process (default 900)
+#   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
+#   BENCH_OUT         the report file (default bench/results/latest.md)
+#   BENCH_IDLE_SLEEP_USEC  workload A, Godot clients: sleep after a frame whose poll() brought nothing
+#                     (default 100 µs; 0 = spin: the process CPU figure then mostly counts idle frames)
+#   BENCH_F_FPS       workload F, Godot clients: Engine.max_fps (default 60; 0 = uncapped)
+#   GODOT, CARGO_TARGET_DIR: as for scripts/godot.sh and scripts/build-extension.sh
+set -euo pipefail
+
+prog=bench
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+note() { printf '%s: %s\n' "$prog" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+
+runs=${BENCH_RUNS:-3}
+scale=${BENCH_SCALE:-1}
+clients=${BENCH_CLIENTS:-plugin websocketpeer node-client}
+workloads=${BENCH_WORKLOADS:-A B C D E F}
+timeout_s=${BENCH_TIMEOUT:-900}
+out=${BENCH_OUT:-$root/bench/results/latest.md}
+case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a whole number >= 1" ;; esac
+case $timeout_s in '' | *[!0-9]*) die "BENCH_TIMEOUT must be a whole number of seconds" ;; esac
+python3 -c "import sys; f = float(sys.argv[1]); sys.exit(0 if f > 0 else 1)" "$scale" 2>/dev/null ||
+    die "BENCH_SCALE must be a number > 0"
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+idle_sleep=${BENCH_IDLE_SLEEP_USEC:-100}
+case $idle_sleep in '' | *[!0-9]*) die "BENCH_IDLE_SLEEP_USEC must be a whole number of µs" ;; esac
+f_fps=${BENCH_F_FPS:-60}
+case $f_fps in '' | *[!0-9]*) die "BENCH_F_FPS must be a whole number" ;; esac
+
+started=$SECONDS
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+mkdir -p "$root/bench/results"
+run_dir=$root/bench/results/last-run
+rm -rf "$run_dir"
+mkdir -p "$run_dir"
+results=$run_dir/results.jsonl
+: >"$results"
+note "logs and raw results: ${run_dir#"$root"/}/"
+
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# fail CLIENT WORKLOAD REASON — records a failed (client, workload) for the report.
+fail() {
+    python3 -c 'import json, sys; print(json.dumps({"client": sys.argv[1], "workload": sys.argv[2], "error": sys.argv[3]}))' \
+        "$1" "$2" "$3" >>"$results"
+}
+# info CLIENT KEY VALUE — records a fact (string) about a client for the report's notes.
+info() {
+    python3 -c 'import json, sys; print(json.dumps({"client": sys.argv[1], "workload": "-", "info": {sys.argv[2]: sys.argv[3]}}))' \
+        "$1" "$2" "$3" >>"$results"
+}
+
+# ---- 1. packages -------------------------------------------------------------------------------------------------
+
+bash scripts/setup-node.sh
+node_dir=$root/bench/node
+stamp=$node_dir/node_modules/.package-lock.json
+if [ ! -d "$node_dir/node_modules/socket.io-client" ] || [ ! -f "$stamp" ] ||
+    [ "$node_dir/package-lock.json" -nt "$stamp" ]; then
+    note "npm ci in bench/node"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error) >"$run_dir/npm-ci.log" 2>&1 ||
+        { cat "$run_dir/npm-ci.log" >&2; die "npm ci in bench/node failed"; }
+    touch "$stamp"
+fi
+
+# ---- 2. Godot projects -------------------------------------------------------------------------------------------
+
+declare -A broken=() # client -> reason it cannot run at all
+for project in plugin websocketpeer; do
+    rm -rf "bench/godot/$project/common"
+    cp -R bench/godot/common "bench/godot/$project/common"
+done
+
+if [[ " $clients " == *" plugin "* ]]; then
+    if [ "${BENCH_BUILD:-1}" != 0 ]; then
+        note "building the extension (release)"
+        if ! bash scripts/build-extension.sh release >"$run_dir/build.log" 2>&1; then
+            tail -n 30 "$run_dir/build.log" >&2
+            broken[plugin]="release build failed (scripts/build-extension.sh release; see build.log)"
+        else
+            info plugin build "release (scripts/build-extension.sh release)"
+        fi
+    else
+        note "BENCH_BUILD=0: using addon/ as it is"
+        info plugin build "BENCH_BUILD=0: addon/ as found, not rebuilt (may be a debug build)"
+    fi
+    if [ -z "${broken[plugin]:-}" ]; then
+        if ! compgen -G "addon/bin/*/*" >/dev/null || [ ! -f addon/socketio.gdextension ]; then
+            broken[plugin]="no built addon in addon/ (addon/bin/, addon/socketio.gdextension)"
+        else
+            rm -rf bench/godot/plugin/addons/socketio
+            mkdir -p bench/godot/plugin/addons/socketio
+            cp -R addon/. bench/godot/plugin/addons/socketio/
+            # The project's list of extensions is rewritten from scratch by the import below.
+            rm -f bench/godot/plugin/.godot/extension_list.cfg
+        fi
+    fi
+fi
+
+# prepare_godot CLIENT PROJECT — (re)imports a bench project; marks the client broken on failure.
+prepare_godot() {
+    local client=$1 project=$2 log=$run_dir/import-$2.log
+    if ! GODOT_TIMEOUT=300 GODOT_IMPORT=always GODOT_LOG=$log.full \
+        bash scripts/run-godot-scene.sh "bench/godot/$project" -- --workload=none >"$log" 2>&1; then
+        broken[$client]="the Godot project does not import/start: $(tail -n 1 "$log")"
+    elif ! grep -q '^NOTE frames uncapped' "$log" && [ "$project" != empty ]; then
+        broken[$client]="the bench scene did not start (see ${log#"$root"/})"
+    fi
+}
+for client in $clients; do
+    case $client in
+        plugin | websocketpeer)
+            [ -n "${broken[$client]:-}" ] || { note "importing bench/godot/$client"; prepare_godot "$client" "$client"; } ;;
+        node-client) ;;
+        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client)" ;;
+    esac
+done
+if [[ " $workloads " == *" A "* ]]; then
+    note "importing bench/godot/empty"
+    prepare_godot empty-godot empty
+fi
+
+# ---- 3. server ---------------------------------------------------------------------------------------------------
+
+fifo=$run_dir/server.stdin
+mkfifo "$fifo"
+node -r ./bench/server-preload.js tests/server/server.js --port 0 --quiet --exit-on-stdin-close \
+    <"$fifo" >"$run_dir/server.out" 2>"$run_dir/server.err" &
+pids+=("$!")
+# Held open until this script ends: then the server sees EOF on stdin and exits (--exit-on-stdin-close).
+exec {server_fd}>"$fifo"
+: "$server_fd"
+port=
+for _ in $(seq 1 200); do
+    port=$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$run_dir/server.out" | head -n 1)
+    [ -n "$port" ] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$run_dir/server.err" >&2; die "the test server did not start"; }
+url=ws://127.0.0.1:$port
+note "server: $url (tests/server/server.js + bench/server-preload.js)"
+
+note "warming the server up (socket.io-client: 3 x A, B, C/4, D)"
+timeout "$timeout_s" node bench/node/bench.js --workload=warmup --url="$url" --scale="$scale" \
+    >"$run_dir/warmup.log" 2>&1 || note "warm-up failed (see warmup.log); going on"
+
+# ---- 4. workloads ------------------------------------------------------------------------------------------------
+
+# collect CLIENT WORKLOAD LOG RC — appends the RESULT lines of a log; records why when there are none.
+collect() {
+    local client=$1 workload=$2 log=$3 rc=$4 why
+    grep '^RESULT {' "$log" | sed 's/^RESULT //' >>"$results" || true
+    if ! grep -q '^RESULT {' "$log"; then
+        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+            why="timed out after ${timeout_s}s"
+        else
+            why="exit code $rc, no result"
+        fi
+        why="$why: $(grep -E 'ERROR|Error|error|panic|FAIL' "$log" | head -n 1 | cut -c1-160)"
+        fail "$client" "$workload" "${why%: }"
+    elif [ "$rc" -ne 0 ] && [[ $client != node-client ]]; then
+        info "$client" "run-$workload" "$(tail -n 1 "$log" | cut -c1-200)"
+    fi
+}
+
+run_client() {
+    local client=$1 workload=$2 log=$run_dir/$1-$2.log rc=0 t0=$SECONDS
+    if [ -n "${broken[$client]:-}" ]; then
+        fail "$client" "$workload" "${broken[$client]}"
+        note "$workload $client: skipped (${broken[$client]})"
+        return
+    fi
+    case $client in
+        node-client)
+            timeout --kill-after=10 "$timeout_s" node bench/node/bench.js --workload="$workload" --url="$url" \
+                --runs="$runs" --scale="$scale" >"$log" 2>&1 || rc=$?
+            ;;
+        plugin | websocketpeer | empty-godot)
+            local project=$client
+            [ "$client" = empty-godot ] && project=empty
+            GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
+                bash scripts/run-godot-scene.sh "bench/godot/$project" -- --workload="$workload" --url="$url" \
+                --runs="$runs" --scale="$scale" --clk-tck="$clk_tck" --idle-sleep-usec="$idle_sleep" --f-fps="$f_fps" \
+                >"$log" 2>&1 || rc=$?
+            ;;
+    esac
+    collect "$client" "$workload" "$log" "$rc"
+    note "$workload $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
+}
+
+for workload in $workloads; do
+    case $workload in A | B | C | D | E | F) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
+    for client in $clients; do
+        run_client "$client" "$workload"
+    done
+    if [ "$workload" = A ]; then
+        if [ -n "${broken[empty-godot]:-}" ]; then
+            fail empty-godot G "${broken[empty-godot]}"
+        else
+            for _ in $(seq 1 "$runs"); do run_client empty-godot G; done
+        fi
+    fi
+done
+
+# ---- 5. report ---------------------------------------------------------------------------------------------------
+
+godot_version=$(bash scripts/godot.sh --version 2>/dev/null | tail -n 1 || true)
+info - godot "$godot_version"
+info - node "$(node --version)"
+info - socket.io "$(node -p 'require("./tests/server/node_modules/socket.io/package.json").version')"
+info - socket.io-client "$(node -p 'require("./bench/node/node_modules/socket.io-client/package.json").version')"
+info - cpu "$(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+info - load "1/5/15 min load average $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+info - runs "$runs"
+info - scale "$scale"
+info - "A idle sleep" "$idle_sleep µs after a frame whose poll() brought nothing (Godot clients, A only)"
+info - "F frame rate" "Engine.max_fps = $f_fps during F (0 = uncapped); every other workload ran uncapped"
+info - elapsed "$((SECONDS - started)) s"
+
+python3 bench/report.py "$results" --runs "$runs" --out "$out"
+note "report written to ${out#"$root"/} ($((SECONDS - started)) s in all)"
