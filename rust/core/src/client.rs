@@ -202,7 +202,7 @@ impl Client {
     ) -> Result<AckId, CommandError> {
         let id = self.session.emit(now, ns, event, args, Some(timeout))?;
         self.drive(now);
-        id.ok_or(CommandError::NotConnected)
+        Ok(id.expect("an emit with a timeout always gets an ack id"))
     }
 
     /// Answers the server's event that carried `ack_id` on `ns`.
@@ -237,6 +237,11 @@ impl Client {
     /// Socket.IO session id of namespace `ns`, while connected.
     pub fn namespace_sid(&self, ns: &str) -> Option<&str> {
         self.session.namespace_sid(ns)
+    }
+
+    /// Whether namespace `ns`'s last connection restored its previous session (connection state recovery).
+    pub fn namespace_recovered(&self, ns: &str) -> bool {
+        self.session.namespace_recovered(ns)
     }
 
     /// The URL given to the last successful `connect`, as given.

@@ -64,6 +64,11 @@ pub enum TlsVerification {
     WebPkiRoots,
     /// Only these CA certificates, PEM encoded (one or more `BEGIN CERTIFICATE` blocks).
     CustomRootsPem(Vec<u8>),
+    /// The certificate chain must lead to one of these CA certificates (PEM, as for `CustomRootsPem`), but it may
+    /// be issued for any name: the host name (or `server_name`) is not checked. Godot's
+    /// `TLSOptions.client_unsafe(trusted_chain)`. Safer than `Disabled`, weaker than `CustomRootsPem`: any server
+    /// holding a certificate from these CAs can pose as any other.
+    CustomRootsPemAnyName(Vec<u8>),
     /// No verification at all. Only on explicit request: anyone on the path can read and change the traffic.
     Disabled,
 }

@@ -138,6 +138,14 @@ pub enum ClientEvent {
         /// The id `emit_with_ack` returned.
         id: AckId,
     },
+    /// An emit buffered while the namespace was not connected could not be sent once it connected (it is larger
+    /// than the server's `maxPayload`). Its ack, if any, times out.
+    EmitFailed {
+        /// Namespace path.
+        namespace: String,
+        /// Why.
+        message: String,
+    },
     /// A reconnection attempt is scheduled.
     ReconnectAttempt {
         /// 1 for the first attempt after a loss.

@@ -206,7 +206,8 @@ impl Decoder {
         }
         let (packet, attachments) = decode_packet(text, self.max_attachments, self.max_depth)?;
         if attachments == 0 {
-            return Ok(Some(finish(packet, &[])?));
+            // No attachments, no placeholders to fill: an object that merely has a `_placeholder` key stays as is.
+            return Ok(Some(packet));
         }
         self.pending = Some(PendingBinary {
             packet,

@@ -95,6 +95,8 @@ struct Namespace {
     /// Connection state recovery: the server's private session id and the last event offset seen.
     pid: Option<String>,
     last_offset: Option<String>,
+    /// Whether the last CONNECT answer restored the previous session.
+    recovered: bool,
     /// Emits waiting for the namespace to connect.
     send_buffer: VecDeque<Encoded>,
     buffered_bytes: usize,
@@ -102,7 +104,22 @@ struct Namespace {
     early_events: Vec<ClientEvent>,
 }
 
+/// Most events held for a namespace waiting for its CONNECT answer (a recovered session's replay).
+const MAX_EARLY_EVENTS: usize = 10_000;
+
 impl Namespace {
+    /// Connection state recovery: a delivered event's last string argument is the server's offset.
+    fn note_offset(&mut self, event: &ClientEvent) {
+        if self.pid.is_none() {
+            return;
+        }
+        if let ClientEvent::Event { args, ack_id: None, .. } = event {
+            if let Some(Value::String(offset)) = args.last() {
+                self.last_offset = Some(offset.clone());
+            }
+        }
+    }
+
     fn new(path: &str) -> Self {
         Namespace {
             path: path.to_owned(),
@@ -112,6 +129,7 @@ impl Namespace {
             sid: None,
             pid: None,
             last_offset: None,
+            recovered: false,
             send_buffer: VecDeque::new(),
             buffered_bytes: 0,
             early_events: Vec::new(),
@@ -249,6 +267,11 @@ impl Session {
         self.namespace(path).and_then(|ns| ns.sid.as_deref())
     }
 
+    /// Whether namespace `path`'s last connection restored its previous session (connection state recovery).
+    pub fn namespace_recovered(&self, path: &str) -> bool {
+        self.namespace(path).is_some_and(|ns| ns.recovered)
+    }
+
     /// Number of emits waiting in namespace `path`'s send buffer.
     pub fn buffered_packets(&self, path: &str) -> usize {
         self.namespace(path).map_or(0, |ns| ns.send_buffer.len())
@@ -310,7 +333,14 @@ impl Session {
         if ns.state == ConnectionState::Connected {
             return Ok(());
         }
+        let in_flight = ns.state == ConnectionState::Connecting && engine_open;
         ns.auth = auth;
+        if in_flight {
+            // A CONNECT is already on its way: a second one would make the server create a second socket.
+            // The new auth is used from the next (re)join on.
+            ns.wanted = true;
+            return Ok(());
+        }
         ns.wanted = true;
         ns.state = if idle {
             ConnectionState::Disconnected
@@ -341,15 +371,13 @@ impl Session {
         }
         self.discard_send_buffer(index);
         self.fail_sent_acks(path);
-        if was == ConnectionState::Connected {
+        if was != ConnectionState::Disconnected {
             self.events.push_back(ClientEvent::NamespaceDisconnected {
                 namespace: path.to_owned(),
                 reason: DisconnectReason::IoClientDisconnect,
             });
         }
-        if !self.namespaces.iter().any(|ns| ns.wanted) && !matches!(self.state, EngineState::Idle) {
-            self.shut_engine(DisconnectReason::IoClientDisconnect);
-        }
+        self.close_if_unused();
         Ok(())
     }
 
@@ -503,7 +531,7 @@ impl Session {
                     return Err(DecodeError::UnexpectedBinary);
                 }
                 if let Some(packet) = self.decoder.decode_binary(bytes)? {
-                    self.handle_packet(packet);
+                    self.handle_packet(now, packet);
                 }
                 return Ok(());
             }
@@ -530,7 +558,7 @@ impl Session {
                     return Err(DecodeError::InvalidPayload("message before the Engine.IO handshake"));
                 }
                 if let Some(packet) = self.decoder.decode_text(body)? {
-                    self.handle_packet(packet);
+                    self.handle_packet(now, packet);
                 }
             }
             EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => {}
@@ -565,7 +593,7 @@ impl Session {
         Ok(())
     }
 
-    fn handle_packet(&mut self, packet: Packet) {
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
         let Some(index) = self.namespace_index(packet.namespace()) else {
             return; // A namespace we never joined: ignore, as socket.io-client does.
         };
@@ -588,6 +616,7 @@ impl Session {
                 };
                 self.events
                     .push_back(ClientEvent::NamespaceConnectError { namespace, error });
+                self.close_if_unused();
             }
             Packet::Disconnect { namespace } => {
                 let ns = &mut self.namespaces[index];
@@ -606,7 +635,7 @@ impl Session {
                         reason: DisconnectReason::IoServerDisconnect,
                     });
                 }
-                if !self.namespaces.iter().any(|ns| ns.wanted) {
+                if !self.any_wanted() {
                     self.shut_engine(DisconnectReason::IoServerDisconnect);
                 }
             }
@@ -617,11 +646,6 @@ impl Session {
                 id,
             } => {
                 let ns = &mut self.namespaces[index];
-                if ns.pid.is_some() {
-                    if let Some(Value::String(offset)) = args.last() {
-                        ns.last_offset = Some(offset.clone());
-                    }
-                }
                 let event = ClientEvent::Event {
                     namespace,
                     name,
@@ -629,11 +653,25 @@ impl Session {
                     ack_id: id,
                 };
                 match ns.state {
-                    ConnectionState::Connected => self.events.push_back(event),
-                    ConnectionState::Connecting if ns.early_events.len() < self.config.limits.send_buffer_packets => {
+                    ConnectionState::Connected => {
+                        ns.note_offset(&event);
+                        self.events.push_back(event);
+                    }
+                    ConnectionState::Connecting if ns.early_events.len() < MAX_EARLY_EVENTS => {
                         ns.early_events.push(event);
                     }
-                    _ => {}
+                    ConnectionState::Connecting => {
+                        // More replayed events than we hold: recovering would skip some. Start a fresh session.
+                        ns.pid = None;
+                        ns.last_offset = None;
+                        ns.early_events.clear();
+                        self.lose(
+                            now,
+                            DisconnectReason::ParseError,
+                            "too many events before the CONNECT answer",
+                        );
+                    }
+                    ConnectionState::Disconnected => {}
                 }
             }
             Packet::Ack { namespace, id, args } => {
@@ -666,6 +704,7 @@ impl Session {
                     data: None,
                 },
             });
+            self.close_if_unused();
             return;
         };
         let pid = data
@@ -680,16 +719,33 @@ impl Session {
         }
         ns.state = ConnectionState::Connected;
         ns.sid = Some(sid.clone());
+        ns.recovered = recovered;
         let early = std::mem::take(&mut ns.early_events);
+        for event in &early {
+            ns.note_offset(event);
+        }
         self.events.push_back(ClientEvent::NamespaceConnected {
-            namespace,
+            namespace: namespace.clone(),
             sid,
             recovered,
         });
         self.events.extend(early);
         let buffered = std::mem::take(&mut self.namespaces[index].send_buffer);
         self.namespaces[index].buffered_bytes = 0;
+        let max_payload = self.handshake().map_or(usize::MAX, |h| h.max_payload);
         for encoded in buffered {
+            let size = encoded.largest_frame();
+            if size > max_payload {
+                // Buffered before the server told its limit; it would close the connection on it.
+                self.events.push_back(ClientEvent::EmitFailed {
+                    namespace: namespace.clone(),
+                    message: CommandError::TooLarge { size, max: max_payload }.to_string(),
+                });
+                if let Some(id) = encoded.ack {
+                    self.resolve_ack_timeout(id);
+                }
+                continue;
+            }
             if let Some(pending) = encoded.ack.and_then(|id| self.acks.get_mut(&id)) {
                 pending.sent = true;
             }
@@ -746,12 +802,24 @@ impl Session {
 
     // ----- internals -----------------------------------------------------------------------------------------
 
+    fn any_wanted(&self) -> bool {
+        self.namespaces.iter().any(|ns| ns.wanted)
+    }
+
+    /// socket.io-client closes the connection when no namespace uses it any more.
+    fn close_if_unused(&mut self) {
+        if !self.any_wanted() && !matches!(self.state, EngineState::Idle) {
+            self.shut_engine(DisconnectReason::IoClientDisconnect);
+        }
+    }
+
     fn is_open(&self) -> bool {
         matches!(self.state, EngineState::Open { .. })
     }
 
     fn start_opening(&mut self, now: Instant) {
-        self.decoder.reset();
+        // A new connection picks up limits changed since the last one.
+        self.decoder = Decoder::new(&self.config.limits);
         self.state = EngineState::Opening {
             deadline: later(now, self.config.connect_timeout),
         };
@@ -787,20 +855,11 @@ impl Session {
         self.transmit.extend(encoded.attachments.into_iter().map(Frame::Binary));
     }
 
+    /// Queues one of our own control packets (CONNECT, DISCONNECT). Their payloads were checked when given
+    /// (`connect_namespace` refuses auth that cannot be sent), so encoding cannot fail here.
     fn push_packet(&mut self, packet: &Packet) {
-        // Our own control packets (CONNECT auth, DISCONNECT) only fail to encode on a NaN in auth, which the
-        // front end refuses before it gets here; send the auth-less packet rather than nothing.
-        match self.encode(packet, None) {
-            Ok(encoded) => self.transmit_encoded(encoded),
-            Err(_) => {
-                let fallback = Packet::Connect {
-                    namespace: packet.namespace().to_owned(),
-                    data: None,
-                };
-                if let Ok(encoded) = self.encode(&fallback, None) {
-                    self.transmit_encoded(encoded);
-                }
-            }
+        if let Ok(encoded) = self.encode(packet, None) {
+            self.transmit_encoded(encoded);
         }
     }
 
@@ -909,7 +968,7 @@ impl Session {
     /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
     fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
         let was_open = self.is_open();
-        let reconnect = self.config.reconnect.enabled && reason.allows_reconnect();
+        let reconnect = self.config.reconnect.enabled && reason.allows_reconnect() && self.any_wanted();
         self.commands.push_back(TransportCommand::Close);
         self.decoder.reset();
         for index in 0..self.namespaces.len() {

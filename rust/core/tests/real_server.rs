@@ -419,3 +419,20 @@ fn ping_timeout_when_the_server_stops_answering() {
 fn server_pid(server: &TestServer) -> String {
     server.pid().to_string()
 }
+
+#[test]
+fn refusal_of_the_only_namespace_closes_the_connection() {
+    let server = TestServer::start(&[]);
+    let mut client = Client::new(fast_reconnect());
+    client
+        .connect_namespace("/admin", Some(obj(&[("token", "wrong".into())])), Instant::now())
+        .unwrap();
+    client.connect(&server.url(), Instant::now()).unwrap();
+    let events = wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::NamespaceConnectError { .. })));
+    assert_eq!(client.state(), ConnectionState::Disconnected);
+    let later = poll_for(&mut client, Duration::from_millis(500));
+    assert!(later.is_empty(), "no reconnection of an unused connection: {later:#?}");
+}

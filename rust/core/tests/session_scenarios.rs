@@ -634,6 +634,7 @@ fn recovery_sends_pid_and_offset_and_replays_early_events() {
             event("/", "missed", vec![Value::Int(2), "off-2".into()], None),
         ]
     );
+    assert!(h.session.namespace_recovered("/"));
 }
 
 #[test]
@@ -693,4 +694,169 @@ fn namespaces_that_the_wire_cannot_carry_are_refused() {
         );
     }
     assert!(h.session.add_namespace("/ünïcode-ok").is_ok());
+}
+
+#[test]
+fn limit_changes_apply_to_the_next_connection() {
+    let mut h = Harness::connected();
+    h.session.config_mut().limits.max_attachments = 1;
+    h.text(r#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+    h.binary(b"a");
+    h.binary(b"b");
+    assert_eq!(h.events().len(), 1, "the current connection keeps its limits");
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s2"}"#);
+    let _ = h.events();
+    h.text(r#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+    assert_eq!(
+        h.events()[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::ParseError
+        }
+    );
+}
+
+#[test]
+fn refusal_of_the_only_namespace_closes_the_connection() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session
+        .connect_namespace("/", Some(obj(&[("token", "bad".into())])))
+        .unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    let _ = (h.sent(), h.events(), h.commands());
+    h.text(r#"44{"message":"Not authorized"}"#);
+    let events = h.events();
+    assert!(matches!(events[0], ClientEvent::NamespaceConnectError { .. }));
+    assert_eq!(
+        events[1],
+        ClientEvent::Closed {
+            reason: DisconnectReason::IoClientDisconnect
+        }
+    );
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    h.advance(Duration::from_secs(120));
+    assert!(
+        h.events().is_empty() && h.commands().is_empty(),
+        "no empty reconnection loop"
+    );
+}
+
+#[test]
+fn a_second_connect_while_one_is_in_flight_sends_nothing() {
+    let mut h = Harness::connected();
+    h.session
+        .connect_namespace("/chat", Some(obj(&[("v", Value::Int(1))])))
+        .unwrap();
+    assert_eq!(h.sent(), [r#"40/chat,{"v":1}"#]);
+    h.session
+        .connect_namespace("/chat", Some(obj(&[("v", Value::Int(2))])))
+        .unwrap();
+    assert!(h.sent().is_empty(), "one CONNECT per attempt");
+    h.text(r#"40/chat,{"sid":"c"}"#);
+    assert_eq!(h.session.namespace_state("/chat"), ConnectionState::Connected);
+    // The newer auth is used when rejoining.
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    assert_eq!(
+        h.sent(),
+        [r#"40{"token":"t"}"#.to_owned(), r#"40/chat,{"v":2}"#.to_owned()]
+    );
+}
+
+#[test]
+fn disconnecting_a_connecting_namespace_reports_it() {
+    let mut h = Harness::connected();
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.session.disconnect_namespace("/chat").unwrap();
+    assert_eq!(h.sent(), ["40/chat,", "41/chat,"]);
+    assert_eq!(
+        h.events(),
+        [ClientEvent::NamespaceDisconnected {
+            namespace: "/chat".into(),
+            reason: DisconnectReason::IoClientDisconnect
+        }]
+    );
+}
+
+#[test]
+fn a_plain_object_with_a_placeholder_key_is_just_data() {
+    let mut h = Harness::connected();
+    h.text(r#"42["form",{"_placeholder":true,"text":"Type here"}]"#);
+    assert_eq!(
+        h.events(),
+        [event(
+            "/",
+            "form",
+            vec![obj(&[
+                ("_placeholder", Value::Bool(true)),
+                ("text", "Type here".into())
+            ])],
+            None
+        )]
+    );
+}
+
+#[test]
+fn offsets_count_only_delivered_events_and_an_overlong_replay_drops_recovery() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#);
+    h.text(r#"42["tick","off-1"]"#);
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    // Replayed events, then the connection drops before the CONNECT answer: they were never delivered...
+    h.text(r#"42["missed","off-2"]"#);
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    let _ = (h.sent(), h.events());
+    h.advance(Duration::from_secs(5));
+    h.text(OPEN);
+    // ...so the next attempt still asks from the last delivered offset.
+    assert_eq!(h.sent(), [r#"40{"pid":"p1","offset":"off-1"}"#]);
+    for i in 0..10_001 {
+        h.text(&format!("42[\"missed\",\"off-{i}\"]"));
+    }
+    assert!(h.events().contains(&ClientEvent::Closed {
+        reason: DisconnectReason::ParseError
+    }));
+    h.advance(Duration::from_secs(5));
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40"], "recovery dropped: a fresh session rather than a gap");
+}
+
+#[test]
+fn a_buffered_emit_over_max_payload_fails_when_flushed() {
+    let mut h = Harness::new(ClientConfig::default());
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    let id = h
+        .session
+        .emit(
+            h.now,
+            "/",
+            "big",
+            vec!["x".repeat(5000).into()],
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap()
+        .unwrap();
+    h.session.emit(h.now, "/", "small", vec![], None).unwrap();
+    h.text(OPEN); // maxPayload 1000
+    h.text(r#"40{"sid":"s"}"#);
+    assert_eq!(h.sent(), ["40", r#"42["small"]"#]);
+    let events = h.events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::EmitFailed { message, .. } if message.contains("maxPayload"))));
+    assert!(events.contains(&ClientEvent::AckTimeout {
+        namespace: "/".into(),
+        id
+    }));
 }

@@ -632,15 +632,64 @@ fn wss_accepted_with_the_server_name_override_on_an_ip() {
 #[test]
 fn wss_invalid_custom_pem_is_a_connect_failure() {
     for pem in [&b""[..], b"not a certificate"] {
-        let tls = TlsConfig {
-            verification: TlsVerification::CustomRootsPem(pem.to_vec()),
-            server_name: None,
-        };
-        // No server needed: the PEM is checked before any network I/O.
-        let mut t = connect("wss://127.0.0.1:9", tls);
-        let why = expect_connect_failed(&mut t);
-        assert!(why.contains("custom CA certificates"), "{why}");
+        for verification in [
+            TlsVerification::CustomRootsPem(pem.to_vec()),
+            TlsVerification::CustomRootsPemAnyName(pem.to_vec()),
+        ] {
+            let tls = TlsConfig {
+                verification,
+                server_name: None,
+            };
+            // No server needed: the PEM is checked before any network I/O.
+            let mut t = connect("wss://127.0.0.1:9", tls);
+            let why = expect_connect_failed(&mut t);
+            assert!(why.contains("custom CA certificates"), "{why}");
+        }
     }
+}
+
+fn any_name_roots(pem: &str, server_name: Option<&str>) -> TlsConfig {
+    TlsConfig {
+        verification: TlsVerification::CustomRootsPemAnyName(pem.as_bytes().to_vec()),
+        server_name: server_name.map(str::to_owned),
+    }
+}
+
+#[test]
+fn wss_any_name_roots_accept_a_trusted_certificate_for_another_name() {
+    // The certificate names "localhost" only; 127.0.0.1 and "example.com" are refused by `CustomRootsPem`
+    // (see above) but pass when only the chain is checked.
+    for (url_host, server_name) in [
+        ("127.0.0.1", None),
+        ("127.0.0.1", Some("example.com")),
+        ("localhost", None),
+    ] {
+        let cert = test_cert();
+        let (port, server) = wss_server(&cert, echo);
+        let mut t = connect(
+            &format!("wss://{url_host}:{port}"),
+            any_name_roots(&cert.pem, server_name),
+        );
+        expect_connected(&mut t);
+        t.send(Frame::Text("any name".to_owned()));
+        assert_eq!(expect_frame(&mut t), Frame::Text("any name".to_owned()));
+        drop(t);
+        join(server);
+    }
+}
+
+#[test]
+fn wss_any_name_roots_refuse_a_certificate_from_other_roots() {
+    let cert = test_cert();
+    let other = test_cert();
+    let (port, server) = wss_server(&cert, echo);
+    let mut t = connect(&format!("wss://localhost:{port}"), any_name_roots(&other.pem, None));
+    let why = expect_connect_failed(&mut t);
+    assert!(
+        why.contains("TLS handshake failed") && why.contains("certificate"),
+        "{why}"
+    );
+    join(server);
 }
 
 #[test]

@@ -8,13 +8,19 @@
 //! then performs the actions. A handler may therefore call any method of the client or of a namespace, including
 //! `poll()`, `close()` and `connect_to_url()`: the queue is shared, so a nested dispatch simply continues with the
 //! next event, and every event is dispatched once, in arrival order.
+//!
+//! The same rule holds for everything that can run GDScript indirectly: dropping the last reference to a Callable
+//! (a lambda's captures may be freed, and their scripts run `_notification`), disconnecting signals, and reporting
+//! errors (a script `Logger` runs inside `push_error`). Such things are carried out of the borrow, as
+//! [`Action::Release`] or [`Leftovers`], or as error messages reported by the caller once the borrow is released.
 
 use std::collections::{HashMap, VecDeque};
 
-use godot::builtin::{Callable, GString, VarArray, VarDictionary, Variant};
+use godot::builtin::{Callable, GString, StringName, VarArray, VarDictionary, Variant};
+use godot::classes::Object;
 use godot::global::godot_error;
 use godot::meta::ToGodot;
-use godot::obj::{Gd, InstanceId};
+use godot::obj::{Gd, Inherits, InstanceId};
 use socketio_core::{AckId, Client, ClientConfig, ClientEvent, ConnectionState, Value};
 
 use crate::client::SocketIOClient;
@@ -95,8 +101,12 @@ pub enum Action {
     Client(ClientSignal),
     /// Emit a signal of a namespace.
     Namespace(Gd<SocketIONamespace>, NamespaceSignal),
-    /// Call a handler or callback with these arguments.
+    /// Call a handler or callback with these arguments (skipped if it became invalid meanwhile).
     Call(Callable, VarArray),
+    /// Drop this Callable (a handler or callback that became invalid), once no borrow is held.
+    Release(Callable),
+    /// Report an error with `push_error` (which may run a script `Logger`, so never under a borrow).
+    Error(String),
 }
 
 /// One namespace handle and what belongs to it.
@@ -112,12 +122,48 @@ struct NamespaceEntry {
     epoch: u64,
 }
 
-/// Callables and objects taken out of the client, to be dropped once no borrow is held (dropping the last
+/// Callables and namespace handles taken out of the client, to be dropped once no borrow is held (dropping the last
 /// reference to a lambda can free objects whose scripts run code).
+///
+/// Dropping it also disconnects everything connected to the handles' signals: a lambda connected to a namespace's
+/// signal and capturing that namespace (`ns.connected.connect(func(_sid): ns.emit(...))`) forms a reference cycle
+/// (namespace → connection → lambda → namespace) that would otherwise keep both alive forever. The handles are no
+/// longer the client's, so their signals would never be emitted again anyway.
 #[must_use]
 pub struct Leftovers {
-    _handlers: Vec<Callable>,
-    _objects: Vec<Gd<SocketIONamespace>>,
+    handlers: Vec<Callable>,
+    objects: Vec<Gd<SocketIONamespace>>,
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for object in &self.objects {
+            disconnect_all_signals(object);
+        }
+        // Handlers first, then the handles (the handles' last references may be inside the handlers' captures).
+        self.handlers.clear();
+        self.objects.clear();
+    }
+}
+
+/// Disconnects every connection of every signal of `object`. Runs GDScript (freed captures): call unborrowed.
+pub fn disconnect_all_signals<T: Inherits<Object>>(object: &Gd<T>) {
+    let mut object: Gd<Object> = object.clone().upcast();
+    let mut released = Vec::new();
+    for signal in object.get_signal_list().iter_shared() {
+        let Some(name) = signal.get("name").and_then(|n| n.try_to::<StringName>().ok()) else {
+            continue;
+        };
+        for connection in object.get_signal_connection_list(&name).iter_shared() {
+            if let Some(callable) = connection.get("callable").and_then(|c| c.try_to::<Callable>().ok()) {
+                if object.is_connected(&name, &callable) {
+                    object.disconnect(&name, &callable);
+                }
+                released.push(callable);
+            }
+        }
+    }
+    drop(released);
 }
 
 /// Everything the client holds besides its properties.
@@ -149,11 +195,6 @@ impl Session {
         while let Some(event) = self.core.poll_event() {
             self.queue.push_back(event);
         }
-    }
-
-    /// Whether events wait to be dispatched.
-    pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
     }
 
     /// The newest entry of `path`: while a `close()` dispatches its final events, a handler may already have
@@ -200,10 +241,14 @@ impl Session {
         }
     }
 
-    /// Adds a handler of `event` on `path`.
-    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) {
-        if let Some(entry) = self.entry_mut(path) {
-            entry.handlers.push((event.to_owned(), callback));
+    /// Adds a handler of `event` on `path`; gives it back when there is no such namespace (to be dropped unborrowed).
+    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) -> Result<(), Callable> {
+        match self.entry_mut(path) {
+            Some(entry) => {
+                entry.handlers.push((event.to_owned(), callback));
+                Ok(())
+            }
+            None => Err(callback),
         }
     }
 
@@ -231,17 +276,24 @@ impl Session {
         });
     }
 
-    /// First half of `close()`: drops undelivered server events, closes the core and queues its final events
-    /// (disconnections, ack timeouts). Returns the epoch to [`forget`](Self::forget) once those are dispatched.
-    pub fn begin_close(&mut self, now: std::time::Instant) -> u64 {
-        let closed = self.epoch;
-        self.epoch += 1;
+    /// Closes the connection, keeping the handles and their handlers: drops undelivered server events, closes the
+    /// core and queues its final events (disconnections, ack timeouts), to be dispatched next. No namespace is
+    /// wanted any more. `connect_to_url()` does this before connecting again.
+    pub fn close_connection(&mut self, now: std::time::Instant) {
         self.purge_events(None);
         for entry in &mut self.namespaces {
             entry.wanted = false;
         }
         self.core.close(now);
         self.drain_core();
+    }
+
+    /// First half of `close()`: [`close_connection`](Self::close_connection), and a new epoch. Returns the epoch to
+    /// [`forget`](Self::forget) once the final events are dispatched.
+    pub fn begin_close(&mut self, now: std::time::Instant) -> u64 {
+        let closed = self.epoch;
+        self.epoch += 1;
+        self.close_connection(now);
         closed
     }
 
@@ -266,10 +318,7 @@ impl Session {
                 handlers.push(callback);
             }
         }
-        Leftovers {
-            _handlers: handlers,
-            _objects: objects,
-        }
+        Leftovers { handlers, objects }
     }
 
     /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
@@ -281,8 +330,8 @@ impl Session {
             entry.wanted = false;
         }
         Leftovers {
-            _handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
-            _objects: Vec::new(),
+            handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
+            objects: Vec::new(),
         }
     }
 
@@ -305,6 +354,11 @@ impl Session {
         let mut actions = Vec::new();
         match event {
             ClientEvent::Open { .. } => {}
+            ClientEvent::EmitFailed { namespace, message } => {
+                actions.push(Action::Error(format!(
+                    "emit on {namespace}: {message}; the event was not sent"
+                )));
+            }
             ClientEvent::TransportError(error) => {
                 let dict = error_dict(&error.message, error.data.as_ref(), "");
                 actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
@@ -359,17 +413,25 @@ impl Session {
                 args,
                 ack_id,
             } => {
-                let Some(entry) = self.entry(&namespace) else {
+                let Some(entry) = self.entry_mut(&namespace) else {
                     return actions;
                 };
+                // Handlers whose object was freed (a bound method of a freed node, a lambda whose `self` is gone)
+                // are dropped for good, with whatever their captures hold.
+                let mut stale = Vec::new();
+                entry.handlers.retain(|(_, handler)| {
+                    let valid = handler.is_valid();
+                    if !valid {
+                        stale.push(handler.clone());
+                    }
+                    valid
+                });
+                actions.extend(stale.into_iter().map(Action::Release));
                 let data = values_to_array(&args);
                 let signal = NamespaceSignal::EventReceived(name.as_str().into(), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack = None;
                 for (_, handler) in entry.handlers.iter().filter(|(event, _)| *event == name) {
-                    if !handler.is_valid() {
-                        continue;
-                    }
                     let mut args = VarArray::new();
                     let arity = handler.get_argument_count();
                     if arity >= 1 {
@@ -384,14 +446,16 @@ impl Session {
             }
             ClientEvent::AckResponse { id, args, .. } => {
                 if let Some((_, callback)) = self.acks.remove(&id) {
-                    actions.push(callback_call(callback, values_to_array(&args)));
+                    actions.push(callback_call(callback, || values_to_array(&args)));
                 }
             }
             ClientEvent::AckTimeout { id, .. } => {
                 if let Some((_, callback)) = self.acks.remove(&id) {
-                    let mut data = VarArray::new();
-                    data.push(&"timeout".to_variant());
-                    actions.push(callback_call(callback, data));
+                    actions.push(callback_call(callback, || {
+                        let mut data = VarArray::new();
+                        data.push(&"timeout".to_variant());
+                        data
+                    }));
                 }
             }
             ClientEvent::ReconnectAttempt { attempt, delay } => {
@@ -427,12 +491,16 @@ fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictio
     dict
 }
 
-/// Calls an ack callback with the answer array (or with nothing, when it takes no parameter).
-fn callback_call(callback: Callable, data: VarArray) -> Action {
+/// Calls an ack callback with the answer array (or with nothing, when it takes no parameter). A callback that
+/// became invalid (its object was freed) is not called, only released.
+fn callback_call(callback: Callable, data: impl FnOnce() -> VarArray) -> Action {
+    if !callback.is_valid() {
+        return Action::Release(callback);
+    }
     let mut args = VarArray::new();
     // A GDScript callback declared without parameters is called without the answer.
-    if !(callback.is_valid() && callback.get_argument_count() == 0) {
-        args.push(&data.to_variant());
+    if callback.get_argument_count() != 0 {
+        args.push(&data().to_variant());
     }
     Action::Call(callback, args)
 }
@@ -464,17 +532,15 @@ fn ack_callable(client: InstanceId, namespace: &str, event: &str, ack_id: Option
             return Variant::nil();
         };
         used = true;
-        let what = label.clone();
-        crate::guard::guarded(&gd.clone(), &what, (), || {
-            if let Err(e) = gd
-                .bind_mut()
+        let result = crate::guard::guarded(&gd.clone(), &label, Ok(()), || {
+            gd.bind_mut()
                 .session_mut()
                 .core
                 .send_ack(&namespace, id, values, std::time::Instant::now())
-            {
-                godot_error!("{label}: {e}");
-            }
         });
+        if let Err(e) = result {
+            godot_error!("{label}: {e}");
+        }
         Variant::nil()
     })
 }
@@ -511,8 +577,13 @@ fn perform(client: &Gd<SocketIOClient>, action: Action) {
         Action::Client(signal) => SocketIOClient::emit_client_signal(client, signal),
         Action::Namespace(namespace, signal) => SocketIONamespace::emit_namespace_signal(&namespace, signal),
         Action::Call(callable, args) => {
-            callable.callv(&args);
+            // An earlier action may have freed its object.
+            if callable.is_valid() {
+                callable.callv(&args);
+            }
         }
+        Action::Release(callable) => drop(callable),
+        Action::Error(message) => godot_error!("{message}"),
     }
 }
 
