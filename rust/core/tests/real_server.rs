@@ -292,19 +292,19 @@ fn dropped_transport_reconnects_and_rejoins_namespaces() {
     client
         .connect_namespace("/admin", Some(obj(&[("token", "secret".into())])), Instant::now())
         .unwrap();
-    wait_for(
-        &mut client,
-        |e| matches!(e, ClientEvent::NamespaceConnected { namespace, .. } if namespace == "/admin"),
-    );
+    wait_for(&mut client, |e| is_event(e, "/admin", "welcome"));
     client.emit("/", "drop_transport", vec![], Instant::now()).unwrap();
     // Both namespaces rejoin ("/" with its auth) and the server welcomes each again.
-    let events = poll_until(&mut client, Duration::from_secs(10), |events| {
-        events
+    let welcomed_again = |events: &[ClientEvent]| {
+        let after = events
             .iter()
-            .filter(|e| is_event(e, "/", "welcome") || is_event(e, "/admin", "welcome"))
-            .count()
-            == 2
-    });
+            .skip_while(|e| !matches!(e, ClientEvent::Reconnected { .. }));
+        let after: Vec<&ClientEvent> = after.collect();
+        ["/", "/admin"]
+            .iter()
+            .all(|ns| after.iter().any(|e| is_event(e, ns, "welcome")))
+    };
+    let events = poll_until(&mut client, Duration::from_secs(10), welcomed_again);
     assert!(
         events.contains(&ClientEvent::Closed {
             reason: DisconnectReason::TransportClose
