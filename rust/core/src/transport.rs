@@ -77,6 +77,11 @@ pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read and write timeout of the socket during the TLS handshake and the WebSocket upgrade.
 pub const HANDSHAKE_IO_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
+/// costs a memset of it: 128 KiB (its default) made an idle poll ~6 µs; 8 KiB keeps it well under 1 µs while
+/// large messages still arrive in few reads.
+pub const READ_CHUNK: usize = 8 * 1024;
+
 /// Smallest cap on outgoing bytes waiting for the kernel to take them.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
 
@@ -239,7 +244,8 @@ impl WebSocketTransport {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max_message_bytes))
             .max_frame_size(Some(max_message_bytes))
-            .max_write_buffer_size(write_limit);
+            .max_write_buffer_size(write_limit)
+            .read_buffer_size(READ_CHUNK);
 
         let (tx, rx) = mpsc::channel();
         let cancel = Arc::new(Cancel::default());
