@@ -3,10 +3,12 @@ extends Control
 ##
 ## It connects to the server (SOCKETIO_DEMO_URL, or `--url=ws://host:port` after `--` on the command line; default
 ## ws://127.0.0.1:3000), joins the "/chat" namespace and prints the traffic. With a window you can type lines;
-## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, and quits: exit code 0 when
-## the exchange completed, 1 otherwise.
+## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, has the server drop the
+## connection, checks that /chat is rejoined by itself and that a line sent then comes back exactly once (handlers
+## are registered once and survive reconnections), and quits: exit code 0 when all of it worked, 1 otherwise.
 
 const SCRIPTED_LINES := ["Hello from Godot!", "Binary and acks work too.", "Bye 👋"]
+const LINE_AFTER_RECONNECTION := "Back after a reconnection."
 const HEADLESS_TIMEOUT := 20.0
 
 var socketio: SocketIOClient
@@ -18,6 +20,9 @@ var _log: RichTextLabel
 var _input: LineEdit
 var _echoed := 0
 var _acked := false
+var _joins := 0
+var _dropped := false
+var _echoed_after_reconnection := 0
 var _started_ms := 0
 
 
@@ -38,6 +43,13 @@ func _ready() -> void:
 		return
 	main_ns = socketio.get_namespace("/")
 	main_ns.on("welcome", func(data): _say("server says welcome, session %s" % data[0]["sid"]))
+	# Everything is registered once, here: namespace objects and their handlers survive reconnections, and the
+	# client rejoins /chat by itself after one (registering again in a `connected` handler would add a duplicate
+	# handler at every reconnection).
+	chat_ns = socketio.create_namespace("/chat")
+	chat_ns.connected.connect(_on_chat_joined)
+	chat_ns.on("chat", _on_chat_line)
+	chat_ns.connect_to_namespace({"name": "godot-demo"})
 	_started_ms = Time.get_ticks_msec()
 
 
@@ -62,14 +74,16 @@ func _server_url() -> String:
 
 func _on_connected(session_id: String) -> void:
 	_say("connected (engine session %s, \"/\" session %s)" % [socketio.get_engine_io_session_id(), session_id])
-	chat_ns = socketio.create_namespace("/chat")
-	chat_ns.connected.connect(_on_chat_joined)
-	chat_ns.on("chat", _on_chat_line)
-	chat_ns.connect_to_namespace({"name": "godot-demo"})
 
 
 func _on_chat_joined(session_id: String) -> void:
+	_joins += 1
 	_say("joined /chat as %s" % session_id)
+	if _joins > 1:
+		if headless:
+			chat_ns.emit("chat", [LINE_AFTER_RECONNECTION])
+			_say("> %s" % LINE_AFTER_RECONNECTION)
+		return
 	# A request/response round trip with an acknowledgement, and binary data inside it.
 	chat_ns.emit_with_ack("ack", [{"ping": PackedByteArray([1, 2, 3])}], func(response):
 		_say("ack answered: %s" % [response])
@@ -86,15 +100,28 @@ func _on_chat_line(data: Array) -> void:
 	var line: Dictionary = data[0]
 	var mine: bool = line["from"] == chat_ns.get_session_id()
 	_say("[%s] %s" % ["me" if mine else line["from"], line["text"]])
-	if mine:
+	if mine and line["text"] == LINE_AFTER_RECONNECTION:
+		_echoed_after_reconnection += 1
+		if _echoed_after_reconnection == 1:
+			# Give a duplicate handler time to show itself.
+			get_tree().create_timer(0.5).timeout.connect(_check_reconnection_round)
+	elif mine:
 		_echoed += 1
 		_check_done()
 
 
 func _check_done() -> void:
-	if headless and _acked and _echoed >= SCRIPTED_LINES.size():
-		_say("exchange complete")
-		_finish(true)
+	if headless and _acked and _echoed == SCRIPTED_LINES.size() and not _dropped:
+		_dropped = true
+		_say("exchange complete; asking the server to drop the connection")
+		main_ns.emit("drop_transport")
+
+
+func _check_reconnection_round() -> void:
+	var once := _echoed_after_reconnection == 1 and _joins == 2
+	_say("after the reconnection: /chat joined %d times, the line came back %d time(s)" % [_joins,
+			_echoed_after_reconnection])
+	_finish(once)
 
 
 func _finish(ok: bool) -> void:

@@ -2,10 +2,12 @@
 # test-godot.sh — the headless Godot tests, end to end:
 #   1. builds the extension (debug) and installs it into tests/godot/addons/socketio/ (scripts/build-extension.sh);
 #   2. installs the Node test server's packages (scripts/setup-node.sh);
-#   3. starts two test servers on free ports: plain ws, and wss with a self-signed certificate made here with
-#      openssl in a temporary directory;
-#   4. runs the test project through scripts/run-godot-scene.sh, with SOCKETIO_TEST_URL, SOCKETIO_TEST_WSS_URL and
-#      SOCKETIO_TEST_CA_PEM set, and the deliberate error messages of the tests allowed (GODOT_ALLOWED_ERRORS);
+#   3. starts four test servers on free ports: plain ws, wss with a self-signed certificate for "localhost" (not
+#      127.0.0.1) made here with openssl in a temporary directory, plain ws with connection state recovery, and
+#      plain ws with a 4096-byte maxPayload;
+#   4. runs the test project through scripts/run-godot-scene.sh, with SOCKETIO_TEST_URL, SOCKETIO_TEST_WSS_URL,
+#      SOCKETIO_TEST_CA_PEM, SOCKETIO_TEST_RECOVERY_URL and SOCKETIO_TEST_SMALL_PAYLOAD_URL set, and the deliberate
+#      error messages of the tests allowed (GODOT_ALLOWED_ERRORS);
 #   5. stops the servers (also when interrupted: they exit when this script's end of their stdin closes).
 # Exits with the scene's verdict; the last line is "godot: N passed, M failed" (checks of the test runner, plus one
 # failure when the run script failed the run for another reason: crash, leak report, unexpected error line).
@@ -59,7 +61,8 @@ start_server() {
     exit 1
 }
 
-# A self-signed certificate for localhost / 127.0.0.1 (not a CA: it is its own trust anchor in the TLS tests).
+# A self-signed certificate for localhost (not a CA: it is its own trust anchor in the TLS tests). It does not name
+# 127.0.0.1, so the tests can reach the server under a name the certificate does not hold.
 cat >"$tmp/cert.cnf" <<'EOF'
 [req]
 distinguished_name = dn
@@ -71,7 +74,7 @@ CN = localhost
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectAltName = DNS:localhost
 EOF
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -config "$tmp/cert.cnf" -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>"$tmp/openssl.err" ||
@@ -81,13 +84,20 @@ start_server plain
 plain_port=$port
 start_server tls --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
 tls_port=$port
-echo "$prog: test servers on ws://127.0.0.1:$plain_port and wss://localhost:$tls_port" >&2
+start_server recovery --recovery
+recovery_port=$port
+start_server small --max-payload 4096
+small_port=$port
+echo "$prog: test servers on ws://127.0.0.1:$plain_port, wss://localhost:$tls_port," \
+    "ws://127.0.0.1:$recovery_port (recovery) and ws://127.0.0.1:$small_port (maxPayload 4096)" >&2
 
 export SOCKETIO_TEST_URL="ws://127.0.0.1:$plain_port"
 export SOCKETIO_TEST_WSS_URL="wss://localhost:$tls_port"
 export SOCKETIO_TEST_CA_PEM="$tmp/cert.pem"
+export SOCKETIO_TEST_RECOVERY_URL="ws://127.0.0.1:$recovery_port"
+export SOCKETIO_TEST_SMALL_PAYLOAD_URL="ws://127.0.0.1:$small_port"
 # Errors the tests trigger on purpose (each one is also checked by the runner with expect_error()).
-export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed'
+export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed|must be -?[0-9]+ or more|must be between 1 and 127|must be more than 0 seconds|the server.s maxPayload of 4096'
 
 set +e
 bash scripts/run-godot-scene.sh tests/godot 2>&1 | tee "$tmp/run.out"

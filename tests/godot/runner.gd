@@ -4,8 +4,9 @@ extends Node
 ## checks) as its last line before quitting with exit code 0 (no failure) or 1.
 ##
 ## Environment: SOCKETIO_TEST_URL (ws://127.0.0.1:PORT), SOCKETIO_TEST_WSS_URL (wss://…), SOCKETIO_TEST_CA_PEM
-## (the wss server's certificate), and optionally SOCKETIO_TEST_FILTER (run only tests whose "suite.test" name
-## contains it).
+## (the wss server's certificate), SOCKETIO_TEST_RECOVERY_URL (a server with connection state recovery),
+## SOCKETIO_TEST_SMALL_PAYLOAD_URL (a server with a 4096-byte maxPayload), and optionally SOCKETIO_TEST_FILTER (run
+## only tests whose "suite.test" name contains it).
 ##
 ## Errors reported by Godot during a test (captured with a Logger on Godot 4.5+) fail the test unless the test
 ## expected them with expect_error(). Such deliberate errors carry "EXPECTED" or another pattern of
@@ -103,23 +104,37 @@ func _run_test(suite: Node, test: String) -> void:
 	print("  %s (%d ms)" % [test, Time.get_ticks_msec() - started])
 
 
-## Leaves a connection open, with handlers that capture their namespace and an unanswered emit_with_ack, and
+## Leaves a connection open, with handlers, callbacks and signal receivers that capture their namespace (reference
+## cycles through the namespace's own signals, as in the README's quick start) and an unanswered emit_with_ack, and
 ## quits without close(): the run then fails on any leak report at exit.
 func _exit_with_live_handlers() -> void:
 	var url := OS.get_environment("SOCKETIO_TEST_URL")
 	if url == "":
 		return
 	var client := SocketIOClient.get_singleton()
-	var ok := [false]
-	client.connected.connect(func(_sid): ok[0] = true, CONNECT_ONE_SHOT)
+	var ok := [false, false]
 	client.connect_to_url(url)
 	var ns := client.get_namespace("/")
 	ns.on("welcome", func(_data): ns.emit("echo", ["still here"]))
 	ns.emit_with_ack("no_ack", [], func(_r): print(ns.get_namespace_path()), 60.0)
+	ns.connected.connect(func(_sid):
+		ok[0] = true
+		ns.emit("echo", ["connected"])
+	)
+	ns.event_received.connect(func(_name, _data): ns.get_session_id())
+	var admin := client.create_namespace("/admin")
+	admin.connect_to_namespace({"token": "secret"})
+	admin.connected.connect(func(_sid):
+		ok[1] = true
+		admin.emit("echo", [1, 2.5, "three"])
+	)
+	# The client's own signals, with receivers that capture namespaces.
+	client.namespace_connected.connect(func(_path): admin.get_session_id())
+	client.disconnected.connect(func(_reason): ns.get_session_id())
 	var deadline := Time.get_ticks_msec() + 10000
-	while not ok[0] and Time.get_ticks_msec() < deadline:
+	while not (ok[0] and ok[1]) and Time.get_ticks_msec() < deadline:
 		await get_tree().process_frame
-	if ok[0]:
+	if ok[0] and ok[1]:
 		total_passed += 1
 	else:
 		total_failed += 1

@@ -73,19 +73,22 @@ static func describe(value) -> String:
 	return "%s (%s)" % [text, type_string(typeof(value))]
 
 
-## Checks that an error containing `fragment` was reported since the previous expect_error() (Godot 4.5+ only;
-## older versions cannot capture errors and the runner says so once). Other errors reported meanwhile count as
-## unexpected.
-func expect_error(fragment: String) -> void:
+## Checks that `count` errors containing `fragment` were reported since the previous expect_error() (Godot 4.5+
+## only; older versions cannot capture errors and the runner says so once). Other errors reported meanwhile count
+## as unexpected.
+func expect_error(fragment: String, count := 1) -> void:
 	if runner.catcher == null:
 		return
-	var found := false
+	var found := 0
 	for error in runner.catcher.take():
-		if not found and fragment in error:
-			found = true
+		if found < count and fragment in error:
+			found += 1
 		else:
 			runner.unexpected_errors.append(error)
-	check(found, "an error containing '%s' was reported" % fragment)
+	if count == 1:
+		check(found == 1, "an error containing '%s' was reported" % fragment)
+	else:
+		check_eq(found, count, "errors containing '%s'" % fragment)
 
 
 # ---- waiting -----------------------------------------------------------------------------------------------------
@@ -209,4 +212,10 @@ func end() -> void:
 	c.reconnection_delay_max = 5.0
 	c.randomization_factor = 0.5
 	c.path = "/socket.io/"
+	c.max_message_size = 67108864
+	c.max_attachments = 10
+	c.max_nesting_depth = 64
+	c.send_buffer_max_packets = 10000
+	c.send_buffer_max_bytes = 16777216
+	c.connect_timeout = 20.0
 	await get_tree().process_frame

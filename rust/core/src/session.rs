@@ -97,6 +97,9 @@ struct Namespace {
     last_offset: Option<String>,
     /// Whether the last CONNECT answer restored the previous session.
     recovered: bool,
+    /// A CONNECT was sent on this connection and not answered yet. The server refuses a DISCONNECT (and closes
+    /// the whole connection) before its answer, so a disconnect meanwhile waits for the answer.
+    connect_in_flight: bool,
     /// Emits waiting for the namespace to connect.
     send_buffer: VecDeque<Encoded>,
     buffered_bytes: usize,
@@ -130,6 +133,7 @@ impl Namespace {
             pid: None,
             last_offset: None,
             recovered: false,
+            connect_in_flight: false,
             send_buffer: VecDeque::new(),
             buffered_bytes: 0,
             early_events: Vec::new(),
@@ -333,12 +337,12 @@ impl Session {
         if ns.state == ConnectionState::Connected {
             return Ok(());
         }
-        let in_flight = ns.state == ConnectionState::Connecting && engine_open;
         ns.auth = auth;
-        if in_flight {
+        if ns.connect_in_flight && engine_open {
             // A CONNECT is already on its way: a second one would make the server create a second socket.
-            // The new auth is used from the next (re)join on.
+            // Its answer connects the namespace; the new auth is used from the next (re)join on.
             ns.wanted = true;
+            ns.state = ConnectionState::Connecting;
             return Ok(());
         }
         ns.wanted = true;
@@ -364,7 +368,8 @@ impl Session {
         ns.state = ConnectionState::Disconnected;
         ns.sid = None;
         ns.early_events.clear();
-        if was != ConnectionState::Disconnected && matches!(self.state, EngineState::Open { .. }) {
+        // While our CONNECT is unanswered the DISCONNECT waits for the answer (see `handle_connect`).
+        if was == ConnectionState::Connected && matches!(self.state, EngineState::Open { .. }) {
             self.push_packet(&Packet::Disconnect {
                 namespace: path.to_owned(),
             });
@@ -601,6 +606,7 @@ impl Session {
             Packet::Connect { namespace, data } => self.handle_connect(index, namespace, data),
             Packet::ConnectError { namespace, data } => {
                 let ns = &mut self.namespaces[index];
+                ns.connect_in_flight = false;
                 if ns.state != ConnectionState::Connecting {
                     return;
                 }
@@ -689,7 +695,12 @@ impl Session {
 
     fn handle_connect(&mut self, index: usize, namespace: String, data: Option<Value>) {
         let ns = &mut self.namespaces[index];
+        let answered = std::mem::replace(&mut ns.connect_in_flight, false);
         if ns.state != ConnectionState::Connecting {
+            if answered && ns.state == ConnectionState::Disconnected {
+                // Disconnected by the user while the CONNECT was on its way: leave now that the server allows it.
+                self.push_packet(&Packet::Disconnect { namespace });
+            }
             return;
         }
         let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str);
@@ -882,6 +893,7 @@ impl Session {
             namespace: ns.path.clone(),
             data: auth,
         };
+        self.namespaces[index].connect_in_flight = true;
         self.push_packet(&packet);
     }
 
@@ -940,6 +952,7 @@ impl Session {
         for index in 0..self.namespaces.len() {
             let ns = &mut self.namespaces[index];
             let was_connected = ns.state == ConnectionState::Connected;
+            ns.connect_in_flight = false;
             if ns.state != ConnectionState::Disconnected {
                 ns.state = ConnectionState::Disconnected;
                 ns.sid = None;
@@ -974,6 +987,7 @@ impl Session {
         for index in 0..self.namespaces.len() {
             let ns = &mut self.namespaces[index];
             let was_connected = ns.state == ConnectionState::Connected;
+            ns.connect_in_flight = false;
             ns.state = if ns.wanted && reconnect {
                 ConnectionState::Connecting
             } else {

@@ -773,7 +773,11 @@ fn disconnecting_a_connecting_namespace_reports_it() {
     let mut h = Harness::connected();
     h.session.connect_namespace("/chat", None).unwrap();
     h.session.disconnect_namespace("/chat").unwrap();
-    assert_eq!(h.sent(), ["40/chat,", "41/chat,"]);
+    assert_eq!(
+        h.sent(),
+        ["40/chat,"],
+        "no DISCONNECT before the server answered the CONNECT"
+    );
     assert_eq!(
         h.events(),
         [ClientEvent::NamespaceDisconnected {
@@ -781,6 +785,18 @@ fn disconnecting_a_connecting_namespace_reports_it() {
             reason: DisconnectReason::IoClientDisconnect
         }]
     );
+    h.text(r#"40/chat,{"sid":"c"}"#);
+    assert_eq!(h.sent(), ["41/chat,"], "leaves once the answer came");
+    assert!(h.events().is_empty(), "the late answer does not connect it");
+    assert_eq!(h.session.namespace_state("/chat"), ConnectionState::Disconnected);
+    // Connecting again while a CONNECT is unanswered reuses it instead of sending a second one.
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.session.disconnect_namespace("/chat").unwrap();
+    h.session.connect_namespace("/chat", None).unwrap();
+    assert_eq!(h.sent(), ["40/chat,"]);
+    h.text(r#"40/chat,{"sid":"c2"}"#);
+    assert_eq!(h.session.namespace_state("/chat"), ConnectionState::Connected);
+    assert!(h.sent().is_empty());
 }
 
 #[test]

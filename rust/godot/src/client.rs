@@ -16,9 +16,9 @@ use socketio_core::{CommandError, ConnectionState, Value};
 
 use crate::convert;
 use crate::defaults::{DictArg, TlsArg};
-use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Session};
+use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Leftovers, Session};
 use crate::enums::ClientState;
-use crate::guard::{guarded, guarded_mut};
+use crate::guard::guarded;
 use crate::namespace::SocketIONamespace;
 use crate::tls::tls_config;
 
@@ -41,6 +41,15 @@ use crate::tls::tls_config;
 /// func _process(_delta):
 ///     socketio.poll()
 /// [/codeblock]
+///
+/// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
+/// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
+/// [method close] forgets them.
+///
+/// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
+/// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
+/// ([member send_buffer_max_packets], [member send_buffer_max_bytes]) are properties, as are the reconnection
+/// settings and [member connect_timeout].
 ///
 /// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
 /// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
@@ -87,6 +96,45 @@ pub struct SocketIOClient {
     #[var(set)]
     #[init(val = "/socket.io/".into())]
     path: GString,
+
+    /// Largest WebSocket message accepted from the server, in bytes; a larger one closes the connection
+    /// ([code]"parse error"[/code]). Default [code]67108864[/code] (64 MiB). Takes effect at the next connection
+    /// ([method connect_to_url] or a reconnection).
+    #[var(set)]
+    #[init(val = 64 << 20)]
+    max_message_size: i64,
+
+    /// Most binary attachments ([PackedByteArray]s) in one received packet. Default [code]10[/code], as
+    /// socket.io-parser's [code]maxAttachments[/code]. Takes effect at the next connection.
+    #[var(set)]
+    #[init(val = 10)]
+    max_attachments: i64,
+
+    /// Deepest nesting of arrays and dictionaries accepted in received data, between [code]1[/code] and
+    /// [code]127[/code]. Default [code]64[/code]. Takes effect at the next connection. (What is sent may be nested
+    /// 64 levels deep.)
+    #[var(set)]
+    #[init(val = 64)]
+    max_nesting_depth: i64,
+
+    /// Most emits a namespace buffers while it is not connected (they are sent once it connects); past that, emits
+    /// are refused with an error. Default [code]10000[/code]. Applies to the following emits.
+    #[var(set)]
+    #[init(val = 10_000)]
+    send_buffer_max_packets: i64,
+
+    /// Most bytes a namespace buffers while it is not connected, as for [member send_buffer_max_packets].
+    /// Default [code]16777216[/code] (16 MiB).
+    #[var(set)]
+    #[init(val = 16 << 20)]
+    send_buffer_max_bytes: i64,
+
+    /// Seconds allowed to open a connection (DNS, TCP, TLS, WebSocket upgrade and Engine.IO handshake) before it
+    /// counts as failed ([signal connect_error], then reconnection if enabled). Default [code]20.0[/code]. Takes
+    /// effect at the next connection attempt.
+    #[var(set)]
+    #[init(val = 20.0)]
+    connect_timeout: f64,
 }
 
 #[godot_api]
@@ -137,8 +185,9 @@ impl SocketIOClient {
     /// Closes the connection ([code]"io client disconnect"[/code]); no reconnection follows. Before this method
     /// returns, [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and pending
     /// [code]emit_with_ack()[/code] callbacks get [code]["timeout"][/code]; events received but not yet dispatched
-    /// are dropped. Then the namespaces are forgotten with their handlers: after the next [method connect_to_url],
-    /// get them again with [method get_namespace] / [method create_namespace].
+    /// are dropped. Then the namespaces are forgotten with their handlers, and whatever is connected to their
+    /// signals is disconnected: after the next [method connect_to_url], get them again with [method get_namespace]
+    /// / [method create_namespace]. (To keep them, call [method connect_to_url] directly instead.)
     #[func(gd_self)]
     fn close(mut this: Gd<Self>) {
         let client = this.clone();
@@ -147,9 +196,17 @@ impl SocketIOClient {
 
     /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
     /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically.
-    /// Any previous connection is closed first. [param auth] is sent with the main namespace's CONNECT.
-    /// [param tls_options] ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for
-    /// [code]wss://[/code]; [code]TLSOptions.client_unsafe()[/code] disables verification.
+    /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
+    /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code]:
+    /// [code]TLSOptions.client(cert)[/code] trusts only [code]cert[/code], [code]TLSOptions.client_unsafe(cert)[/code]
+    /// checks that the server's certificate chains to [code]cert[/code] but not the name it is issued for, and
+    /// [code]TLSOptions.client_unsafe()[/code] disables verification.
+    ///
+    /// A previous connection (connected, or still connecting or reconnecting) is closed first, as by
+    /// [method close]: [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and
+    /// pending [code]emit_with_ack()[/code] callbacks get [code]["timeout"][/code] before this method returns. Unlike
+    /// [method close], the namespace handles and their handlers are kept and work on the new connection; the main
+    /// namespace connects by itself, others once [code]connect_to_namespace()[/code] is called again.
     ///
     /// Returns [constant @GlobalScope.OK] once connecting has started (listen for [signal connected] or
     /// [signal connect_error]), or [constant @GlobalScope.ERR_INVALID_PARAMETER] for an invalid URL, auth or TLS
@@ -170,21 +227,25 @@ impl SocketIOClient {
     /// Returns the namespace [param namespace] (e.g. [code]"/admin"[/code]), creating it if needed; connect it
     /// with [code]connect_to_namespace()[/code]. The path must start with [code]"/"[/code]; otherwise an error is
     /// reported and [code]null[/code] returned.
-    #[func]
-    fn create_namespace(&mut self, namespace: GString) -> Option<Gd<SocketIONamespace>> {
+    #[func(gd_self)]
+    fn create_namespace(mut this: Gd<Self>, namespace: GString) -> Option<Gd<SocketIONamespace>> {
         let path = namespace.to_string();
-        guarded_mut(self, "SocketIOClient.create_namespace", None, |this| {
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.create_namespace", None, || {
             if let Err(message) = check_namespace_path(&path) {
                 godot_error!("create_namespace: {message}");
                 return None;
             }
-            this.install_exit_hook();
-            let id = this.base().instance_id();
-            if let Err(e) = this.session.core.add_namespace(&path) {
-                godot_error!("create_namespace: {e}");
-                return None;
-            }
-            Some(this.session.ensure_namespace(&path, id))
+            let created = {
+                let mut c = this.bind_mut();
+                c.install_exit_hook();
+                let id = c.base().instance_id();
+                match c.session.core.add_namespace(&path) {
+                    Ok(()) => Ok(c.session.ensure_namespace(&path, id)),
+                    Err(e) => Err(e),
+                }
+            };
+            created.map_err(|e| godot_error!("create_namespace: {e}")).ok()
         })
     }
 
@@ -290,6 +351,67 @@ impl SocketIOClient {
         self.session.core.config_mut().reconnect.randomization = value;
     }
 
+    /// Setter of [member max_message_size].
+    #[func]
+    fn set_max_message_size(&mut self, value: i64) {
+        if let Some(size) = at_least("max_message_size", value, 1) {
+            self.max_message_size = value;
+            self.session.core.config_mut().limits.max_message_bytes = size;
+        }
+    }
+
+    /// Setter of [member max_attachments].
+    #[func]
+    fn set_max_attachments(&mut self, value: i64) {
+        if let Some(count) = at_least("max_attachments", value, 0) {
+            self.max_attachments = value;
+            self.session.core.config_mut().limits.max_attachments = count;
+        }
+    }
+
+    /// Setter of [member max_nesting_depth].
+    #[func]
+    fn set_max_nesting_depth(&mut self, value: i64) {
+        if !(1..=127).contains(&value) {
+            godot_error!("max_nesting_depth must be between 1 and 127, not {value}");
+            return;
+        }
+        self.max_nesting_depth = value;
+        self.session.core.config_mut().limits.max_depth = value as usize;
+    }
+
+    /// Setter of [member send_buffer_max_packets].
+    #[func]
+    fn set_send_buffer_max_packets(&mut self, value: i64) {
+        if let Some(count) = at_least("send_buffer_max_packets", value, 0) {
+            self.send_buffer_max_packets = value;
+            self.session.core.config_mut().limits.send_buffer_packets = count;
+        }
+    }
+
+    /// Setter of [member send_buffer_max_bytes].
+    #[func]
+    fn set_send_buffer_max_bytes(&mut self, value: i64) {
+        if let Some(size) = at_least("send_buffer_max_bytes", value, 0) {
+            self.send_buffer_max_bytes = value;
+            self.session.core.config_mut().limits.send_buffer_bytes = size;
+        }
+    }
+
+    /// Setter of [member connect_timeout].
+    #[func]
+    fn set_connect_timeout(&mut self, value: f64) {
+        let Some(timeout) = seconds("connect_timeout", value) else {
+            return;
+        };
+        if timeout.is_zero() {
+            godot_error!("connect_timeout must be more than 0 seconds, not {value}");
+            return;
+        }
+        self.connect_timeout = value;
+        self.session.core.config_mut().connect_timeout = timeout;
+    }
+
     /// Setter of [member path].
     #[func]
     fn set_path(&mut self, value: GString) {
@@ -301,6 +423,40 @@ impl SocketIOClient {
         self.path = value;
         self.session.core.config_mut().path = path;
     }
+}
+
+/// What `SocketIOClient::send_event` sends.
+pub(crate) enum EmitKind {
+    /// `emit()`: sent, or buffered until the namespace connects.
+    Plain,
+    /// `emit_volatile()`: sent only if the namespace is connected now.
+    Volatile,
+    /// `emit_with_ack()`.
+    Ack {
+        /// Called with the answer, or `["timeout"]`.
+        callback: Callable,
+        /// Seconds to wait for the answer.
+        timeout: f64,
+    },
+}
+
+impl EmitKind {
+    fn method(&self) -> &'static str {
+        match self {
+            EmitKind::Plain => "emit",
+            EmitKind::Volatile => "emit_volatile",
+            EmitKind::Ack { .. } => "emit_with_ack",
+        }
+    }
+}
+
+/// A count or size property as `usize`, or `None` (reported) when below `min`.
+fn at_least(name: &str, value: i64, min: i64) -> Option<usize> {
+    let converted = usize::try_from(value).ok().filter(|_| value >= min);
+    if converted.is_none() {
+        godot_error!("{name} must be {min} or more, not {value}");
+    }
+    converted
 }
 
 /// A duration property in seconds, or `None` (reported) when negative or not finite.
@@ -352,13 +508,19 @@ impl SocketIOClient {
         self.session.core.namespace_sid(path).unwrap_or_default().to_owned()
     }
 
+    /// Whether namespace `path`'s last connection restored its previous session.
+    pub(crate) fn namespace_recovered(&self, path: &str) -> bool {
+        self.session.core.namespace_recovered(path)
+    }
+
     /// Whether `handle` is the current handle of namespace `path`.
     pub(crate) fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
         self.session.is_attached(path, handle)
     }
 
     /// `close()` without the panic guard: the final events are dispatched first, then the handles, handlers and
-    /// callbacks of the closed connection are forgotten (not those a handler created meanwhile).
+    /// callbacks of the closed connection are forgotten (not those a handler created meanwhile), and whatever is
+    /// connected to the forgotten handles' signals is disconnected.
     fn close_now(this: &mut Gd<Self>) {
         let closed = this.bind_mut().session.begin_close(Instant::now());
         dispatch::run(this);
@@ -389,36 +551,43 @@ impl SocketIOClient {
             return Error::ERR_INVALID_PARAMETER;
         }
 
-        let (was_active, queued) = {
-            let c = this.bind();
-            (
-                c.session.core.state() != ConnectionState::Disconnected,
-                c.session.has_queued(),
-            )
-        };
-        if was_active || queued {
-            Self::close_now(this);
+        // The previous connection is closed as by close(), its final signals and ack timeouts delivered before this
+        // method returns, but the namespace handles and their handlers are kept.
+        let was_active = this.bind().session.core.state() != ConnectionState::Disconnected;
+        if was_active {
+            this.bind_mut().session.close_connection(Instant::now());
+            dispatch::run(this);
         }
 
-        let mut c = this.bind_mut();
-        c.install_exit_hook();
-        let id = c.base().instance_id();
-        let session = &mut c.session;
-        session.core.config_mut().tls = tls;
-        if let Err(e) = session.core.connect(url, Instant::now()) {
-            godot_error!("{label}: {e}");
-            return Error::ERR_INVALID_PARAMETER;
+        let result = {
+            let mut c = this.bind_mut();
+            c.install_exit_hook();
+            let id = c.base().instance_id();
+            let session = &mut c.session;
+            session.core.config_mut().tls = tls;
+            match session.core.connect(url, Instant::now()) {
+                Err(e) => Err((Error::ERR_INVALID_PARAMETER, e.to_string())),
+                Ok(()) => {
+                    session.ensure_namespace("/", id);
+                    session.set_wanted("/", true);
+                    session
+                        .core
+                        .connect_namespace("/", auth, Instant::now())
+                        .map_err(|e| (command_error_code(&e), e.to_string()))
+                }
+            }
+        };
+        match result {
+            Ok(()) => Error::OK,
+            Err((code, message)) => {
+                godot_error!("{label}: {message}");
+                code
+            }
         }
-        session.ensure_namespace("/", id);
-        session.set_wanted("/", true);
-        if let Err(e) = session.core.connect_namespace("/", auth, Instant::now()) {
-            godot_error!("{label}: {e}");
-            return command_error_code(&e);
-        }
-        Error::OK
     }
 
-    /// `SocketIONamespace.connect_to_namespace()`.
+    /// `SocketIONamespace.connect_to_namespace()`. While the namespace is connected this does nothing; while it is
+    /// connecting, the request under way continues (the core keeps `auth` for later rejoins). Both return `OK`.
     pub(crate) fn connect_namespace(this: &mut Gd<Self>, path: &str, auth: &VarDictionary) -> Error {
         let label = format!("connect_to_namespace(\"{path}\")");
         let auth = match auth_value(auth, &label) {
@@ -428,15 +597,20 @@ impl SocketIOClient {
                 return Error::ERR_INVALID_PARAMETER;
             }
         };
-        let mut c = this.bind_mut();
-        if c.session.core.namespace_state(path) == ConnectionState::Connected {
-            return Error::OK;
-        }
-        match c.session.core.connect_namespace(path, auth, Instant::now()) {
-            Ok(()) => {
-                c.session.set_wanted(path, true);
-                Error::OK
+        let result = {
+            let mut c = this.bind_mut();
+            if c.session.core.namespace_state(path) == ConnectionState::Connected {
+                Ok(())
+            } else {
+                let result = c.session.core.connect_namespace(path, auth, Instant::now());
+                if result.is_ok() {
+                    c.session.set_wanted(path, true);
+                }
+                result
             }
+        };
+        match result {
+            Ok(()) => Error::OK,
             Err(e) => {
                 godot_error!("{label}: {e}");
                 command_error_code(&e)
@@ -446,67 +620,87 @@ impl SocketIOClient {
 
     /// `SocketIONamespace.disconnect_from_namespace()`: the `disconnected` signal is emitted before returning.
     pub(crate) fn disconnect_namespace(this: &mut Gd<Self>, path: &str) {
-        {
+        let result = {
             let mut c = this.bind_mut();
             let session = &mut c.session;
             session.set_wanted(path, false);
             session.purge_events(Some(path));
-            match session.core.disconnect_namespace(path, Instant::now()) {
-                Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
-                Err(e) => godot_error!("disconnect_from_namespace(\"{path}\"): {e}"),
-            }
+            let result = session.core.disconnect_namespace(path, Instant::now());
             session.drain_core();
+            result
+        };
+        match result {
+            Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
+            Err(e) => godot_error!("disconnect_from_namespace(\"{path}\"): {e}"),
         }
         dispatch::run(this);
     }
 
-    /// `emit()` (`callback` is `None`) and `emit_with_ack()` of namespace `path`. Errors are reported here.
-    pub(crate) fn emit(&mut self, path: &str, event: &str, data: &AnyArray, callback: Option<Callable>, timeout: f64) {
-        let method = if callback.is_some() { "emit_with_ack" } else { "emit" };
-        let label = format!("{method}(\"{event}\")");
-        if let Err(message) = check_event_name(event) {
-            godot_error!("{label}: {message}");
-            return;
-        }
-        let args = match convert::args_to_values(data, "data") {
+    /// `emit()`, `emit_volatile()` and `emit_with_ack()` of namespace `path`. Returns whether the packet was sent
+    /// or buffered (for `emit_volatile()`: sent). The data is converted before the client is borrowed; errors are
+    /// reported, and a refused callback dropped, once it is no longer borrowed.
+    pub(crate) fn send_event(this: &mut Gd<Self>, path: &str, event: &str, data: &AnyArray, kind: EmitKind) -> bool {
+        let label = format!("{}(\"{event}\")", kind.method());
+        let volatile = matches!(kind, EmitKind::Volatile);
+        let checked = check_event_name(event)
+            .and_then(|()| convert::args_to_values(data, "data").map_err(|refusal| refusal.to_string()));
+        let args = match checked {
             Ok(args) => args,
-            Err(refusal) => {
-                godot_error!("{label}: {refusal}");
-                return;
+            Err(message) => {
+                godot_error!("{label}: {message}");
+                return false;
             }
         };
-        let core = &mut self.session.core;
-        let result = match callback {
-            None => core.emit(path, event, args, Instant::now()),
-            Some(callback) => {
+        let ack = match kind {
+            EmitKind::Ack { callback, timeout } => {
                 if !callback.is_valid() {
                     godot_error!("{label}: the callback is not a valid Callable");
-                    return;
+                    return false;
                 }
                 let Some(timeout) = Duration::try_from_secs_f64(timeout).ok().filter(|t| !t.is_zero()) else {
                     godot_error!("{label}: the timeout must be a positive number of seconds, not {timeout}");
-                    return;
+                    return false;
                 };
-                core.emit_with_ack(path, event, args, timeout, Instant::now())
-                    .map(|id| {
-                        self.session.add_ack(id, callback);
-                    })
+                Some((callback, timeout))
+            }
+            _ => None,
+        };
+        let now = Instant::now();
+        let (result, refused) = {
+            let mut c = this.bind_mut();
+            let session = &mut c.session;
+            match (volatile, ack) {
+                (_, Some((callback, timeout))) => match session.core.emit_with_ack(path, event, args, timeout, now) {
+                    Ok(id) => {
+                        session.add_ack(id, callback);
+                        (Ok(true), None)
+                    }
+                    Err(e) => (Err(e), Some(callback)),
+                },
+                (true, None) => (session.core.emit_volatile(path, event, args, now), None),
+                (false, None) => (session.core.emit(path, event, args, now).map(|()| true), None),
             }
         };
-        if let Err(e) = result {
-            godot_error!("{label}: {e}");
+        drop(refused);
+        match result {
+            Ok(sent) => sent,
+            Err(e) => {
+                godot_error!("{label}: {e}");
+                false
+            }
         }
     }
 
     /// `SocketIONamespace.on()`.
-    pub(crate) fn add_handler(&mut self, path: &str, event: &str, callback: Callable) {
+    pub(crate) fn add_handler(this: &mut Gd<Self>, path: &str, event: &str, callback: Callable) {
         let label = format!("on(\"{event}\")");
         if let Err(message) = check_event_name(event) {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
         } else {
-            self.session.add_handler(path, event, callback);
+            let refused = this.bind_mut().session.add_handler(path, event, callback);
+            drop(refused);
         }
     }
 
@@ -530,16 +724,17 @@ impl SocketIOClient {
         }
     }
 
-    /// After a caught panic: a fresh engine with the same settings; pending callbacks are dropped.
-    pub(crate) fn reset_after_panic(&mut self) {
-        let leftovers = self.session.reset();
-        // Callbacks of emit_with_ack are plain Callables; dropping them here cannot run a handler.
-        drop(leftovers);
+    /// After a caught panic: a fresh engine with the same settings. The pending callbacks are returned, to be
+    /// dropped once the client is no longer borrowed.
+    pub(crate) fn reset_after_panic(&mut self) -> Leftovers {
+        self.session.reset()
     }
 
-    /// Lets go of everything that refers to GDScript (handlers, callbacks, namespace handles) and closes the
-    /// connection silently. Called when the scene tree exits and when the extension unloads, so that lambdas
-    /// capturing namespaces cannot outlive the scripts (no leaked instances at exit).
+    /// Lets go of everything that refers to GDScript (handlers, callbacks, namespace handles, and whatever is
+    /// connected to the namespaces' and the client's own signals) and closes the connection silently. Called when
+    /// the scene tree exits (and, should that hook be missing, when the extension unloads), so that no lambda
+    /// outlives the scripts: the singleton itself is freed only after Godot has shut GDScript down, and freeing a
+    /// lambda then corrupts memory; a lambda capturing a namespace would also leak it.
     pub(crate) fn shutdown(this: &mut Gd<Self>) {
         let leftovers = {
             let mut c = this.bind_mut();
@@ -554,11 +749,13 @@ impl SocketIOClient {
             leftovers
         };
         drop(leftovers);
+        dispatch::disconnect_all_signals(this);
     }
 
     /// Connects [`Self::shutdown`] to the scene tree root's `tree_exiting` (once; not in the editor), which fires
-    /// before scripts are torn down at exit.
-    fn install_exit_hook(&mut self) {
+    /// before scripts are torn down at exit. Done by the first frame (see `lib.rs`), and by the methods that
+    /// connect or create namespaces in case that frame has not come yet.
+    pub(crate) fn install_exit_hook(&mut self) {
         if self.exit_hook.is_some() || Engine::singleton().is_editor_hint() {
             return;
         }

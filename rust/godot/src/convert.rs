@@ -104,8 +104,9 @@ pub enum Refusal {
         path: ValuePath,
         /// The key's type name.
         type_name: String,
-        /// The key, as Godot prints it.
-        key: String,
+        /// The key, as Godot prints it; `None` for keys whose printing could run a script (objects, and containers
+        /// or callables that may hold one: `_to_string()`).
+        key: Option<String>,
     },
     /// Nested deeper than [`MAX_DEPTH`] (or an array / dictionary that contains itself).
     TooDeep {
@@ -123,9 +124,21 @@ impl fmt::Display for Refusal {
                 article(type_name)
             ),
             Refusal::NonFinite { path } => write!(f, "{path} is NaN or infinite, which JSON cannot carry"),
-            Refusal::BadKey { path, type_name, key } => write!(
+            Refusal::BadKey {
+                path,
+                type_name,
+                key: Some(key),
+            } => write!(
                 f,
                 "{path} has the key {key} of type {type_name}: only String or StringName keys can be sent"
+            ),
+            Refusal::BadKey {
+                path,
+                type_name,
+                key: None,
+            } => write!(
+                f,
+                "{path} has a key of type {type_name}: only String or StringName keys can be sent"
             ),
             Refusal::TooDeep { path } => write!(
                 f,
@@ -248,12 +261,22 @@ fn dict_entries(dict: &AnyDictionary, path: &mut ValuePath) -> Result<Vec<(Strin
         let key = match key.get_type() {
             VariantType::STRING => key.to::<GString>().to_string(),
             VariantType::STRING_NAME => key.to::<StringName>().to_string(),
-            _ => {
+            other => {
+                // Printing an object runs its script's `_to_string()`, which must not happen here (the caller may
+                // hold a borrow of the client), nor have any other effect: name the type only.
+                let printable = !matches!(
+                    other,
+                    VariantType::OBJECT
+                        | VariantType::ARRAY
+                        | VariantType::DICTIONARY
+                        | VariantType::CALLABLE
+                        | VariantType::SIGNAL
+                );
                 return Err(Refusal::BadKey {
                     path: path.clone(),
                     type_name: type_name(&key),
-                    key: key.stringify().to_string(),
-                })
+                    key: printable.then(|| key.stringify().to_string()),
+                });
             }
         };
         path.push(Segment::Key(key.clone()));
@@ -352,11 +375,20 @@ mod tests {
         let r = Refusal::BadKey {
             path: path("data", vec![Segment::Index(0)]),
             type_name: "int".into(),
-            key: "3".into(),
+            key: Some("3".into()),
         };
         assert_eq!(
             r.to_string(),
             "data[0] has the key 3 of type int: only String or StringName keys can be sent"
+        );
+        let r = Refusal::BadKey {
+            path: path("data", vec![Segment::Index(0)]),
+            type_name: "Object (RefCounted)".into(),
+            key: None,
+        };
+        assert_eq!(
+            r.to_string(),
+            "data[0] has a key of type Object (RefCounted): only String or StringName keys can be sent"
         );
         let r = Refusal::TooDeep {
             path: path("data", vec![Segment::Index(0); 64]),

@@ -151,9 +151,11 @@ pub fn disconnect_all_signals<T: Inherits<Object>>(object: &Gd<T>) {
     let mut object: Gd<Object> = object.clone().upcast();
     let mut released = Vec::new();
     for signal in object.get_signal_list().iter_shared() {
-        let Some(name) = signal.get("name").and_then(|n| n.try_to::<StringName>().ok()) else {
+        // "name" is a String in the dictionary.
+        let Some(name) = signal.get("name").and_then(|n| n.try_to::<GString>().ok()) else {
             continue;
         };
+        let name = StringName::from(&name);
         for connection in object.get_signal_connection_list(&name).iter_shared() {
             if let Some(callable) = connection.get("callable").and_then(|c| c.try_to::<Callable>().ok()) {
                 if object.is_connected(&name, &callable) {

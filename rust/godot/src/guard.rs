@@ -22,29 +22,11 @@ pub fn guarded<R>(client: &Gd<SocketIOClient>, what: &str, fallback: R, f: impl 
             // The panic unwound through our own borrows, which released them. Should the client still be borrowed
             // further up the stack, `bind_mut` panics: that is caught too and the reset is skipped.
             let reset = catch_unwind(AssertUnwindSafe(|| client.bind_mut().reset_after_panic()));
-            if reset.is_err() {
-                godot_error!("{what}: the client could not be reset after the error");
+            match reset {
+                // Dropped here, with the client no longer borrowed.
+                Ok(leftovers) => drop(leftovers),
+                Err(_) => godot_error!("{what}: the client could not be reset after the error"),
             }
-            fallback
-        }
-    }
-}
-
-/// [`guarded`] for methods that already hold `&mut` of the client.
-pub fn guarded_mut<R>(
-    client: &mut SocketIOClient,
-    what: &str,
-    fallback: R,
-    f: impl FnOnce(&mut SocketIOClient) -> R,
-) -> R {
-    match catch_unwind(AssertUnwindSafe(|| f(client))) {
-        Ok(result) => result,
-        Err(payload) => {
-            godot_error!(
-                "{what}: internal error ({}); the Socket.IO connection was closed",
-                panic_message(payload.as_ref())
-            );
-            client.reset_after_panic();
             fallback
         }
     }

@@ -16,6 +16,7 @@ mod tls;
 
 #[allow(unsafe_code)] // `ExtensionLibrary` is an unsafe trait; nothing else in the crate is unsafe.
 mod entry {
+    use godot::builtin::{Callable, Variant};
     use godot::init::{gdextension, ExtensionLibrary, InitStage};
     use godot::obj::Singleton;
 
@@ -35,6 +36,16 @@ mod entry {
                 // hand, gdext having no macro for class-level enums.
                 enums::register_enum::<SocketIOClient>();
                 enums::register_enum::<SocketIONamespace>();
+                // There is no scene tree yet: hook the client's shutdown to its exit during the first frame, so that
+                // whatever scripts connect to the singleton's signals is released before GDScript shuts down,
+                // even when no method of the client is ever called.
+                let install = Callable::from_fn("socketio_install_exit_hook", |_args: &[&Variant]| {
+                    if godot::init::is_singleton_available::<SocketIOClient>() {
+                        SocketIOClient::singleton().bind_mut().install_exit_hook();
+                    }
+                    Variant::nil()
+                });
+                install.call_deferred(&[]);
             }
         }
 

@@ -12,7 +12,7 @@ use godot::global::Error;
 use godot::obj::{Base, Gd, InstanceId, WithBaseField};
 use godot::prelude::{godot_api, GodotClass};
 
-use crate::client::SocketIOClient;
+use crate::client::{EmitKind, SocketIOClient};
 use crate::defaults::{ArrayArg, DictArg};
 use crate::dispatch::NamespaceSignal;
 use crate::enums::NamespaceState;
@@ -28,9 +28,10 @@ use crate::enums::NamespaceState;
 /// two parameters, [code]func(data, ack)[/code], also receives a [Callable]: when the server asked for an
 /// acknowledgement, [code]ack.call([...])[/code] sends it (once).
 ///
-/// Handles and handlers stay valid across automatic reconnections. [code]SocketIOClient.close()[/code] forgets them:
-/// an old handle then reports [code]STATE_DISCONNECTED[/code] and its commands report an error; get the namespace
-/// again from the client after the next [code]connect_to_url()[/code].
+/// Handles and handlers stay valid across automatic reconnections and [code]SocketIOClient.connect_to_url()[/code].
+/// [code]SocketIOClient.close()[/code] forgets them and disconnects whatever is connected to their signals: an old
+/// handle then reports [code]STATE_DISCONNECTED[/code] and its commands report an error; get the namespace again
+/// from the client after the next [code]connect_to_url()[/code].
 ///
 /// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected),
 /// [code]STATE_CONNECTING[/code] = 1 (connecting), [code]STATE_CONNECTED[/code] = 2 (connected, ready to send and
@@ -68,6 +69,10 @@ impl SocketIONamespace {
     /// Connects this namespace, sending [param auth] to the server. Returns [constant @GlobalScope.OK] when the
     /// request is under way; wait for [signal connected] (or [signal connect_error]) before relying on it.
     /// The main namespace [code]"/"[/code] is connected by [code]SocketIOClient.connect_to_url()[/code].
+    ///
+    /// Calling it again while the namespace is connecting returns [constant @GlobalScope.OK] without sending a
+    /// second request (the one under way keeps its auth; [param auth] is used when the namespace rejoins after a
+    /// reconnection); while it is connected, it does nothing and returns [constant @GlobalScope.OK].
     #[func]
     fn connect_to_namespace(&self, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
         self.with_client(Error::ERR_UNCONFIGURED, "connect_to_namespace", false, |client| {
@@ -76,7 +81,7 @@ impl SocketIONamespace {
     }
 
     /// Disconnects this namespace. The connection stays open for the other namespaces. [signal disconnected] is
-    /// emitted (before this method returns) when the namespace was connected.
+    /// emitted (before this method returns) when the namespace was connected or connecting.
     #[func]
     fn disconnect_from_namespace(&self) {
         self.with_client((), "disconnect_from_namespace", false, |client| {
@@ -85,14 +90,24 @@ impl SocketIONamespace {
     }
 
     /// Emits [param event] with the arguments in [param data]. Sent once the namespace is connected (buffered until
-    /// then). Values that cannot be sent (objects, vectors, NaN, …) are reported with [method @GlobalScope.push_error]
-    /// and nothing is sent.
+    /// then, up to [code]SocketIOClient.send_buffer_max_packets[/code] and [code]send_buffer_max_bytes[/code]).
+    /// Values that cannot be sent (objects, vectors, NaN, …), a full send buffer, or a packet larger than the
+    /// server's [code]maxPayload[/code] are reported with [method @GlobalScope.push_error] and nothing is sent.
     #[func]
     fn emit(&self, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
         self.with_client((), "emit", false, |client| {
-            client
-                .bind_mut()
-                .emit(&self.path, &event.to_string(), &data.0, None, 0.0);
+            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data.0, EmitKind::Plain);
+        })
+    }
+
+    /// Emits [param event] with [param data] only if this namespace is connected right now; otherwise the event is
+    /// dropped instead of being buffered (socket.io-client's [code]volatile[/code] flag). Meant for state that is
+    /// soon stale, such as positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
+    /// reported as for [method emit] (and [code]false[/code] returned).
+    #[func]
+    fn emit_volatile(&self, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) -> bool {
+        self.with_client(false, "emit_volatile", false, |client| {
+            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data.0, EmitKind::Volatile)
         })
     }
 
@@ -102,9 +117,8 @@ impl SocketIONamespace {
     #[func]
     fn emit_with_ack(&self, event: GString, data: AnyArray, callback: Callable, #[opt(default = 5.0)] timeout: f64) {
         self.with_client((), "emit_with_ack", false, |client| {
-            client
-                .bind_mut()
-                .emit(&self.path, &event.to_string(), &data, Some(callback), timeout);
+            let kind = EmitKind::Ack { callback, timeout };
+            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data, kind);
         })
     }
 
@@ -138,6 +152,17 @@ impl SocketIONamespace {
         self.get_connection_state().0 == socketio_core::ConnectionState::Connected
     }
 
+    /// Returns [code]true[/code] when the last connection of this namespace restored its previous session:
+    /// connection state recovery (socket.io 4.6+, server option [code]connectionStateRecovery[/code]) kept the same
+    /// session id, the rooms, and replayed the events missed while disconnected. [code]false[/code] when the server
+    /// started a new session, or never connected this namespace.
+    #[func]
+    fn is_recovered(&self) -> bool {
+        self.with_client(false, "is_recovered", true, |client| {
+            client.bind().namespace_recovered(&self.path)
+        })
+    }
+
     /// Removes the first handler of [param event] equal to [param callback] (the same lambda, or the same bound
     /// method). Does nothing when there is none.
     #[func]
@@ -156,7 +181,7 @@ impl SocketIONamespace {
     #[func]
     fn on(&self, event: GString, callback: Callable) {
         self.with_client((), "on", false, |client| {
-            client.bind_mut().add_handler(&self.path, &event.to_string(), callback)
+            SocketIOClient::add_handler(client, &self.path, &event.to_string(), callback)
         })
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! - `null` or `TLSOptions.client()` → the Mozilla roots bundled with the extension (`webpki-roots`);
 //! - `TLSOptions.client(cert)` → only the CA certificate(s) in `cert`;
-//! - `TLSOptions.client_unsafe(...)` → no verification at all (any trusted chain given is ignored: Godot would
-//!   still check the chain, but the core has no "chain but not host name" mode, so it is documented as unsafe);
+//! - `TLSOptions.client_unsafe()` → no verification at all;
+//! - `TLSOptions.client_unsafe(chain)` → as Godot does: the certificate must chain to a CA in `chain`, but the host
+//!   name is not checked;
 //! - `common_name_override` → the name the certificate is checked against (and sent as SNI).
 //!
 //! Server options (`TLSOptions.server(...)`) are refused.
@@ -25,16 +26,21 @@ pub fn tls_config(options: Option<&Gd<TlsOptions>>) -> Result<TlsConfig, String>
         return Err("tls_options is a server configuration (TLSOptions.server()); use TLSOptions.client()".to_owned());
     }
     let server_name = Some(options.get_common_name_override().to_string()).filter(|name| !name.is_empty());
-    let verification = if options.is_unsafe_client() {
-        TlsVerification::Disabled
-    } else if let Some(mut chain) = options.get_trusted_ca_chain() {
-        let pem = pem_bytes(&chain.save_to_string().to_string());
-        if pem.is_empty() {
-            return Err("tls_options has a trusted CA chain that holds no certificate".to_owned());
+    let chain = match options.get_trusted_ca_chain() {
+        Some(mut chain) => {
+            let pem = pem_bytes(&chain.save_to_string().to_string());
+            if pem.is_empty() {
+                return Err("tls_options has a trusted CA chain that holds no certificate".to_owned());
+            }
+            Some(pem)
         }
-        TlsVerification::CustomRootsPem(pem)
-    } else {
-        TlsVerification::WebPkiRoots
+        None => None,
+    };
+    let verification = match (options.is_unsafe_client(), chain) {
+        (true, None) => TlsVerification::Disabled,
+        (true, Some(pem)) => TlsVerification::CustomRootsPemAnyName(pem),
+        (false, Some(pem)) => TlsVerification::CustomRootsPem(pem),
+        (false, None) => TlsVerification::WebPkiRoots,
     };
     Ok(TlsConfig {
         verification,

@@ -55,10 +55,12 @@ const NAMESPACE_METHODS := {
 	"disconnect_from_namespace": [[], [], TYPE_NIL, ""],
 	"emit": [["event", "data"], [[]], TYPE_NIL, ""],
 	"emit_with_ack": [["event", "data", "callback", "timeout"], [5.0], TYPE_NIL, ""],
+	"emit_volatile": [["event", "data"], [[]], TYPE_BOOL, ""],
 	"get_connection_state": [[], [], TYPE_INT, "SocketIONamespace.ConnectionState"],
 	"get_namespace_path": [[], [], TYPE_STRING, ""],
 	"get_session_id": [[], [], TYPE_STRING, ""],
 	"is_namespace_connected": [[], [], TYPE_BOOL, ""],
+	"is_recovered": [[], [], TYPE_BOOL, ""],
 	"off": [["event", "callback"], [], TYPE_NIL, ""],
 	"on": [["event", "callback"], [], TYPE_NIL, ""],
 }
@@ -166,6 +168,71 @@ func test_property_defaults_and_setters() -> void:
 	check_eq(c.reconnection_delay, 0.25, "a negative reconnection_delay is refused")
 
 
+func test_limit_properties() -> void:
+	var c := client
+	var defaults := {
+		"max_message_size": 67108864,
+		"max_attachments": 10,
+		"max_nesting_depth": 64,
+		"send_buffer_max_packets": 10000,
+		"send_buffer_max_bytes": 16777216,
+		"connect_timeout": 20.0,
+	}
+	var props := {}
+	for p in ClassDB.class_get_property_list("SocketIOClient", true):
+		props[p["name"]] = p
+	for name in defaults:
+		check(props.has(name), "property %s exists" % name)
+		check_eq(c.get(name), defaults[name], "%s default" % name)
+	var changed := {
+		"max_message_size": 1024,
+		"max_attachments": 0,
+		"max_nesting_depth": 127,
+		"send_buffer_max_packets": 0,
+		"send_buffer_max_bytes": 0,
+		"connect_timeout": 0.5,
+	}
+	for name in changed:
+		c.set(name, changed[name])
+		check_eq(c.get(name), changed[name], "%s set" % name)
+	var refused := [
+		["max_message_size", 0, "max_message_size must be 1 or more, not 0"],
+		["max_message_size", -5, "max_message_size must be 1 or more, not -5"],
+		["max_attachments", -1, "max_attachments must be 0 or more, not -1"],
+		["max_nesting_depth", 0, "max_nesting_depth must be between 1 and 127, not 0"],
+		["max_nesting_depth", 128, "max_nesting_depth must be between 1 and 127, not 128"],
+		["send_buffer_max_packets", -1, "send_buffer_max_packets must be 0 or more, not -1"],
+		["send_buffer_max_bytes", -1, "send_buffer_max_bytes must be 0 or more, not -1"],
+		["connect_timeout", 0.0, "connect_timeout must be more than 0 seconds, not 0"],
+		["connect_timeout", -1.0, "connect_timeout must be a finite number of seconds, 0 or more, not -1"],
+		["connect_timeout", INF, "connect_timeout must be a finite number of seconds"],
+	]
+	for case in refused:
+		c.set(case[0], case[1])
+		expect_error(case[2])
+		check_eq(c.get(case[0]), changed[case[0]], "%s = %s is refused" % [case[0], case[1]])
+
+
+func test_send_buffer_limit() -> void:
+	client.send_buffer_max_packets = 3
+	var chat := client.create_namespace("/chat")
+	for i in 3:
+		chat.emit("EXPECTED_buffered", [i])
+	check(true, "three emits are buffered while /chat is not connected")
+	chat.emit("EXPECTED_buffered", [3])
+	expect_error("emit(\"EXPECTED_buffered\"): send buffer full")
+	var answers: Array = []
+	chat.emit_with_ack("EXPECTED_buffered", [4], func(response): answers.append(response))
+	expect_error("emit_with_ack(\"EXPECTED_buffered\"): send buffer full")
+	check_eq(chat.emit_volatile("EXPECTED_buffered", [5]), false, "a volatile emit is dropped, not refused")
+	client.send_buffer_max_packets = 10000
+	client.send_buffer_max_bytes = 8
+	chat.emit("EXPECTED_buffered", ["more than eight bytes"])
+	expect_error("emit(\"EXPECTED_buffered\"): send buffer full")
+	await settle(0.1)
+	check_eq(answers, [], "the refused emit_with_ack's callback is never called")
+
+
 func test_state_before_connecting() -> void:
 	var c := client
 	check_eq(c.get_connection_state(), SocketIOClient.STATE_DISCONNECTED, "state is STATE_DISCONNECTED")
@@ -244,6 +311,33 @@ func test_unsendable_values_are_refused() -> void:
 	ns.emit_with_ack("EXPECTED_unsendable", [Vector3.ZERO], func(_r): check(false, "callback of a refused emit"))
 	expect_error("emit_with_ack(\"EXPECTED_unsendable\"): data[0] is a Vector3")
 	self_array.clear()
+
+
+## Prints itself with a script: converting data must never call it (the client may be busy).
+class Noisy extends RefCounted:
+	var printed := false
+
+	func _to_string() -> String:
+		printed = true
+		return "EXPECTED noisy"
+
+
+func test_object_keys_are_refused_without_running_scripts() -> void:
+	var ns := client.create_namespace("/")
+	var key := Noisy.new()
+	ns.emit("EXPECTED_object_key", [{key: 1}])
+	expect_error("emit(\"EXPECTED_object_key\"): data[0] has a key of type Object (RefCounted): only String or StringName")
+	ns.emit("EXPECTED_object_key", [{"a": {[key]: 1}}])
+	expect_error("data[0][\"a\"] has a key of type Array")
+	ns.emit_with_ack("EXPECTED_object_key", [{{"k": key}: 1}], func(_r): pass)
+	expect_error("emit_with_ack(\"EXPECTED_object_key\"): data[0] has a key of type Dictionary")
+	ns.emit("EXPECTED_object_key", [{key.to_string: 1}])
+	expect_error("data[0] has a key of type Callable")
+	check_eq(client.connect_to_url("ws://EXPECTED.invalid:1", {key: "x"}), ERR_INVALID_PARAMETER, "refused in auth too")
+	expect_error("auth has a key of type Object (RefCounted)")
+	check(not key.printed, "the key's _to_string() was never called")
+	ns.emit("EXPECTED_object_key", [{Vector2(1, 2): 1}])
+	expect_error("data[0] has the key (1")
 
 
 func test_reserved_and_empty_event_names() -> void:

@@ -95,18 +95,97 @@ func test_connect_again_after_close() -> void:
 	check_eq(echoes, [["again"]], "echo data")
 
 
-func test_connect_to_url_while_connected_replaces_the_connection() -> void:
+func test_connect_to_url_while_connected_keeps_namespaces_and_handlers() -> void:
+	var first := await connect_main()
+	if first == null:
+		return
+	var chat := await join("/chat")
+	if chat == null:
+		return
+	var echoes := listen(first, "echo")
+	var answers: Array = []
+	first.emit_with_ack("no_ack", [], func(response): answers.append(response), 30.0)
+	var disconnected := record(client.disconnected)
+	var main_disconnected := record(first.disconnected)
+	var chat_disconnected := record(chat.disconnected)
+	var connected := record(client.connected)
+	check_eq(client.connect_to_url(server_url()), OK, "connect_to_url while connected")
+	check_eq(disconnected, [["io client disconnect"]], "the previous connection was closed first")
+	check_eq(main_disconnected, [["io client disconnect"]], "the main namespace's disconnected signal")
+	check_eq(chat_disconnected, [["io client disconnect"]], "/chat's disconnected signal")
+	check_eq(answers, [["timeout"]], "the old connection's pending ack callback got [\"timeout\"] before it returned")
+	check(client.get_namespace("/") == first, "the main namespace handle is kept")
+	check(client.get_namespace("/chat") == chat, "the other handles are kept")
+	await wait_for(connected, "connected again")
+	check(first.is_namespace_connected(), "the kept handle is connected")
+	first.emit("echo", ["kept"])
+	await wait_for(echoes, "a handler registered before connect_to_url() still works")
+	check_eq(echoes, [["kept"]], "echo data")
+	check_eq(chat.get_connection_state(), SocketIONamespace.STATE_DISCONNECTED, "/chat does not rejoin by itself")
+	var chat_connected := record(chat.connected)
+	check_eq(chat.connect_to_namespace(), OK, "the kept /chat handle connects again")
+	await wait_for(chat_connected, "/chat connected on the new connection")
+
+
+func test_connect_to_url_while_connecting_keeps_namespaces_and_handlers() -> void:
+	var url := server_url()
+	if url == "":
+		return
+	client.reconnection = false
+	check_eq(client.connect_to_url("ws://127.0.0.1:1"), OK, "a first connect_to_url, to a closed port")
+	var first := client.get_namespace("/")
+	var welcome := listen(first, "welcome")
+	var answers: Array = []
+	first.emit_with_ack("ack", ["buffered"], func(response): answers.append(response), 30.0)
+	var errors := record(client.connect_error)
+	check_eq(client.connect_to_url(url), OK, "connect_to_url while the first one is connecting")
+	check_eq(answers, [["timeout"]], "the ack buffered for the first connection got [\"timeout\"]")
+	check(client.get_namespace("/") == first, "the main namespace handle is kept")
+	await wait_for(welcome, "the handler registered during the first attempt gets the new connection's welcome")
+	check_eq(errors, [], "no connect_error from the abandoned attempt")
+
+
+func test_connect_to_url_when_disconnected_keeps_namespaces_and_handlers() -> void:
+	client.reconnection = false
 	var first := await connect_main()
 	if first == null:
 		return
 	var disconnected := record(client.disconnected)
+	var echoes := listen(first, "echo")
+	first.emit("drop_transport")
+	await wait_for(disconnected, "the server dropped the connection")
+	check_eq(client.get_connection_state(), SocketIOClient.STATE_DISCONNECTED, "disconnected, no reconnection")
 	var connected := record(client.connected)
-	check_eq(client.connect_to_url(server_url()), OK, "connect_to_url while connected")
-	check_eq(disconnected, [["io client disconnect"]], "the previous connection was closed first")
+	check_eq(client.connect_to_url(server_url()), OK, "connect_to_url after the connection was lost")
+	check(client.get_namespace("/") == first, "the main namespace handle is kept")
 	await wait_for(connected, "connected again")
-	var second := client.get_namespace("/")
-	check(second != null and second != first, "a new main namespace")
-	check(second.is_namespace_connected(), "connected")
+	first.emit("echo", ["kept"])
+	await wait_for(echoes, "the handler still works")
+
+
+func test_connect_to_namespace_twice_while_connecting() -> void:
+	var main := await connect_main()
+	if main == null:
+		return
+	var chat := client.create_namespace("/chat")
+	var connected := record(chat.connected)
+	check_eq(chat.connect_to_namespace({"v": 1}), OK, "connect_to_namespace returns OK")
+	check_eq(chat.get_connection_state(), SocketIONamespace.STATE_CONNECTING, "/chat is connecting")
+	check_eq(chat.connect_to_namespace({"v": 2}), OK, "connect_to_namespace again while connecting returns OK")
+	check_eq(chat.get_connection_state(), SocketIONamespace.STATE_CONNECTING, "still connecting")
+	await wait_for(connected, "/chat connected")
+	await settle(0.3)
+	check_eq(connected.size(), 1, "connected once")
+	var who = await request(chat, "whoami", [])
+	if who != null:
+		check_eq(who[0]["auth"], {"v": 1}, "the attempt under way kept the first auth")
+		check_eq(who[0]["sid"], chat.get_session_id(), "the server's socket is ours")
+	var count = await request(chat, "count", [])
+	if count != null:
+		check_eq(count, [1], "the server has one /chat socket: one CONNECT was sent")
+	check_eq(chat.connect_to_namespace({"v": 3}), OK, "connect_to_namespace while connected returns OK")
+	await settle(0.3)
+	check_eq(connected.size(), 1, "and does nothing")
 
 
 func test_several_namespaces_with_auth() -> void:
@@ -197,6 +276,44 @@ func test_disconnect_from_namespace() -> void:
 	var echoes := listen(chat, "echo")
 	chat.emit("echo", [1])
 	await wait_for(echoes, "echo after reconnecting /chat")
+
+
+func test_disconnect_from_namespace_while_connecting() -> void:
+	var main := await connect_main()
+	if main == null:
+		return
+	var chat := client.create_namespace("/chat")
+	var disconnected := record(chat.disconnected)
+	var paths := record(client.namespace_disconnected)
+	var connected := record(chat.connected)
+	var closed := record(client.disconnected)
+	chat.connect_to_namespace()
+	check_eq(chat.get_connection_state(), SocketIONamespace.STATE_CONNECTING, "/chat is connecting")
+	chat.disconnect_from_namespace()
+	check_eq(disconnected, [["io client disconnect"]], "disconnected is emitted for a connecting namespace too")
+	check_eq(paths, [["/chat"]], "namespace_disconnected(\"/chat\")")
+	check_eq(chat.get_connection_state(), SocketIONamespace.STATE_DISCONNECTED, "/chat is disconnected")
+	await settle(0.5)
+	check_eq(connected.size(), 0, "the server's answer to the abandoned CONNECT does not connect it")
+	check_eq(disconnected.size(), 1, "disconnected once")
+	# socket.io closes the whole connection when a DISCONNECT comes before the CONNECT it follows was answered.
+	check_eq(closed, [], "the connection stays open")
+	check(main.is_namespace_connected(), "\"/\" stays connected")
+
+
+func test_disconnect_main_namespace_before_the_connection_opens() -> void:
+	var url := server_url()
+	if url == "":
+		return
+	client.connect_to_url(url)
+	var main := client.get_namespace("/")
+	var disconnected := record(main.disconnected)
+	var connected := record(main.connected)
+	main.disconnect_from_namespace()
+	check_eq(disconnected, [["io client disconnect"]], "disconnected is emitted before the connection is even open")
+	check_eq(main.get_connection_state(), SocketIONamespace.STATE_DISCONNECTED, "\"/\" is disconnected")
+	await settle(0.5)
+	check_eq(connected.size(), 0, "and does not connect afterwards")
 
 
 func test_server_disconnects_namespace() -> void:

@@ -378,3 +378,85 @@ func test_chat_broadcast() -> void:
 	await wait_for(lines, "chat broadcast")
 	if lines.size() > 0:
 		check_eq(lines[0], [{"from": chat.get_session_id(), "text": "hello ✓"}], "the broadcast names us")
+
+
+## Connects with the limit `property` = `value`, has the server send what exceeds it (event `event`, `data`), and
+## checks that the connection is closed with "parse error".
+func _exceed_limit(property: String, value, event: String, data: Array) -> void:
+	client.reconnection = false
+	client.set(property, value)
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var disconnected := record(client.disconnected)
+	var got := listen(ns, event)
+	ns.emit(event, data)
+	await wait_for(disconnected, "disconnected when the server exceeds %s = %s" % [property, value])
+	check_eq(disconnected, [["parse error"]], "reason \"parse error\"")
+	check_eq(got, [], "the oversized event was not delivered")
+
+
+func test_max_message_size_applies() -> void:
+	await _exceed_limit("max_message_size", 2000, "big", [5000])
+
+
+func test_max_attachments_applies() -> void:
+	await _exceed_limit("max_attachments", 2, "echo", [PackedByteArray([1]), PackedByteArray([2]), PackedByteArray([3])])
+
+
+func test_max_nesting_depth_applies() -> void:
+	await _exceed_limit("max_nesting_depth", 3, "echo", [{"a": {"b": {"c": [1]}}}])
+
+
+func test_emit_volatile() -> void:
+	var main := await connect_main()
+	if main == null:
+		return
+	var echoes := listen(main, "echo")
+	check_eq(main.emit_volatile("echo", ["now"]), true, "sent while connected")
+	check_eq(main.emit_volatile("echo"), true, "data defaults to []")
+	await wait_for(echoes, "the volatile echoes", 2)
+	check_eq(echoes, [["now"], []], "echo data")
+	var chat := client.create_namespace("/chat")
+	var chat_echoes := listen(chat, "echo")
+	check_eq(chat.emit_volatile("echo", ["dropped"]), false, "dropped while /chat is not connected")
+	var connected := record(chat.connected)
+	chat.connect_to_namespace()
+	check_eq(chat.emit_volatile("echo", ["dropped too"]), false, "dropped while /chat is connecting")
+	chat.emit("echo", ["buffered"])
+	await wait_for(connected, "/chat connected")
+	await wait_for(chat_echoes, "the buffered echo")
+	await settle(0.3)
+	check_eq(chat_echoes, [["buffered"]], "only the plain emit was kept and sent")
+	check_eq(main.emit_volatile("EXPECTED_volatile", [Vector2.ZERO]), false, "data that cannot be sent")
+	expect_error("emit_volatile(\"EXPECTED_volatile\"): data[0] is a Vector2")
+	check_eq(main.emit_volatile("connect"), false, "a reserved name")
+	expect_error("\"connect\" is reserved by Socket.IO")
+
+
+func test_emits_larger_than_the_servers_max_payload() -> void:
+	var url := env("SOCKETIO_TEST_SMALL_PAYLOAD_URL")
+	if url == "":
+		return
+	var connected := record(client.connected)
+	check_eq(client.connect_to_url(url), OK, "connect_to_url(%s)" % url)
+	var main := client.get_namespace("/")
+	var echoes := listen(main, "echo")
+	var answers: Array = []
+	var big := "x".repeat(10000)
+	# Buffered before the server told its maxPayload: refused when the namespace connects.
+	main.emit("echo", [big])
+	main.emit_with_ack("ack", [big], func(response): answers.append(response))
+	main.emit("echo", ["small"])
+	await wait_for(connected, "connected to the small-payload server")
+	await wait_for(echoes, "the small echo")
+	expect_error("emit on /: packet of 10", 2)
+	await wait_for(answers, "the oversized emit_with_ack's callback")
+	check_eq(answers, [["timeout"]], "called with [\"timeout\"]")
+	check(client.is_socket_connected(), "the connection stays up: nothing oversized was written")
+	# Once the limit is known, an oversized emit is refused at once.
+	main.emit("EXPECTED_big", [big])
+	expect_error("emit(\"EXPECTED_big\"): packet of")
+	main.emit("echo", ["after"])
+	await wait_for(echoes, "the next echo", 2)
+	check_eq(echoes, [["small"], ["after"]], "only the small emits arrived")

@@ -1,5 +1,6 @@
 extends "res://test_suite.gd"
-## wss:// against the TLS test server, whose certificate is self-signed (SOCKETIO_TEST_CA_PEM).
+## wss:// against the TLS test server, whose certificate is self-signed (SOCKETIO_TEST_CA_PEM) and names
+## "localhost" only (not 127.0.0.1).
 
 
 func _certificate() -> X509Certificate:
@@ -12,11 +13,14 @@ func _certificate() -> X509Certificate:
 	return cert
 
 
-## Connects to the wss server with `options`; returns [connected log, connect_error log] after the outcome.
-func _try(options: TLSOptions) -> Array:
+## Connects to the wss server with `options` (by IP when `by_ip`: a name the certificate does not hold); returns
+## [connected log, connect_error log] after the outcome.
+func _try(options: TLSOptions, by_ip := false) -> Array:
 	var url := env("SOCKETIO_TEST_WSS_URL")
 	if url == "":
 		return [[], []]
+	if by_ip:
+		url = url.replace("wss://localhost:", "wss://127.0.0.1:")
 	client.reconnection = false
 	var connected := record(client.connected)
 	var errors := record(client.connect_error)
@@ -77,3 +81,32 @@ func test_wss_common_name_override_match() -> void:
 	var outcome := await _try(TLSOptions.client(cert, "localhost"))
 	check_eq(outcome[1], [], "no connect_error")
 	check_eq(outcome[0].size(), 1, "connected with common_name_override \"localhost\"")
+
+
+func test_wss_trusted_certificate_for_another_name_is_refused() -> void:
+	var cert := _certificate()
+	if cert == null:
+		return
+	var outcome := await _try(TLSOptions.client(cert), true)
+	check_eq(outcome[0], [], "TLSOptions.client(cert) checks the name: 127.0.0.1 is not in the certificate")
+	check_eq(outcome[1].size(), 1, "a connect_error")
+
+
+func test_wss_unsafe_client_with_chain_ignores_the_name() -> void:
+	var cert := _certificate()
+	if cert == null:
+		return
+	var outcome := await _try(TLSOptions.client_unsafe(cert), true)
+	check_eq(outcome[1], [], "no connect_error")
+	check_eq(outcome[0].size(), 1, "TLSOptions.client_unsafe(cert) verifies the chain but not the name")
+
+
+func test_wss_unsafe_client_with_another_chain_is_refused() -> void:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var other := crypto.generate_self_signed_certificate(key, "CN=localhost,O=EXPECTED other,C=US")
+	var outcome := await _try(TLSOptions.client_unsafe(other))
+	check_eq(outcome[0], [], "a server whose certificate does not chain to the given one is refused")
+	if check_eq(outcome[1].size(), 1, "a connect_error"):
+		var message: String = outcome[1][0][0].get("message", "")
+		check("certificate" in message.to_lower(), "the error is about the certificate: %s" % message)
