@@ -949,24 +949,7 @@ impl Session {
                 }
             }
         }
-        for index in 0..self.namespaces.len() {
-            let ns = &mut self.namespaces[index];
-            let was_connected = ns.state == ConnectionState::Connected;
-            ns.connect_in_flight = false;
-            if ns.state != ConnectionState::Disconnected {
-                ns.state = ConnectionState::Disconnected;
-                ns.sid = None;
-                ns.early_events.clear();
-            }
-            if was_connected {
-                let path = ns.path.clone();
-                self.fail_sent_acks(&path);
-                self.events.push_back(ClientEvent::NamespaceDisconnected {
-                    namespace: path,
-                    reason,
-                });
-            }
-        }
+        self.drop_namespaces(reason, false);
         if !matches!(self.state, EngineState::Idle | EngineState::Backoff { .. }) {
             self.commands.push_back(TransportCommand::Close);
         }
@@ -978,17 +961,14 @@ impl Session {
         }
     }
 
-    /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
-    fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
-        let was_open = self.is_open();
-        let reconnect = self.config.reconnect.enabled && reason.allows_reconnect() && self.any_wanted();
-        self.commands.push_back(TransportCommand::Close);
-        self.decoder.reset();
+    /// The connection is gone: every namespace leaves it (and waits to rejoin, `Connecting`, when `rejoin` and
+    /// wanted); those that were connected report `reason`, and their unanswered acks time out.
+    fn drop_namespaces(&mut self, reason: DisconnectReason, rejoin: bool) {
         for index in 0..self.namespaces.len() {
             let ns = &mut self.namespaces[index];
             let was_connected = ns.state == ConnectionState::Connected;
             ns.connect_in_flight = false;
-            ns.state = if ns.wanted && reconnect {
+            ns.state = if ns.wanted && rejoin {
                 ConnectionState::Connecting
             } else {
                 ConnectionState::Disconnected
@@ -1004,6 +984,15 @@ impl Session {
                 });
             }
         }
+    }
+
+    /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
+    fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
+        let was_open = self.is_open();
+        let reconnect = self.config.reconnect.enabled && reason.allows_reconnect() && self.any_wanted();
+        self.commands.push_back(TransportCommand::Close);
+        self.decoder.reset();
+        self.drop_namespaces(reason, reconnect);
         if was_open {
             self.events.push_back(ClientEvent::Closed { reason });
         } else {

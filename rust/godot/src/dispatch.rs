@@ -21,27 +21,19 @@ use godot::classes::Object;
 use godot::global::godot_error;
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
+use socketio_core::packet::RESERVED_EVENTS;
 use socketio_core::{AckId, Client, ClientConfig, ClientEvent, ConnectionState, Value};
 
 use crate::client::SocketIOClient;
 use crate::convert::{self, values_to_array};
 use crate::namespace::SocketIONamespace;
 
-/// Event names socket.io reserves for its own lifecycle; they can be neither emitted nor listened to.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
 /// Why an event name is refused, if it is.
 pub fn check_event_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         Err("the event name is empty".to_owned())
     } else if RESERVED_EVENTS.contains(&name) {
+        // The core's list: the protocol reserves these for its own lifecycle.
         Err(format!(
             "\"{name}\" is reserved by Socket.IO (use the client's and namespace's signals instead)"
         ))
