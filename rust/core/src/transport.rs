@@ -707,14 +707,15 @@ fn tls_setup(tls: &TlsConfig, host: &str) -> Result<(Arc<rustls::ClientConfig>, 
             .with_no_client_auth(),
         TlsVerification::CustomRootsPemAnyName(pem) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(TrustedChainAnyName {
-                roots: roots_from_pem(pem)?,
+            .with_custom_certificate_verifier(Arc::new(AnyNameVerifier {
+                roots: Some(roots_from_pem(pem)?),
                 algorithms: provider.signature_verification_algorithms,
             }))
             .with_no_client_auth(),
         TlsVerification::Disabled => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
+            .with_custom_certificate_verifier(Arc::new(AnyNameVerifier {
+                roots: None,
                 algorithms: provider.signature_verification_algorithms,
             }))
             .with_no_client_auth(),
@@ -737,58 +738,21 @@ fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// [`TlsVerification::Disabled`]: any certificate, for any name, is accepted. Handshake signatures are still
-/// checked with the provider's algorithms (they prove the server holds the key of the certificate it sent).
+/// A verifier that ignores the name a certificate was issued for.
+///
+/// - `roots: Some(..)`, [`TlsVerification::CustomRootsPemAnyName`]: the chain must lead to one of the roots
+///   (signatures, validity dates, key usage: everything webpki checks), but the certificate may name any host.
+/// - `roots: None`, [`TlsVerification::Disabled`]: any certificate is accepted.
+///
+/// Handshake signatures are checked with the provider's algorithms either way (they prove the server holds the key
+/// of the certificate it sent).
 #[derive(Debug)]
-struct AcceptAnyCertificate {
+struct AnyNameVerifier {
+    roots: Option<RootCertStore>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// [`TlsVerification::CustomRootsPemAnyName`]: the chain must lead to one of `roots` (signatures, validity dates,
-/// key usage: everything webpki checks), but the certificate may name any host. Handshake signatures are checked as
-/// usual.
-#[derive(Debug)]
-struct TrustedChainAnyName {
-    roots: RootCertStore,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for TrustedChainAnyName {
+impl ServerCertVerifier for AnyNameVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -797,8 +761,10 @@ impl ServerCertVerifier for TrustedChainAnyName {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(&cert, &self.roots, intermediates, now, self.algorithms.all)?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(&cert, roots, intermediates, now, self.algorithms.all)?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
