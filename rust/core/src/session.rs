@@ -213,11 +213,6 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// Whether any output waits to be drained.
-    pub fn has_output(&self) -> bool {
-        !self.transmit.is_empty() || !self.commands.is_empty() || !self.events.is_empty()
-    }
-
     /// When [`Session::handle_timeout`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         let engine = match self.state {

@@ -66,6 +66,16 @@ fn client_config() -> ClientConfig {
     config
 }
 
+/// A client that joins "/" on 127.0.0.1:`port` (connecting starts; nothing is polled yet).
+fn connect_to(port: u16, config: ClientConfig) -> Client {
+    let mut client = Client::new(config);
+    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client
+        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
+        .unwrap();
+    client
+}
+
 fn connected_count(events: &[ClientEvent]) -> usize {
     events
         .iter()
@@ -88,11 +98,7 @@ fn refused_then_reconnects(bad: Vec<Message>, reason: DisconnectReason) {
         drain(ws);
     });
     let (port, _) = serve(script);
-    let mut client = Client::new(client_config());
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
-        .unwrap();
+    let mut client = connect_to(port, client_config());
     let events = poll_until(&mut client, Duration::from_secs(10), |events| {
         connected_count(events) == 2
     });
@@ -170,11 +176,7 @@ fn server_that_stops_pinging() {
         drain(ws);
     });
     let (port, _) = serve(script);
-    let mut client = Client::new(client_config());
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
-        .unwrap();
+    let mut client = connect_to(port, client_config());
     let events = poll_until(&mut client, Duration::from_secs(5), |events| {
         events.iter().any(|e| matches!(e, ClientEvent::Closed { .. }))
     });
@@ -246,11 +248,7 @@ fn connection_refused_is_reported_and_retried() {
     };
     let mut config = client_config();
     config.reconnect.max_attempts = Some(2);
-    let mut client = Client::new(config);
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
-        .unwrap();
+    let mut client = connect_to(port, config);
     let events = poll_until(&mut client, Duration::from_secs(5), |events| {
         events.iter().any(|e| matches!(e, ClientEvent::ReconnectFailed { .. }))
     });
@@ -308,11 +306,7 @@ fn never_ending_tiny_fragments_hit_the_size_cap() {
         drain(ws);
     });
     let (port, _) = serve(script);
-    let mut client = Client::new(client_config());
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
-        .unwrap();
+    let mut client = connect_to(port, client_config());
     let events = poll_until(&mut client, Duration::from_secs(15), |events| {
         connected_count(events) == 2
     });
@@ -345,11 +339,7 @@ fn truncated_frame_then_close() {
         drain(ws);
     });
     let (port, _) = serve(script);
-    let mut client = Client::new(client_config());
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
-        .unwrap();
+    let mut client = connect_to(port, client_config());
     let events = poll_until(&mut client, Duration::from_secs(10), |events| {
         connected_count(events) == 2
     });
