@@ -35,6 +35,8 @@ set -euo pipefail
 prog=bench
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/server-port.sh
+. scripts/lib/server-port.sh
 note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
@@ -164,13 +166,7 @@ pids+=("$!")
 # Held open until this script ends: then the server sees EOF on stdin and exits (--exit-on-stdin-close).
 exec {server_fd}>"$fifo"
 : "$server_fd"
-port=
-for _ in $(seq 1 200); do
-    port=$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$run_dir/server.out" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(wait_for_port "$run_dir/server.out" "${pids[-1]}")
 [ -n "$port" ] || { cat "$run_dir/server.err" >&2; die "the test server did not start"; }
 url=ws://127.0.0.1:$port
 note "server: $url (tests/server/server.js + bench/server-preload.js)"

@@ -9,6 +9,8 @@ set -euo pipefail
 prog=demo
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/server-port.sh
+. scripts/lib/server-port.sh
 
 bash scripts/build-extension.sh "${1:-debug}"
 if [ -z "${GODOT:-}" ]; then
@@ -37,13 +39,7 @@ mkfifo "$tmp/server.stdin"
     tee "$tmp/server.out" | sed -u 's/^/[server] /') &
 server_pid=$!
 exec {server_stdin}>"$tmp/server.stdin"
-port=
-for _ in $(seq 1 200); do
-    port=$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$tmp/server.out" 2>/dev/null | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(wait_for_port "$tmp/server.out" "$server_pid")
 if [ -z "$port" ]; then
     echo "$prog: error: the test server did not start" >&2
     exit 1

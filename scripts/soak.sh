@@ -28,6 +28,8 @@ set -euo pipefail
 prog=soak
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/server-port.sh
+. scripts/lib/server-port.sh
 note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
@@ -91,13 +93,7 @@ grep -q '^NOTE frames uncapped' "$run_dir/import.log" ||
 
 node tests/server/server.js --port 0 --quiet >"$run_dir/server.out" 2>"$run_dir/server.err" &
 server_pid=$!
-port=
-for _ in $(seq 1 200); do
-    port=$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$run_dir/server.out" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(wait_for_port "$run_dir/server.out" "$server_pid")
 [ -n "$port" ] || { cat "$run_dir/server.err" >&2; die "the test server did not start"; }
 url=ws://127.0.0.1:$port
 note "server: $url (tests/server/server.js)"

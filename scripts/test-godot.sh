@@ -19,6 +19,8 @@ set -euo pipefail
 prog=test-godot
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/server-port.sh
+. scripts/lib/server-port.sh
 
 bash scripts/build-extension.sh debug
 bash scripts/setup-node.sh
@@ -41,20 +43,15 @@ trap 'exit 130' INT TERM
 # start_server NAME ARGS... — starts tests/server/server.js and sets $port once it prints "LISTENING <port>".
 # Its stdin is a FIFO held open by this script, so it exits (--exit-on-stdin-close) whenever this script ends.
 start_server() {
-    local name=$1 fifo fd i
+    local name=$1 fifo fd
     shift
     fifo=$tmp/$name.stdin
     mkfifo "$fifo"
     node tests/server/server.js --port 0 --quiet --exit-on-stdin-close "$@" <"$fifo" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pids+=("$!")
     exec {fd}>"$fifo"
-    port=
-    for i in $(seq 1 200); do
-        port=$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$tmp/$name.out" | head -n 1)
-        [ -n "$port" ] && return 0
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
+    port=$(wait_for_port "$tmp/$name.out" "${pids[-1]}")
+    [ -n "$port" ] && return 0
     cat "$tmp/$name.err" >&2
     echo "$prog: error: the $name test server did not start" >&2
     echo "godot: 0 passed, 1 failed"
