@@ -640,7 +640,7 @@ impl SocketIOClient {
     /// or buffered (for `emit_volatile()`: sent). The data is converted before the client is borrowed; errors are
     /// reported, and a refused callback dropped, once it is no longer borrowed.
     pub(crate) fn send_event(this: &mut Gd<Self>, path: &str, event: &str, data: &AnyArray, kind: EmitKind) -> bool {
-        let label = format!("{}(\"{event}\")", kind.method());
+        let label = CallLabel(kind.method(), event);
         let volatile = matches!(kind, EmitKind::Volatile);
         let checked = check_event_name(event)
             .and_then(|()| convert::args_to_values(data, "data").map_err(|refusal| refusal.to_string()));
@@ -699,7 +699,8 @@ impl SocketIOClient {
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
         } else {
-            let refused = this.bind_mut().session.add_handler(path, event, callback);
+            let arity = callback.get_argument_count();
+            let refused = this.bind_mut().session.add_handler(path, event, callback, arity);
             drop(refused);
         }
     }
@@ -778,5 +779,14 @@ impl SocketIOClient {
         });
         root.connect("tree_exiting", &callable);
         self.exit_hook = Some((root.instance_id(), callable));
+    }
+}
+
+/// `method("argument")`, as error messages name a call; formatted only when one is reported.
+struct CallLabel<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for CallLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}(\"{}\")", self.0, self.1)
     }
 }

@@ -22,10 +22,12 @@ use godot::builtin::{
     AnyArray, AnyDictionary, GString, NodePath, PackedByteArray, PackedFloat32Array, PackedFloat64Array,
     PackedInt32Array, PackedInt64Array, PackedStringArray, StringName, VarArray, VarDictionary, Variant, VariantType,
 };
-use godot::classes::Object;
+use godot::classes::{Engine, Object};
 use godot::meta::ToGodot;
-use godot::obj::{EngineEnum, Gd};
+use godot::obj::{EngineEnum, Gd, Singleton};
 use socketio_core::Value;
+
+use crate::marshal;
 
 /// Deepest nesting of arrays and dictionaries accepted when sending (the core's decoder accepts as much).
 pub const MAX_DEPTH: usize = 64;
@@ -157,9 +159,32 @@ fn article(word: &str) -> &'static str {
 }
 
 /// Converts the elements of `array` (the arguments of an emit or ack), naming them `root[i]` in errors.
+///
+/// The whole array crosses from the engine in one `var_to_bytes` call ([`marshal`]); only what that fast path
+/// leaves alone (values to refuse, `NodePath`s, nesting past the limit) is walked Variant by Variant.
 pub fn args_to_values(array: &AnyArray, root: &str) -> Result<Vec<Value>, Refusal> {
+    if let Some(values) = args_through_bytes(array) {
+        return Ok(values);
+    }
     let mut path = ValuePath::new(root);
     array_items(array, &mut path)
+}
+
+/// The fast path of [`args_to_values`]: `None` when the slow path must decide.
+fn args_through_bytes(array: &AnyArray) -> Option<Vec<Value>> {
+    let variant = array.to_variant();
+    // An array that contains itself makes `var_to_bytes` fail after printing an error for each of its 1024
+    // levels; the slow path then refuses it with one message of its own. Nothing else it accepts prints.
+    let mut engine = Engine::singleton();
+    let printing = engine.is_printing_error_messages();
+    if printing {
+        engine.set_print_error_messages(false);
+    }
+    let bytes = godot::global::var_to_bytes(&variant);
+    if printing {
+        engine.set_print_error_messages(true);
+    }
+    marshal::decode_array(bytes.as_slice())
 }
 
 /// Converts one Variant (e.g. an auth dictionary), naming it `root` in errors.
@@ -308,7 +333,7 @@ pub fn value_to_variant(value: &Value) -> Variant {
         Value::Int(i) => i.to_variant(),
         Value::Float(f) => f.to_variant(),
         Value::String(s) => GString::from(s.as_str()).to_variant(),
-        Value::Array(items) => values_to_array(items).to_variant(),
+        Value::Array(items) => values_to_array_by_value(items).to_variant(),
         Value::Object(entries) => {
             let mut dict = VarDictionary::new();
             for (k, v) in entries {
@@ -320,8 +345,39 @@ pub fn value_to_variant(value: &Value) -> Variant {
     }
 }
 
+/// Above this many bytes of binary attachments, received arguments are built value by value: the fast path would
+/// copy them twice more.
+const BINARY_BYTES_THROUGH_BYTES: usize = 64 << 10;
+
 /// Converts received arguments into the `Array` handlers get.
+///
+/// Built in one `bytes_to_var` call from their binary serialization ([`marshal`]), unless they carry large binary
+/// attachments.
 pub fn values_to_array(values: &[Value]) -> VarArray {
+    if binary_bytes(values) <= BINARY_BYTES_THROUGH_BYTES {
+        let mut encoded = Vec::with_capacity(64);
+        marshal::encode_array(values, &mut encoded);
+        if let Ok(array) = godot::global::bytes_to_var(&PackedByteArray::from(encoded.as_slice())).try_to() {
+            return array;
+        }
+    }
+    values_to_array_by_value(values)
+}
+
+/// Total size of the binary attachments in `values`.
+fn binary_bytes(values: &[Value]) -> usize {
+    values
+        .iter()
+        .map(|value| match value {
+            Value::Binary(bytes) => bytes.len(),
+            Value::Array(items) => binary_bytes(items),
+            Value::Object(entries) => entries.iter().map(|(_, v)| binary_bytes(std::slice::from_ref(v))).sum(),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn values_to_array_by_value(values: &[Value]) -> VarArray {
     let mut array = VarArray::new();
     for v in values {
         array.push(&value_to_variant(v));

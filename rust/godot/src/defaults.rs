@@ -63,7 +63,7 @@ pub struct ArrayArg(pub AnyArray);
 impl ArrayArg {
     /// The default: an empty, read-only array.
     pub fn empty() -> Self {
-        ArrayArg(VarArray::new().into_read_only().to_variant().to::<AnyArray>())
+        ArrayArg(VarArray::new().into_read_only().upcast_any_array())
     }
 }
 

@@ -101,12 +101,20 @@ pub enum Action {
     Error(String),
 }
 
+/// A handler registered with `SocketIONamespace.on()`.
+struct Handler {
+    event: String,
+    callable: Callable,
+    /// Its number of parameters, read once at registration: 0, 1 (`data`) or 2 (`data, ack`).
+    arity: usize,
+}
+
 /// One namespace handle and what belongs to it.
 struct NamespaceEntry {
     path: String,
     object: Gd<SocketIONamespace>,
-    /// `(event name, handler)`, in registration order.
-    handlers: Vec<(String, Callable)>,
+    /// In registration order.
+    handlers: Vec<Handler>,
     /// Asked to connect (by `connect_to_url` or `connect_to_namespace`) and not disconnected by us or the server
     /// since: such namespaces also get `connect_error` when the connection itself fails.
     wanted: bool,
@@ -235,11 +243,16 @@ impl Session {
         }
     }
 
-    /// Adds a handler of `event` on `path`; gives it back when there is no such namespace (to be dropped unborrowed).
-    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) -> Result<(), Callable> {
+    /// Adds a handler of `event` on `path` taking `arity` parameters; gives it back when there is no such namespace
+    /// (to be dropped unborrowed).
+    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable, arity: usize) -> Result<(), Callable> {
         match self.entry_mut(path) {
             Some(entry) => {
-                entry.handlers.push((event.to_owned(), callback));
+                entry.handlers.push(Handler {
+                    event: event.to_owned(),
+                    callable: callback,
+                    arity,
+                });
                 Ok(())
             }
             None => Err(callback),
@@ -252,8 +265,8 @@ impl Session {
         let index = entry
             .handlers
             .iter()
-            .position(|(name, handler)| name == event && handler == callback)?;
-        Some(entry.handlers.remove(index).1)
+            .position(|handler| handler.event == event && handler.callable == *callback)?;
+        Some(entry.handlers.remove(index).callable)
     }
 
     /// Stores the callback of an `emit_with_ack`.
@@ -298,7 +311,7 @@ impl Session {
         let (old, kept): (Vec<_>, Vec<_>) = self.namespaces.drain(..).partition(|e| e.epoch <= closed);
         self.namespaces = kept;
         for entry in old {
-            handlers.extend(entry.handlers.into_iter().map(|(_, h)| h));
+            handlers.extend(entry.handlers.into_iter().map(|h| h.callable));
             objects.push(entry.object);
         }
         let stale: Vec<AckId> = self
@@ -413,10 +426,10 @@ impl Session {
                 // Handlers whose object was freed (a bound method of a freed node, a lambda whose `self` is gone)
                 // are dropped for good, with whatever their captures hold.
                 let mut stale = Vec::new();
-                entry.handlers.retain(|(_, handler)| {
-                    let valid = handler.is_valid();
+                entry.handlers.retain(|handler| {
+                    let valid = handler.callable.is_valid();
                     if !valid {
-                        stale.push(handler.clone());
+                        stale.push(handler.callable.clone());
                     }
                     valid
                 });
@@ -425,17 +438,16 @@ impl Session {
                 let signal = NamespaceSignal::EventReceived(name.as_str().into(), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack = None;
-                for (_, handler) in entry.handlers.iter().filter(|(event, _)| *event == name) {
+                for handler in entry.handlers.iter().filter(|handler| handler.event == name) {
                     let mut args = VarArray::new();
-                    let arity = handler.get_argument_count();
-                    if arity >= 1 {
+                    if handler.arity >= 1 {
                         args.push(&data.to_variant());
                     }
-                    if arity >= 2 {
+                    if handler.arity >= 2 {
                         let ack = ack.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack_id));
                         args.push(&ack.to_variant());
                     }
-                    actions.push(Action::Call(handler.clone(), args));
+                    actions.push(Action::Call(handler.callable.clone(), args));
                 }
             }
             ClientEvent::AckResponse { id, args, .. } => {
@@ -555,19 +567,28 @@ fn ack_arguments(args: &[&Variant]) -> Result<Vec<Value>, String> {
 pub fn run(client: &Gd<SocketIOClient>) {
     let mut gd = client.clone();
     let id = gd.instance_id();
+    // Made once per run rather than once per event.
+    let mut event_received: Option<StringName> = None;
     loop {
         let actions = { gd.bind_mut().session_mut().next_actions(id) };
         let Some(actions) = actions else {
             break;
         };
         for action in actions {
-            perform(&gd, action);
+            perform(&gd, action, &mut event_received);
         }
     }
 }
 
-fn perform(client: &Gd<SocketIOClient>, action: Action) {
+fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Option<StringName>) {
     match action {
+        // The one signal emitted per event: straight to `emit_signal` with a name made once per run.
+        Action::Namespace(namespace, NamespaceSignal::EventReceived(name, data)) => {
+            let signal = event_received.get_or_insert_with(|| StringName::from("event_received"));
+            namespace
+                .upcast::<Object>()
+                .emit_signal(&*signal, &[name.to_variant(), data.to_variant()]);
+        }
         Action::Client(signal) => SocketIOClient::emit_client_signal(client, signal),
         Action::Namespace(namespace, signal) => SocketIONamespace::emit_namespace_signal(&namespace, signal),
         Action::Call(callable, args) => {

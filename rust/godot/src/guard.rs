@@ -1,6 +1,13 @@
-//! Keeps panics away from Godot: every entry point runs inside [`guarded`].
+//! Keeps panics away from Godot, and other threads away from the client: every entry point that does work runs
+//! inside [`guarded`].
+//!
+//! Release builds use gdext's `safeguards-release-disengaged` level (see `Cargo.toml`), which drops gdext's own
+//! main-thread check from every engine call; [`guarded`] makes that check once per call instead. Debug builds keep
+//! gdext's strict checks, and the test suite runs them.
 
 use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use godot::global::godot_error;
@@ -8,9 +15,37 @@ use godot::obj::Gd;
 
 use crate::client::SocketIOClient;
 
-/// Runs `f`; if it panics, reports the panic with `push_error`, closes the client (dropping its connection and
-/// pending callbacks) and returns `fallback`.
-pub fn guarded<R>(client: &Gd<SocketIOClient>, what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
+thread_local! {
+    /// Whether this thread is the one that loaded the extension: Godot's main thread.
+    static MAIN_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records the calling thread as the main thread (called when the extension loads).
+pub fn mark_main_thread() {
+    MAIN_THREAD.with(|main| main.set(true));
+}
+
+/// Whether the calling thread is Godot's main thread; if not, reports that `what` was called from another one.
+pub fn on_main_thread(what: impl fmt::Display) -> bool {
+    let main = MAIN_THREAD.with(Cell::get);
+    if !main {
+        godot_error!(
+            "{what}: called from a thread other than the main thread; the Socket.IO client is not thread-safe \
+             (call it from the main thread, e.g. with call_deferred())"
+        );
+    }
+    main
+}
+
+/// Runs `f`, on the main thread only: called from another thread, reports it and returns `fallback`. If `f`
+/// panics, reports the panic with `push_error`, closes the client (dropping its connection and pending callbacks)
+/// and returns `fallback`.
+///
+/// `what` names the call in those reports; it is formatted only then.
+pub fn guarded<R>(client: &Gd<SocketIOClient>, what: impl fmt::Display, fallback: R, f: impl FnOnce() -> R) -> R {
+    if !on_main_thread(&what) {
+        return fallback;
+    }
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {

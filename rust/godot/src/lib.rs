@@ -11,6 +11,7 @@ mod defaults;
 mod dispatch;
 mod enums;
 mod guard;
+mod marshal;
 mod namespace;
 mod tls;
 
@@ -31,6 +32,8 @@ mod entry {
     #[gdextension]
     unsafe impl ExtensionLibrary for SocketIOExtension {
         fn on_stage_init(stage: InitStage) {
+            // Godot loads extensions on its main thread.
+            crate::guard::mark_main_thread();
             if stage == InitStage::Scene {
                 // The classes (and the singleton) are registered by now; their `ConnectionState` enums are added by
                 // hand, gdext having no macro for class-level enums.

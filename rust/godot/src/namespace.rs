@@ -216,6 +216,10 @@ impl SocketIONamespace {
         quiet: bool,
         f: impl FnOnce(&mut Gd<SocketIOClient>) -> R,
     ) -> R {
+        let what = format_args!("SocketIONamespace.{method}");
+        if !crate::guard::on_main_thread(what) {
+            return fallback;
+        }
         let Ok(mut client) = Gd::<SocketIOClient>::try_from_instance_id(self.client) else {
             if !quiet {
                 godot_error!("SocketIONamespace.{method}: the SocketIOClient no longer exists");
@@ -232,7 +236,6 @@ impl SocketIONamespace {
             }
             return fallback;
         }
-        let what = format!("SocketIONamespace.{method}");
-        crate::guard::guarded(&client.clone(), &what, fallback, || f(&mut client))
+        crate::guard::guarded(&client.clone(), what, fallback, || f(&mut client))
     }
 }
