@@ -4,13 +4,15 @@
 //!   malformed input with a typed [`DecodeError`].
 //! - [`session`] is a sans-I/O state machine: frames and instants in, frames and [`ClientEvent`]s out. It never
 //!   reads a clock.
-//! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`).
+//! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`); it opens
+//!   connections without blocking through the private `connect` module.
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
 
 pub mod backoff;
 pub mod binary;
 pub mod client;
 pub mod config;
+mod connect;
 pub mod endpoint;
 pub mod engineio;
 pub mod error;

@@ -1,31 +1,19 @@
 //! The WebSocket transport: the only code of the crate that touches sockets.
 //!
-//! # Design: a short-lived connector thread, then a non-blocking socket
+//! # Design: nothing waits
 //!
 //! Opening a connection takes four steps that can each wait for seconds: the DNS lookup, the TCP connect, the
 //! TLS handshake and the WebSocket upgrade. None of them may block the caller, which is a game's main loop.
-//! [`WebSocketTransport::connect`] therefore spawns one short-lived thread that does those steps in blocking
-//! mode, then hands the connected stream back over a channel and ends. The thread exists because std has no
-//! non-blocking DNS (`ToSocketAddrs` calls `getaddrinfo`, which blocks) and a blocking, thread-confined
-//! handshake is far simpler than a hand-written non-blocking TLS + HTTP state machine (which would still
-//! need a thread for DNS). Once the stream is handed over, the socket is non-blocking and all the I/O happens
-//! in [`WebSocketTransport::poll`] / [`send`](WebSocketTransport::send) on the caller's thread: no thread, lock
-//! or channel on the data path.
+//! [`WebSocketTransport::connect`] hands them to a [`Connector`](crate::connect::Connector), which
+//! [`poll`](WebSocketTransport::poll) advances as far as each can go without waiting (a host name is resolved on
+//! a short-lived thread, since std has no non-blocking DNS). Once open, all I/O happens in `poll` /
+//! [`send`](WebSocketTransport::send) / [`flush`](WebSocketTransport::flush) on the caller's thread, on a
+//! non-blocking socket: no thread, lock or channel on the data path.
 //!
-//! The rules that keep the caller from ever waiting:
-//!
-//! - `connect` only spawns the thread; `poll` checks the channel with `try_recv`.
-//! - Every blocking step of the thread is bounded: [`TCP_CONNECT_TIMEOUT`] per resolved address, and
-//!   [`HANDSHAKE_IO_TIMEOUT`] as the socket's read/write timeout during the TLS handshake and the upgrade, so a
-//!   server that accepts TCP and then never answers ends the thread. Only DNS is bounded by the system
-//!   resolver's own timeouts. The session enforces its own, usually shorter, connect timeout on top.
-//! - Closing or dropping the transport before the thread is done sets a cancel flag and shuts the socket
-//!   down, which wakes a thread blocked in the handshake at once. Whatever the thread produces after that is
-//!   discarded (the send on the channel fails, the stream is dropped, the socket closed). Nothing joins the
-//!   thread.
-//! - After the handshake the socket is switched to non-blocking before it is handed over; a read or write
-//!   that would block returns `WouldBlock`, and the unwritten bytes stay in tungstenite's write buffer until
-//!   the next `poll`, `send` or `flush`.
+//! - `connect` returns at once; `close` or drop abandons the attempt and closes the socket.
+//! - A read or write that would block returns `WouldBlock`; unwritten bytes stay in tungstenite's write buffer
+//!   until the next `poll`, `send` or `flush`.
+//! - A step that never completes is ended by the session's connect timeout (see `crate::connect`).
 //!
 //! # TLS
 //!
@@ -46,11 +34,8 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::net::TcpStream;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -61,21 +46,15 @@ use rustls::server::ParsedCertificate;
 use rustls::{ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme, StreamOwned};
 use rustls_pki_types::pem::PemObject;
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 use crate::config::{TlsConfig, TlsVerification};
+use crate::connect::{Connector, Progress};
 use crate::endpoint::Endpoint;
 use crate::frame::Frame;
-
-/// Longest wait for one TCP connect, per address the host name resolves to.
-pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Read and write timeout of the socket during the TLS handshake and the WebSocket upgrade.
-pub const HANDSHAKE_IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
 /// costs a memset of it: 128 KiB (its default) made an idle poll ~6 µs; 8 KiB keeps it well under 1 µs while
@@ -86,7 +65,7 @@ pub const READ_CHUNK: usize = 8 * 1024;
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
 
 /// Most plaintext bytes rustls buffers ahead of the socket.
-const TLS_BUFFER_LIMIT: usize = 1 << 20;
+pub(crate) const TLS_BUFFER_LIMIT: usize = 1 << 20;
 
 /// Most bytes discarded from the receive queue when closing (so the close frame is not lost to a reset).
 const CLOSE_DRAIN_BYTES: usize = 256 << 10;
@@ -135,7 +114,7 @@ pub enum TransportEvent {
 }
 
 /// The byte stream under the WebSocket: plain TCP, or TLS over TCP.
-enum Stream {
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
@@ -179,46 +158,9 @@ impl Write for Stream {
     }
 }
 
-/// What the connector thread shares with the transport, to be stopped early.
-#[derive(Default)]
-struct Cancel {
-    cancelled: AtomicBool,
-    /// A handle on the socket while the handshake runs, to shut it down from `close`.
-    socket: Mutex<Option<TcpStream>>,
-}
-
-impl Cancel {
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-
-    fn socket(&self) -> MutexGuard<'_, Option<TcpStream>> {
-        self.socket.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Stops the attempt: the thread sees the flag between steps, and a blocked handshake read fails at once.
-    /// Never waits: if the thread holds the lock this instant, it checks the flag right after.
-    fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        if let Ok(guard) = self.socket.try_lock() {
-            if let Some(socket) = guard.as_ref() {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-        }
-    }
-}
-
-type ConnectResult = Result<WebSocket<Stream>, String>;
-
 enum State {
-    /// The connector thread is working.
-    Connecting {
-        result: Receiver<ConnectResult>,
-        cancel: Arc<Cancel>,
-        /// Messages sent before the connection opened, written once it does.
-        queued: Vec<Message>,
-        queued_bytes: usize,
-    },
+    /// Being opened.
+    Connecting(Box<Connector>),
     /// Open (or failed, with the failure not reported yet).
     Open(Box<WebSocket<Stream>>),
     /// Failed before a socket existed; reported by the next `poll`.
@@ -230,6 +172,9 @@ enum State {
 /// A WebSocket client connection that never blocks its caller. See the [module documentation](self).
 pub struct WebSocketTransport {
     state: State,
+    /// Messages sent before the connection opened, written once it does.
+    queued: Vec<Message>,
+    queued_bytes: usize,
     /// A send or flush failure, reported by the next `poll`.
     error: Option<TransportClosed>,
     write_limit: usize,
@@ -247,35 +192,14 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let (tx, rx) = mpsc::channel();
-        let cancel = Arc::new(Cancel::default());
-        let job = Job {
-            endpoint: endpoint.clone(),
-            tls: tls.clone(),
-            ws_config,
-            cancel: Arc::clone(&cancel),
-        };
-        let spawned = std::thread::Builder::new()
-            .name("socketio-connect".to_owned())
-            .spawn(move || {
-                let result = job.run();
-                // The transport may be gone: then the stream is dropped here, which closes the socket.
-                let _ = tx.send(result);
-            });
-
-        let state = match spawned {
-            Ok(_detached) => State::Connecting {
-                result: rx,
-                cancel,
-                queued: Vec::new(),
-                queued_bytes: 0,
-            },
-            Err(e) => State::Failed(TransportClosed::ConnectFailed(format!(
-                "could not start the connection thread: {e}"
-            ))),
+        let state = match Connector::start(endpoint, tls, ws_config) {
+            Ok(connector) => State::Connecting(Box::new(connector)),
+            Err(why) => State::Failed(TransportClosed::ConnectFailed(why)),
         };
         WebSocketTransport {
             state,
+            queued: Vec::new(),
+            queued_bytes: 0,
             error: None,
             write_limit,
         }
@@ -290,24 +214,17 @@ impl WebSocketTransport {
                 State::Failed(why) => Some(TransportEvent::Closed(why)),
                 _ => None,
             },
-            State::Connecting { result, .. } => match result.try_recv() {
-                Err(TryRecvError::Empty) => None,
-                Err(TryRecvError::Disconnected) => {
+            State::Connecting(connector) => match connector.poll() {
+                Progress::Pending => None,
+                Progress::Failed(why) => {
                     self.state = State::Done;
-                    Some(TransportEvent::Closed(TransportClosed::ConnectFailed(
-                        "the connection thread ended without a result".to_owned(),
-                    )))
-                }
-                Ok(Err(why)) => {
-                    self.state = State::Done;
+                    self.queued.clear();
                     Some(TransportEvent::Closed(TransportClosed::ConnectFailed(why)))
                 }
-                Ok(Ok(ws)) => {
-                    let queued = match std::mem::replace(&mut self.state, State::Open(Box::new(ws))) {
-                        State::Connecting { queued, .. } => queued,
-                        _ => Vec::new(),
-                    };
-                    for message in queued {
+                Progress::Open(ws) => {
+                    self.state = State::Open(ws);
+                    self.queued_bytes = 0;
+                    for message in std::mem::take(&mut self.queued) {
                         self.write_message(message);
                     }
                     self.flush();
@@ -341,11 +258,9 @@ impl WebSocketTransport {
             Frame::Binary(bytes) => Message::Binary(bytes),
         };
         match &mut self.state {
-            State::Connecting {
-                queued, queued_bytes, ..
-            } => {
-                *queued_bytes = queued_bytes.saturating_add(message.len());
-                if *queued_bytes > self.write_limit {
+            State::Connecting(_) => {
+                self.queued_bytes = self.queued_bytes.saturating_add(message.len());
+                if self.queued_bytes > self.write_limit {
                     self.error.get_or_insert_with(|| {
                         TransportClosed::Error(format!(
                             "send buffer full: more than {} bytes queued before the connection opened",
@@ -353,7 +268,7 @@ impl WebSocketTransport {
                         ))
                     });
                 } else {
-                    queued.push(message);
+                    self.queued.push(message);
                 }
             }
             // Queued only: `flush` (called by the client at the end of each poll) writes everything queued
@@ -407,7 +322,8 @@ impl WebSocketTransport {
     /// which tungstenite answered already), TLS close_notify, then the socket is dropped.
     fn finish(&mut self, why: Option<&TransportClosed>) {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Connecting { cancel, .. } => cancel.cancel(),
+            // Dropping the connector closes its socket.
+            State::Connecting(_) => self.queued.clear(),
             State::Open(mut ws) => {
                 let close_frame = match why {
                     None => Some(None),
@@ -450,7 +366,7 @@ impl Drop for WebSocketTransport {
 impl fmt::Debug for WebSocketTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Connecting { .. } => "connecting",
+            State::Connecting(_) => "connecting",
             State::Open(_) => "open",
             State::Failed(_) => "failed",
             State::Done => "done",
@@ -533,129 +449,8 @@ fn drain_receive_queue(mut tcp: &TcpStream) {
     }
 }
 
-/// The connector thread's work.
-struct Job {
-    endpoint: Endpoint,
-    tls: TlsConfig,
-    ws_config: WebSocketConfig,
-    cancel: Arc<Cancel>,
-}
-
-impl Job {
-    fn run(self) -> ConnectResult {
-        let result = self.connect();
-        // Drop the shutdown handle: the stream (if any) now belongs to the transport alone.
-        self.cancel.socket().take();
-        if self.cancel.is_cancelled() {
-            return Err("cancelled".to_owned());
-        }
-        result
-    }
-
-    fn check_cancelled(&self) -> Result<(), String> {
-        if self.cancel.is_cancelled() {
-            Err("cancelled".to_owned())
-        } else {
-            Ok(())
-        }
-    }
-
-    fn connect(&self) -> ConnectResult {
-        let endpoint = &self.endpoint;
-        // TLS settings first: a bad PEM is reported without touching the network.
-        let tls = if endpoint.is_tls() {
-            Some(tls_setup(&self.tls, endpoint.server_name())?)
-        } else {
-            None
-        };
-
-        self.check_cancelled()?;
-        let addrs: Vec<SocketAddr> = (endpoint.server_name(), endpoint.port())
-            .to_socket_addrs()
-            .map_err(|e| format!("DNS lookup of {} failed: {e}", endpoint.server_name()))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(format!("DNS lookup of {} found no address", endpoint.server_name()));
-        }
-
-        let tcp = self.connect_tcp(&addrs)?;
-        let _ = tcp.set_nodelay(true);
-        tcp.set_read_timeout(Some(HANDSHAKE_IO_TIMEOUT))
-            .and_then(|()| tcp.set_write_timeout(Some(HANDSHAKE_IO_TIMEOUT)))
-            .map_err(|e| format!("socket setup failed: {e}"))?;
-
-        // Let `close` interrupt the handshake by shutting the socket down.
-        if let Ok(handle) = tcp.try_clone() {
-            *self.cancel.socket() = Some(handle);
-        }
-        self.check_cancelled()?;
-
-        let stream = match tls {
-            None => Stream::Plain(tcp),
-            Some((config, name)) => {
-                let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
-                // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger
-                // than rustls' 64 KiB default so a big message is handed over in few pieces (each piece moves the
-                // rest of tungstenite's buffer).
-                conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-                let mut tcp = tcp;
-                // `complete_io` runs until the handshake is done or fails; the bound only guards against a spin.
-                for _ in 0..16 {
-                    if !conn.is_handshaking() {
-                        break;
-                    }
-                    self.check_cancelled()?;
-                    conn.complete_io(&mut tcp)
-                        .map_err(|e| format!("TLS handshake failed: {}", describe_io(&e)))?;
-                }
-                if conn.is_handshaking() {
-                    return Err("TLS handshake failed: it did not complete".to_owned());
-                }
-                Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
-            }
-        };
-
-        self.check_cancelled()?;
-        let (ws, _response) = tungstenite::client::client_with_config(endpoint.ws_url(), stream, Some(self.ws_config))
-            .map_err(|e| match e {
-                HandshakeError::Interrupted(_) => format!(
-                    "WebSocket upgrade failed: no answer from the server within {} s",
-                    HANDSHAKE_IO_TIMEOUT.as_secs()
-                ),
-                HandshakeError::Failure(e) => format!("WebSocket upgrade failed: {}", describe_upgrade_error(e)),
-            })?;
-
-        let tcp = ws.get_ref().tcp();
-        tcp.set_read_timeout(None)
-            .and_then(|()| tcp.set_write_timeout(None))
-            .and_then(|()| tcp.set_nonblocking(true))
-            .map_err(|e| format!("socket setup failed: {e}"))?;
-        Ok(ws)
-    }
-
-    fn connect_tcp(&self, addrs: &[SocketAddr]) -> Result<TcpStream, String> {
-        let mut failures = Vec::with_capacity(addrs.len());
-        for addr in addrs {
-            self.check_cancelled()?;
-            match TcpStream::connect_timeout(addr, TCP_CONNECT_TIMEOUT) {
-                Ok(tcp) => return Ok(tcp),
-                Err(e) => failures.push((addr, describe_io(&e))),
-            }
-        }
-        let target = format!("{}:{}", self.endpoint.host(), self.endpoint.port());
-        let why = match failures.as_slice() {
-            [(addr, why)] if addr.to_string() == target => format!("{target} failed: {why}"),
-            [(addr, why)] => format!("{target} ({addr}) failed: {why}"),
-            all => {
-                let each: Vec<String> = all.iter().map(|(addr, why)| format!("{addr}: {why}")).collect();
-                format!("{target} failed: {}", each.join("; "))
-            }
-        };
-        Err(format!("TCP connect to {why}"))
-    }
-}
-
-fn describe_io(e: &io::Error) -> String {
+/// A short reason for an I/O error of the connection steps.
+pub(crate) fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "timed out".to_owned(),
         io::ErrorKind::UnexpectedEof => "the server closed the connection".to_owned(),
@@ -663,7 +458,8 @@ fn describe_io(e: &io::Error) -> String {
     }
 }
 
-fn describe_upgrade_error(e: WsError) -> String {
+/// Why the server refused the WebSocket upgrade.
+pub(crate) fn describe_upgrade_error(e: WsError) -> String {
     match e {
         WsError::Http(response) => {
             let status = response.status();
@@ -683,7 +479,10 @@ fn describe_upgrade_error(e: WsError) -> String {
 }
 
 /// The rustls client settings and the name to verify, from the user's TLS settings.
-fn tls_setup(tls: &TlsConfig, host: &str) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), String> {
+pub(crate) fn tls_setup(
+    tls: &TlsConfig,
+    host: &str,
+) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), String> {
     let name = match tls.server_name.as_deref().map(str::trim) {
         Some(name) if !name.is_empty() => name,
         _ => host,

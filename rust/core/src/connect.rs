@@ -1,0 +1,358 @@
+//! Opening a WebSocket connection without blocking the caller: [`Connector`].
+//!
+//! Each step is advanced by [`Connector::poll`] on the caller's thread, as far as it goes without waiting: a
+//! non-blocking TCP connect (address after address), the TLS handshake (rustls over the non-blocking socket) and
+//! the WebSocket upgrade (tungstenite's resumable handshake). Only a DNS lookup needs a thread, because std's
+//! resolver (`getaddrinfo`) blocks: a host name is resolved on a short-lived thread whose answer `poll` picks up;
+//! an IP address (`127.0.0.1`, `[::1]`) needs no lookup and no thread.
+//!
+//! Why not one thread for everything: a thread that waits on the network must be scheduled again when the
+//! answer comes, and with the game's main loop and the server busy on a 2-core machine that took milliseconds
+//! per step (bench/README.md, workload D). Here the work happens in the polls the game makes anyway.
+//!
+//! A step that never ends (a server that accepts TCP and then says nothing) is ended by the session's connect
+//! timeout, which drops the connector; dropping it closes the socket. Only a TCP connect has its own bound,
+//! [`TCP_CONNECT_TIMEOUT`] per address, so that the next address of a host name gets its turn.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::ClientConnection;
+use socket2::{Domain, Protocol, Socket, Type};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::client::ClientHandshake;
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::WebSocket;
+
+use crate::config::TlsConfig;
+use crate::endpoint::Endpoint;
+use crate::transport::{describe_io, describe_upgrade_error, tls_setup, Stream, TLS_BUFFER_LIMIT};
+
+/// Longest wait for one TCP connect, per address the host name resolves to.
+pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most TLS reads and writes done in one `poll` (the handshake needs a handful).
+const TLS_STEPS_PER_POLL: usize = 16;
+
+/// How far [`Connector::poll`] got.
+pub(crate) enum Progress {
+    /// Waiting for the network: poll again later.
+    Pending,
+    /// The WebSocket is open (its socket non-blocking).
+    Open(Box<WebSocket<Stream>>),
+    /// The connection could not be opened; the message says which step failed and why.
+    Failed(String),
+}
+
+type Upgrade = MidHandshake<ClientHandshake<Stream>>;
+
+enum Step {
+    /// A host name being resolved on the resolver thread.
+    Resolving(Receiver<Result<Vec<SocketAddr>, String>>),
+    /// A TCP connect in progress to `addr`; `rest` are the addresses still to try.
+    Tcp {
+        socket: Socket,
+        addr: SocketAddr,
+        deadline: Instant,
+        rest: VecDeque<SocketAddr>,
+    },
+    /// The TLS handshake.
+    Tls {
+        conn: Box<ClientConnection>,
+        tcp: TcpStream,
+    },
+    /// TCP (and TLS) are up; the upgrade request is not sent yet.
+    Secured(Stream),
+    /// The WebSocket upgrade, waiting for the server's answer.
+    Upgrade(Box<Upgrade>),
+    /// Finished (opened or failed).
+    Done,
+}
+
+/// One connection being opened. Dropping it abandons the attempt and closes the socket.
+pub(crate) struct Connector {
+    endpoint: Endpoint,
+    ws_config: WebSocketConfig,
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    step: Step,
+    /// Each address that failed, and why.
+    failures: Vec<(SocketAddr, String)>,
+}
+
+impl Connector {
+    /// Starts opening a connection to `endpoint`; returns at once. Fails only when nothing can be tried: bad TLS
+    /// settings (a PEM that does not parse, an invalid server name), no socket for an IP address.
+    pub(crate) fn start(endpoint: &Endpoint, tls: &TlsConfig, ws_config: WebSocketConfig) -> Result<Self, String> {
+        let tls = if endpoint.is_tls() {
+            Some(tls_setup(tls, endpoint.server_name())?)
+        } else {
+            None
+        };
+        let mut connector = Connector {
+            endpoint: endpoint.clone(),
+            ws_config,
+            tls,
+            step: Step::Done,
+            failures: Vec::new(),
+        };
+        let host = endpoint.server_name();
+        let port = endpoint.port();
+        connector.step = match host.parse::<IpAddr>() {
+            Ok(ip) => connector.next_address(VecDeque::from([SocketAddr::new(ip, port)]))?,
+            Err(_) => Step::Resolving(resolve_on_thread(host.to_owned(), port)?),
+        };
+        Ok(connector)
+    }
+
+    /// Advances the connection as far as it goes without blocking.
+    pub(crate) fn poll(&mut self) -> Progress {
+        match self.advance() {
+            Ok(Some(ws)) => Progress::Open(ws),
+            Ok(None) => Progress::Pending,
+            Err(why) => {
+                self.step = Step::Done;
+                Progress::Failed(why)
+            }
+        }
+    }
+
+    /// Runs the steps until one has to wait (`Ok(None)`), the WebSocket is open, or a step fails.
+    fn advance(&mut self) -> Result<Option<Box<WebSocket<Stream>>>, String> {
+        loop {
+            self.step = match std::mem::replace(&mut self.step, Step::Done) {
+                Step::Done => return Err("the connection attempt is over".to_owned()),
+                Step::Resolving(answer) => match answer.try_recv() {
+                    Err(TryRecvError::Empty) => {
+                        self.step = Step::Resolving(answer);
+                        return Ok(None);
+                    }
+                    Err(TryRecvError::Disconnected) => return Err("the DNS lookup thread ended".to_owned()),
+                    Ok(addrs) => self.next_address(addrs?.into())?,
+                },
+                Step::Tcp {
+                    socket,
+                    addr,
+                    deadline,
+                    rest,
+                } => match tcp_connected(&socket) {
+                    Ok(true) => self.secure(socket.into())?,
+                    Ok(false) if Instant::now() < deadline => {
+                        self.step = Step::Tcp {
+                            socket,
+                            addr,
+                            deadline,
+                            rest,
+                        };
+                        return Ok(None);
+                    }
+                    Ok(false) => {
+                        self.failures.push((addr, "timed out".to_owned()));
+                        self.next_address(rest)?
+                    }
+                    Err(e) => {
+                        self.failures.push((addr, describe_io(&e)));
+                        self.next_address(rest)?
+                    }
+                },
+                Step::Tls { mut conn, mut tcp } => {
+                    for _ in 0..TLS_STEPS_PER_POLL {
+                        if !conn.is_handshaking() {
+                            break;
+                        }
+                        match conn.complete_io(&mut tcp) {
+                            Ok(_) => {}
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => return Err(format!("TLS handshake failed: {}", describe_io(&e))),
+                        }
+                    }
+                    if conn.is_handshaking() {
+                        self.step = Step::Tls { conn, tcp };
+                        return Ok(None);
+                    }
+                    Step::Secured(Stream::Tls(Box::new(rustls::StreamOwned::new(*conn, tcp))))
+                }
+                Step::Secured(stream) => {
+                    let request = self
+                        .endpoint
+                        .ws_url()
+                        .into_client_request()
+                        .map_err(|e| format!("WebSocket upgrade failed: {e}"))?;
+                    let handshake = ClientHandshake::start(stream, request, Some(self.ws_config))
+                        .map_err(|e| format!("WebSocket upgrade failed: {}", describe_upgrade_error(e)))?;
+                    return self.upgraded(handshake.handshake());
+                }
+                Step::Upgrade(mid) => return self.upgraded(mid.handshake()),
+            };
+        }
+    }
+
+    /// The outcome of one attempt at the upgrade.
+    fn upgraded(
+        &mut self,
+        attempt: Result<
+            (WebSocket<Stream>, tungstenite::handshake::client::Response),
+            HandshakeError<ClientHandshake<Stream>>,
+        >,
+    ) -> Result<Option<Box<WebSocket<Stream>>>, String> {
+        match attempt {
+            Ok((ws, _response)) => Ok(Some(Box::new(ws))),
+            Err(HandshakeError::Interrupted(mid)) => {
+                self.step = Step::Upgrade(Box::new(mid));
+                Ok(None)
+            }
+            Err(HandshakeError::Failure(e)) => Err(format!("WebSocket upgrade failed: {}", describe_upgrade_error(e))),
+        }
+    }
+
+    /// Starts connecting to the first of `addrs` that takes a connect call; the others wait their turn. Fails
+    /// (with every address's reason) when none is left.
+    fn next_address(&mut self, mut addrs: VecDeque<SocketAddr>) -> Result<Step, String> {
+        if addrs.is_empty() && self.failures.is_empty() {
+            return Err(format!(
+                "DNS lookup of {} found no address",
+                self.endpoint.server_name()
+            ));
+        }
+        while let Some(addr) = addrs.pop_front() {
+            match start_tcp(addr) {
+                Ok(socket) => {
+                    return Ok(Step::Tcp {
+                        socket,
+                        addr,
+                        deadline: Instant::now() + TCP_CONNECT_TIMEOUT,
+                        rest: addrs,
+                    })
+                }
+                Err(e) => self.failures.push((addr, describe_io(&e))),
+            }
+        }
+        Err(self.tcp_failure())
+    }
+
+    fn tcp_failure(&self) -> String {
+        let target = format!("{}:{}", self.endpoint.host(), self.endpoint.port());
+        let why = match self.failures.as_slice() {
+            [(addr, why)] if addr.to_string() == target => format!("{target} failed: {why}"),
+            [(addr, why)] => format!("{target} ({addr}) failed: {why}"),
+            all => {
+                let each: Vec<String> = all.iter().map(|(addr, why)| format!("{addr}: {why}")).collect();
+                format!("{target} failed: {}", each.join("; "))
+            }
+        };
+        format!("TCP connect to {why}")
+    }
+
+    /// TCP is up: the TLS handshake next, or the upgrade.
+    fn secure(&self, tcp: TcpStream) -> Result<Step, String> {
+        match self.tls.clone() {
+            None => Ok(Step::Secured(Stream::Plain(tcp))),
+            Some((config, name)) => {
+                let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
+                // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger
+                // than rustls' 64 KiB default so a big message is handed over in few pieces.
+                conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
+                Ok(Step::Tls {
+                    conn: Box::new(conn),
+                    tcp,
+                })
+            }
+        }
+    }
+}
+
+/// Resolves `host` on a short-lived thread; the answer arrives on the returned channel. The thread cannot be
+/// stopped (it waits in `getaddrinfo`): if the connector is gone by then, the answer is dropped.
+fn resolve_on_thread(host: String, port: u16) -> Result<Receiver<Result<Vec<SocketAddr>, String>>, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("socketio-dns".to_owned())
+        .spawn(move || {
+            let answer = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+                .map_err(|e| format!("DNS lookup of {host} failed: {e}"));
+            let _ = tx.send(answer);
+        })
+        .map_err(|e| format!("could not start the DNS lookup thread: {e}"))?;
+    Ok(rx)
+}
+
+/// A non-blocking socket connecting to `addr`.
+fn start_tcp(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    // Small frames (acks, pongs, game state) go out at once.
+    let _ = socket.set_tcp_nodelay(true);
+    match socket.connect(&addr.into()) {
+        Ok(()) => Ok(socket),
+        Err(e) if connect_in_progress(&e) => Ok(socket),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a non-blocking connect's error only means "under way".
+fn connect_in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    // Windows: WSAEWOULDBLOCK.
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Whether the non-blocking connect of `socket` completed (`Ok(true)`), is still under way, or failed.
+fn tcp_connected(socket: &Socket) -> io::Result<bool> {
+    if let Some(e) = socket.take_error()? {
+        return Err(e);
+    }
+    match socket.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn every_address_is_tried_in_turn() {
+        let refused = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let refused_addr = refused.local_addr().expect("addr");
+        drop(refused);
+        // Accepts TCP (the kernel does), never answers the upgrade.
+        let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let silent_addr = silent.local_addr().expect("addr");
+
+        let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", silent_addr.port()), "/socket.io/").expect("url");
+        let mut connector =
+            Connector::start(&endpoint, &TlsConfig::default(), WebSocketConfig::default()).expect("start");
+        connector.step = connector
+            .next_address(VecDeque::from([refused_addr, silent_addr]))
+            .expect("a socket");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !matches!(connector.step, Step::Upgrade(_)) {
+            assert!(
+                matches!(connector.poll(), Progress::Pending),
+                "no failure while one address is left"
+            );
+            assert!(Instant::now() < deadline, "the second address was not reached");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(connector.failures.len(), 1);
+        assert_eq!(connector.failures[0].0, refused_addr);
+        assert!(
+            connector.failures[0].1.to_lowercase().contains("refused"),
+            "{:?}",
+            connector.failures
+        );
+    }
+}
