@@ -67,6 +67,9 @@ impl Client {
 
     /// Does every piece of work that is ready: transport I/O, decoding, timers, reconnection, writes.
     pub fn poll(&mut self, now: Instant) {
+        if let Some(transport) = self.transport.as_mut() {
+            transport.limit_reads();
+        }
         for _ in 0..MAX_EVENTS_PER_POLL {
             let Some(transport) = self.transport.as_mut() else {
                 break;

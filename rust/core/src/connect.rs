@@ -175,7 +175,7 @@ impl Connector {
                         self.step = Step::Tls { conn, tcp };
                         return Ok(None);
                     }
-                    Step::Secured(Stream::Tls(Box::new(rustls::StreamOwned::new(*conn, tcp))))
+                    Step::Secured(Stream::tls(rustls::StreamOwned::new(*conn, tcp)))
                 }
                 Step::Secured(stream) => {
                     let request = self
@@ -251,7 +251,7 @@ impl Connector {
     /// TCP is up: the TLS handshake next, or the upgrade.
     fn secure(&self, tcp: TcpStream) -> Result<Step, String> {
         match self.tls.clone() {
-            None => Ok(Step::Secured(Stream::Plain(tcp))),
+            None => Ok(Step::Secured(Stream::plain(tcp))),
             Some((config, name)) => {
                 let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
                 // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger

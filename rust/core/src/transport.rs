@@ -36,6 +36,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -60,6 +61,10 @@ use crate::frame::Frame;
 /// costs a memset of it: 128 KiB (its default) made an idle poll ~6 µs; 8 KiB keeps it well under 1 µs while
 /// large messages still arrive in few reads.
 pub const READ_CHUNK: usize = 8 * 1024;
+
+/// Longest time one [`WebSocketTransport::poll`] sequence (see [`WebSocketTransport::limit_reads`]) spends
+/// reading: about 1 MiB on loopback. A larger message arrives over several polls instead of stalling one frame.
+pub const READ_TIME_PER_POLL: Duration = Duration::from_micros(500);
 
 /// Smallest cap on outgoing bytes waiting for the kernel to take them.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
@@ -113,37 +118,61 @@ pub enum TransportEvent {
     Closed(TransportClosed),
 }
 
-/// The byte stream under the WebSocket: plain TCP, or TLS over TCP.
-pub(crate) enum Stream {
+/// The byte stream under the WebSocket: plain TCP, or TLS over TCP, with a time budget for reading.
+pub(crate) struct Stream {
+    io: Io,
+    /// Reads from this instant on answer `WouldBlock`, so that one `poll` never spends long taking in a large
+    /// message: the rest stays in the socket (and tungstenite keeps the part it has) until the next `poll`.
+    read_deadline: Option<Instant>,
+}
+
+enum Io {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
 impl Stream {
+    pub(crate) fn plain(tcp: TcpStream) -> Self {
+        Stream {
+            io: Io::Plain(tcp),
+            read_deadline: None,
+        }
+    }
+
+    pub(crate) fn tls(tls: StreamOwned<ClientConnection, TcpStream>) -> Self {
+        Stream {
+            io: Io::Tls(Box::new(tls)),
+            read_deadline: None,
+        }
+    }
+
     fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
+        match &self.io {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref(),
         }
     }
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
+        if self.read_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        match &mut self.io {
+            Io::Plain(s) => s.read(buf),
+            Io::Tls(s) => s.read(buf),
         }
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
+        match &mut self.io {
+            Io::Plain(s) => s.write(buf),
             // rustls takes no more plaintext once its record buffer is full and answers `Ok(0)`, which
             // tungstenite would read as a reset connection. With a non-blocking socket that means "try later".
-            Stream::Tls(s) => match s.write(buf)? {
+            Io::Tls(s) => match s.write(buf)? {
                 0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
                 n => Ok(n),
             },
@@ -151,9 +180,9 @@ impl Write for Stream {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
+        match &mut self.io {
+            Io::Plain(s) => s.flush(),
+            Io::Tls(s) => s.flush(),
         }
     }
 }
@@ -278,6 +307,14 @@ impl WebSocketTransport {
         }
     }
 
+    /// Lets reads go on for [`READ_TIME_PER_POLL`] from now, and no longer; called once per client `poll`, before
+    /// the calls to [`poll`](Self::poll) it makes.
+    pub fn limit_reads(&mut self) {
+        if let State::Open(ws) = &mut self.state {
+            ws.get_mut().read_deadline = Some(Instant::now() + READ_TIME_PER_POLL);
+        }
+    }
+
     /// Writes out buffered bytes, as far as the socket takes them without blocking.
     pub fn flush(&mut self) {
         if self.error.is_some() {
@@ -341,7 +378,7 @@ impl WebSocketTransport {
                 }
                 let _ = ws.flush();
                 let stream = ws.get_mut();
-                if let Stream::Tls(tls) = stream {
+                if let Io::Tls(tls) = &mut stream.io {
                     tls.conn.send_close_notify();
                     while tls.conn.wants_write() {
                         match tls.conn.write_tls(&mut tls.sock) {
