@@ -102,8 +102,8 @@ func start_reconnecting(url: String, delay: float) -> int:
 	return start_connect(url, true)
 
 
-## The plugin writes each emit out at once: nothing to flush (the websocketpeer adapter's flush() sends what
-## WebSocketPeer.send() queued).
+## The plugin writes a frame's emits together at the end of that frame by itself: nothing to flush (the
+## websocketpeer adapter's flush() sends what WebSocketPeer.send() queued).
 func flush() -> void:
 	pass
 

@@ -19,7 +19,8 @@ const MAX_EVENTS_PER_POLL: usize = 20_000;
 ///
 /// Nothing here blocks: `connect` starts the connection and returns, and `poll` does only the work that is ready.
 /// Outgoing frames are queued by the commands (`emit`, …) and written at the end of the next `poll` (or by
-/// [`Client::flush`]), so the frames of one game frame leave together.
+/// [`Client::flush`], which the Godot layer calls at the end of each frame that emitted), so the frames of one game
+/// frame leave together.
 pub struct Client {
     session: Session,
     endpoint: Option<Endpoint>,

@@ -61,6 +61,8 @@ pub struct SocketIOClient {
     session: Session,
     /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
     exit_hook: Option<(InstanceId, Callable)>,
+    /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
+    flush_queued: bool,
 
     /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
     /// disconnect). Default [code]true[/code].
@@ -668,6 +670,7 @@ impl SocketIOClient {
         let now = Instant::now();
         let (result, refused) = {
             let mut c = this.bind_mut();
+            c.queue_flush();
             let session = &mut c.session;
             match (volatile, ack) {
                 (_, Some((callback, timeout))) => match session.core.emit_with_ack(path, event, args, timeout, now) {
@@ -689,6 +692,29 @@ impl SocketIOClient {
                 false
             }
         }
+    }
+
+    /// Writes what the emits of this frame queued at the end of the frame (Godot's deferred calls), in one write,
+    /// rather than at the next `poll()`: an emit made in `_process` after `poll()`, or from a handler, leaves a
+    /// frame earlier. Queued once per frame.
+    pub(crate) fn queue_flush(&mut self) {
+        if self.flush_queued {
+            return;
+        }
+        self.flush_queued = true;
+        let client = self.base().instance_id();
+        Callable::from_fn("socketio_flush", move |_args: &[&Variant]| {
+            if let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) {
+                let guard = gd.clone();
+                guarded(&guard, "SocketIOClient (flush)", (), || {
+                    let mut c = gd.bind_mut();
+                    c.flush_queued = false;
+                    c.session.core.flush();
+                });
+            }
+            Variant::nil()
+        })
+        .call_deferred(&[]);
     }
 
     /// `SocketIONamespace.on()`.

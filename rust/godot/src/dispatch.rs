@@ -539,8 +539,9 @@ fn ack_callable(client: InstanceId, namespace: &str, event: &str, ack_id: Option
         };
         used = true;
         let result = crate::guard::guarded(&gd.clone(), &label, Ok(()), || {
-            gd.bind_mut()
-                .session_mut()
+            let mut c = gd.bind_mut();
+            c.queue_flush();
+            c.session_mut()
                 .core
                 .send_ack(&namespace, id, values, std::time::Instant::now())
         });

@@ -22,6 +22,25 @@ func test_value_types_round_trip() -> void:
 		check_eq(echoes[0], sent, "every JSON type comes back with its type (ints stay ints)")
 
 
+func test_emits_leave_at_the_end_of_their_frame() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var echoes := listen(ns, "echo")
+	var seen_by_one_poll := [false]
+	ns.emit("echo", ["end of frame"])
+	# Deferred calls run in order at the end of the frame: the client's flush, queued by the emit, comes first.
+	# Without it the emit would wait for the next poll(), and this single poll() would find no echo.
+	(func():
+		OS.delay_msec(200)
+		SocketIOClient.get_singleton().poll()
+		seen_by_one_poll[0] = echoes.size() > 0
+	).call_deferred()
+	await get_tree().process_frame
+	await get_tree().process_frame
+	check(seen_by_one_poll[0], "an emit is written at the end of its frame, not at the next poll()")
+
+
 func test_integral_float_comes_back_as_int() -> void:
 	# JavaScript has one number type: 2.0 reaches the server as 2 and returns as an int. Documented behaviour.
 	var ns := await connect_main()
