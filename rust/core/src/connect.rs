@@ -167,7 +167,9 @@ impl Connector {
                         }
                         match conn.complete_io(&mut tcp) {
                             Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                                break
+                            }
                             Err(e) => return Err(format!("TLS handshake failed: {}", describe_io(&e))),
                         }
                     }

@@ -18,7 +18,7 @@ use crate::convert;
 use crate::defaults::{DictArg, TlsArg};
 use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Leftovers, Session};
 use crate::enums::ClientState;
-use crate::guard::guarded;
+use crate::guard::{guarded, on_main_thread};
 use crate::namespace::SocketIONamespace;
 use crate::tls::tls_config;
 
@@ -254,12 +254,18 @@ impl SocketIOClient {
     /// Returns the state of the connection as a whole.
     #[func]
     fn get_connection_state(&self) -> ClientState {
+        if !on_main_thread("SocketIOClient.get_connection_state") {
+            return ClientState(ConnectionState::Disconnected);
+        }
         ClientState(self.session.core.state())
     }
 
     /// Returns the URL given to the last [method connect_to_url].
     #[func]
     fn get_connection_url(&self) -> GString {
+        if !on_main_thread("SocketIOClient.get_connection_url") {
+            return GString::new();
+        }
         GString::from(self.session.core.url())
     }
 
@@ -267,6 +273,9 @@ impl SocketIOClient {
     /// the per-namespace Socket.IO session ids.
     #[func]
     fn get_engine_io_session_id(&self) -> GString {
+        if !on_main_thread("SocketIOClient.get_engine_io_session_id") {
+            return GString::new();
+        }
         GString::from(self.session.core.engine_sid().unwrap_or_default())
     }
 
@@ -274,18 +283,27 @@ impl SocketIOClient {
     /// exists once [method connect_to_url] was called.
     #[func]
     fn get_namespace(&self, #[opt(default = "/")] namespace: GString) -> Option<Gd<SocketIONamespace>> {
+        if !on_main_thread("SocketIOClient.get_namespace") {
+            return None;
+        }
         self.session.namespace(&namespace.to_string())
     }
 
     /// Returns [code]true[/code] when namespace [param namespace] was created.
     #[func]
     fn has_namespace(&self, namespace: GString) -> bool {
+        if !on_main_thread("SocketIOClient.has_namespace") {
+            return false;
+        }
         self.session.namespace(&namespace.to_string()).is_some()
     }
 
     /// Returns [code]true[/code] when the connection to the server is open.
     #[func]
     fn is_socket_connected(&self) -> bool {
+        if !on_main_thread("SocketIOClient.is_socket_connected") {
+            return false;
+        }
         self.session.core.state() == ConnectionState::Connected
     }
 
@@ -298,6 +316,9 @@ impl SocketIOClient {
         guarded(&client, "SocketIOClient.poll", (), || {
             {
                 let mut c = this.bind_mut();
+                // This poll writes whatever was queued: a deferred flush still to come has nothing left to do, and
+                // one that never came (a full message queue) no longer holds back the next.
+                c.flush_queued = false;
                 c.session.core.poll(Instant::now());
                 c.session.drain_core();
             }
@@ -308,6 +329,9 @@ impl SocketIOClient {
     /// Setter of [member reconnection].
     #[func]
     fn set_reconnection(&mut self, value: bool) {
+        if !on_main_thread("SocketIOClient.set_reconnection") {
+            return;
+        }
         self.reconnection = value;
         self.session.core.config_mut().reconnect.enabled = value;
     }
@@ -315,6 +339,9 @@ impl SocketIOClient {
     /// Setter of [member reconnection_attempts].
     #[func]
     fn set_reconnection_attempts(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_attempts") {
+            return;
+        }
         if value < 0 {
             godot_error!("reconnection_attempts must be 0 (unlimited) or more, not {value}");
             return;
@@ -327,6 +354,9 @@ impl SocketIOClient {
     /// Setter of [member reconnection_delay].
     #[func]
     fn set_reconnection_delay(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_delay") {
+            return;
+        }
         if let Some(delay) = seconds("reconnection_delay", value) {
             self.reconnection_delay = value;
             self.session.core.config_mut().reconnect.delay = delay;
@@ -336,6 +366,9 @@ impl SocketIOClient {
     /// Setter of [member reconnection_delay_max].
     #[func]
     fn set_reconnection_delay_max(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_delay_max") {
+            return;
+        }
         if let Some(delay) = seconds("reconnection_delay_max", value) {
             self.reconnection_delay_max = value;
             self.session.core.config_mut().reconnect.delay_max = delay;
@@ -345,6 +378,9 @@ impl SocketIOClient {
     /// Setter of [member randomization_factor].
     #[func]
     fn set_randomization_factor(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_randomization_factor") {
+            return;
+        }
         if !(0.0..=1.0).contains(&value) {
             godot_error!("randomization_factor must be between 0.0 and 1.0, not {value}");
             return;
@@ -356,6 +392,9 @@ impl SocketIOClient {
     /// Setter of [member max_message_size].
     #[func]
     fn set_max_message_size(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_message_size") {
+            return;
+        }
         if let Some(size) = at_least("max_message_size", value, 1) {
             self.max_message_size = value;
             self.session.core.config_mut().limits.max_message_bytes = size;
@@ -365,6 +404,9 @@ impl SocketIOClient {
     /// Setter of [member max_attachments].
     #[func]
     fn set_max_attachments(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_attachments") {
+            return;
+        }
         if let Some(count) = at_least("max_attachments", value, 0) {
             self.max_attachments = value;
             self.session.core.config_mut().limits.max_attachments = count;
@@ -374,6 +416,9 @@ impl SocketIOClient {
     /// Setter of [member max_nesting_depth].
     #[func]
     fn set_max_nesting_depth(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_nesting_depth") {
+            return;
+        }
         if !(1..=127).contains(&value) {
             godot_error!("max_nesting_depth must be between 1 and 127, not {value}");
             return;
@@ -385,6 +430,9 @@ impl SocketIOClient {
     /// Setter of [member send_buffer_max_packets].
     #[func]
     fn set_send_buffer_max_packets(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_send_buffer_max_packets") {
+            return;
+        }
         if let Some(count) = at_least("send_buffer_max_packets", value, 0) {
             self.send_buffer_max_packets = value;
             self.session.core.config_mut().limits.send_buffer_packets = count;
@@ -394,6 +442,9 @@ impl SocketIOClient {
     /// Setter of [member send_buffer_max_bytes].
     #[func]
     fn set_send_buffer_max_bytes(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_send_buffer_max_bytes") {
+            return;
+        }
         if let Some(size) = at_least("send_buffer_max_bytes", value, 0) {
             self.send_buffer_max_bytes = value;
             self.session.core.config_mut().limits.send_buffer_bytes = size;
@@ -403,6 +454,9 @@ impl SocketIOClient {
     /// Setter of [member connect_timeout].
     #[func]
     fn set_connect_timeout(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_connect_timeout") {
+            return;
+        }
         let Some(timeout) = seconds("connect_timeout", value) else {
             return;
         };
@@ -417,6 +471,9 @@ impl SocketIOClient {
     /// Setter of [member path].
     #[func]
     fn set_path(&mut self, value: GString) {
+        if !on_main_thread("SocketIOClient.set_path") {
+            return;
+        }
         let path = value.to_string();
         if !path.starts_with('/') {
             godot_error!("path must start with \"/\", not \"{path}\"");
@@ -725,8 +782,7 @@ impl SocketIOClient {
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
         } else {
-            let arity = callback.get_argument_count();
-            let refused = this.bind_mut().session.add_handler(path, event, callback, arity);
+            let refused = this.bind_mut().session.add_handler(path, event, callback);
             drop(refused);
         }
     }

@@ -174,7 +174,8 @@ pub fn args_to_values(array: &AnyArray, root: &str) -> Result<Vec<Value>, Refusa
 fn args_through_bytes(array: &AnyArray) -> Option<Vec<Value>> {
     let variant = array.to_variant();
     // An array that contains itself makes `var_to_bytes` fail after printing an error for each of its 1024
-    // levels; the slow path then refuses it with one message of its own. Nothing else it accepts prints.
+    // levels; the slow path then refuses it with one message of its own. Nothing else it accepts prints. The flag
+    // silences the output only: in a game run from the editor, the debugger's error list still receives them.
     let mut engine = Engine::singleton();
     let printing = engine.is_printing_error_messages();
     if printing {

@@ -105,8 +105,6 @@ pub enum Action {
 struct Handler {
     event: String,
     callable: Callable,
-    /// Its number of parameters, read once at registration: 0, 1 (`data`) or 2 (`data, ack`).
-    arity: usize,
 }
 
 /// One namespace handle and what belongs to it.
@@ -243,15 +241,13 @@ impl Session {
         }
     }
 
-    /// Adds a handler of `event` on `path` taking `arity` parameters; gives it back when there is no such namespace
-    /// (to be dropped unborrowed).
-    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable, arity: usize) -> Result<(), Callable> {
+    /// Adds a handler of `event` on `path`; gives it back when there is no such namespace (to be dropped unborrowed).
+    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) -> Result<(), Callable> {
         match self.entry_mut(path) {
             Some(entry) => {
                 entry.handlers.push(Handler {
                     event: event.to_owned(),
                     callable: callback,
-                    arity,
                 });
                 Ok(())
             }
@@ -440,10 +436,12 @@ impl Session {
                 let mut ack = None;
                 for handler in entry.handlers.iter().filter(|handler| handler.event == name) {
                     let mut args = VarArray::new();
-                    if handler.arity >= 1 {
+                    // Read at each event: a script reloaded while the game runs may have changed it.
+                    let arity = handler.callable.get_argument_count();
+                    if arity >= 1 {
                         args.push(&data.to_variant());
                     }
-                    if handler.arity >= 2 {
+                    if arity >= 2 {
                         let ack = ack.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack_id));
                         args.push(&ack.to_variant());
                     }

@@ -441,6 +441,50 @@ mod tests {
         assert_eq!(out, hex(&expected));
     }
 
+    /// Arbitrary and mutated input never panics, and whatever decodes re-encodes to something that decodes the same.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut valid = Vec::new();
+        encode_array(
+            &[
+                Value::Object(vec![("k".into(), Value::Array(vec![Value::Int(1), Value::Float(0.5)]))]),
+                Value::Binary(Bytes::from_static(b"bin")),
+                Value::String("s".into()),
+            ],
+            &mut valid,
+        );
+        for round in 0..50_000 {
+            let bytes: Vec<u8> = if round % 2 == 0 {
+                let len = (next() % 96) as usize;
+                let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                if len >= 4 {
+                    bytes[..4].copy_from_slice(&ARRAY.to_le_bytes());
+                }
+                bytes
+            } else {
+                let mut bytes = valid.clone();
+                for _ in 0..1 + next() % 4 {
+                    let i = (next() as usize) % bytes.len();
+                    bytes[i] = next() as u8;
+                }
+                bytes.truncate(bytes.len() - (next() % 3) as usize);
+                bytes
+            };
+            if let Some(values) = decode_array(&bytes) {
+                let mut again = Vec::new();
+                encode_array(&values, &mut again);
+                assert_eq!(decode_array(&again), Some(values));
+            }
+        }
+    }
+
     #[test]
     fn round_trip() {
         let values = vec![
