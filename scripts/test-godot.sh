@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# test-godot.sh — the headless Godot tests, end to end:
-#   1. builds the extension (debug) and installs it into tests/godot/addons/socketio/ (scripts/build-extension.sh);
+# test-godot.sh [debug|release] — the headless Godot tests, end to end:
+#   1. builds the extension (debug by default; release is what the addon ships, with gdext's per-call checks off)
+#      and installs it into tests/godot/addons/socketio/ (scripts/build-extension.sh);
 #   2. installs the Node test server's packages (scripts/setup-node.sh);
 #   3. starts four test servers on free ports: plain ws, wss with a self-signed certificate for "localhost" (not
 #      127.0.0.1) made here with openssl in a temporary directory, plain ws with connection state recovery, and
 #      plain ws with a 4096-byte maxPayload;
 #   4. runs the test project through scripts/run-godot-scene.sh, with SOCKETIO_TEST_URL, SOCKETIO_TEST_WSS_URL,
-#      SOCKETIO_TEST_CA_PEM, SOCKETIO_TEST_RECOVERY_URL and SOCKETIO_TEST_SMALL_PAYLOAD_URL set, and the deliberate
+#      SOCKETIO_TEST_CA_PEM, SOCKETIO_TEST_RECOVERY_URL, SOCKETIO_TEST_SMALL_PAYLOAD_URL and SOCKETIO_TEST_BUILD
+#      (debug or release) set, and the deliberate
 #      error messages of the tests allowed (GODOT_ALLOWED_ERRORS);
 #   5. stops the servers (also when interrupted: they exit when this script's end of their stdin closes).
 # Exits with the scene's verdict; the last line is "godot: N passed, M failed" (checks of the test runner, plus one
@@ -22,7 +24,12 @@ cd "$root"
 # shellcheck source=scripts/lib/server-port.sh
 . scripts/lib/server-port.sh
 
-bash scripts/build-extension.sh debug
+profile=${1:-debug}
+case $profile in
+    debug | release) ;;
+    *) echo "usage: $0 [debug|release]" >&2; exit 2 ;;
+esac
+bash scripts/build-extension.sh "$profile"
 bash scripts/setup-node.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$prog.XXXXXX")
@@ -93,8 +100,9 @@ export SOCKETIO_TEST_WSS_URL="wss://localhost:$tls_port"
 export SOCKETIO_TEST_CA_PEM="$tmp/cert.pem"
 export SOCKETIO_TEST_RECOVERY_URL="ws://127.0.0.1:$recovery_port"
 export SOCKETIO_TEST_SMALL_PAYLOAD_URL="ws://127.0.0.1:$small_port"
+export SOCKETIO_TEST_BUILD="$profile"
 # Errors the tests trigger on purpose (each one is also checked by the runner with expect_error()).
-export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed|must be -?[0-9]+ or more|must be between 1 and 127|must be more than 0 seconds|the server.s maxPayload of 4096'
+export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed|must be -?[0-9]+ or more|must be between 1 and 127|must be more than 0 seconds|the server.s maxPayload of 4096|called from a thread other than the main thread'
 
 set +e
 bash scripts/run-godot-scene.sh tests/godot 2>&1 | tee "$tmp/run.out"

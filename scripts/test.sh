@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project, from a fresh Debian machine with the Rust toolchain:
 # style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, and the real
-# socket.io server), the headless Godot test scenes (fetching headless Godot first unless GODOT is set), and a
+# socket.io server), the headless Godot test scenes against the debug and the release build (fetching headless Godot
+# first unless GODOT is set), and a
 # short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
 # Installs what it needs by itself (Node packages of the test server, Godot). Exits non-zero on any failure.
 set -euo pipefail
@@ -22,12 +23,26 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
 
-step "headless Godot test scenes"
-bash scripts/test-godot.sh | tee "${TMPDIR:-/tmp}/socketio-test-godot.log"
-godot_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-godot.log")
+# Both builds: debug (gdext's strict checks of every engine call) and release (what the addon ships).
+verdicts=()
+for profile in debug release; do
+    step "headless Godot test scenes, $profile build"
+    bash scripts/test-godot.sh "$profile" | tee "${TMPDIR:-/tmp}/socketio-test-godot-$profile.log"
+    verdicts+=("$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-godot-$profile.log")")
+done
 
 step "fuzz: ${FUZZ_SECONDS:-30} s per target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-# The Godot scenes' verdict stays the last line a reader (or CI) sees.
-echo "$godot_verdict"
+# The Godot scenes' verdict stays the last line a reader (or CI) sees: each build's, then their sum.
+passed=0
+failed=0
+for verdict in "${verdicts[@]}"; do
+    counts=${verdict#godot: }
+    passed=$((passed + ${counts%% passed*}))
+    counts=${counts#*, }
+    failed=$((failed + ${counts%% failed*}))
+done
+echo "godot (debug build): ${verdicts[0]#godot: }"
+echo "godot (release build): ${verdicts[1]#godot: }"
+echo "godot: $passed passed, $failed failed"

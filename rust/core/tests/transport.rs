@@ -296,7 +296,7 @@ fn pings_are_answered_and_not_reported() {
 }
 
 /// A server that accepts TCP then never answers (neither the upgrade nor a TLS hello). Checks that `connect`,
-/// `poll` and drop never wait on it, and that drop closes the socket at once (the connector thread is woken).
+/// `poll` and drop never wait on it, and that drop closes the socket at once.
 fn never_blocks_against_a_silent_server(scheme: &str) {
     let (listener, port) = listen();
     let (eof_tx, eof_rx) = mpsc::channel();

@@ -1,5 +1,5 @@
 //! Keeps panics away from Godot, and other threads away from the client: every entry point that does work runs
-//! inside [`guarded`].
+//! inside [`guarded`], and the getters and setters start with [`on_main_thread`].
 //!
 //! Release builds use gdext's `safeguards-release-disengaged` level (see `Cargo.toml`), which drops gdext's own
 //! main-thread check from every engine call; [`guarded`] makes that check once per call instead. Debug builds keep
@@ -29,10 +29,17 @@ pub fn mark_main_thread() {
 pub fn on_main_thread(what: impl fmt::Display) -> bool {
     let main = MAIN_THREAD.with(Cell::get);
     if !main {
-        godot_error!(
+        let message = format!(
             "{what}: called from a thread other than the main thread; the Socket.IO client is not thread-safe \
              (call it from the main thread, e.g. with call_deferred())"
         );
+        // Debug builds keep gdext's own check, which panics on any engine call from another thread, reporting
+        // included: there the message goes to stderr only.
+        if cfg!(debug_assertions) {
+            eprintln!("ERROR: {message}");
+        } else {
+            godot_error!("{message}");
+        }
     }
     main
 }

@@ -340,6 +340,27 @@ func test_object_keys_are_refused_without_running_scripts() -> void:
 	expect_error("data[0] has the key (1")
 
 
+## Release builds only: debug builds keep gdext's own check, which aborts on the first engine call from another
+## thread, before the client's own check runs.
+func test_release_calls_from_another_thread_are_refused() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var client := SocketIOClient.get_singleton()
+	var seen := {}
+	var thread := Thread.new()
+	thread.start(func():
+		seen["connected"] = client.is_socket_connected()
+		ns.emit("echo", ["from a thread"])
+		client.path = "/elsewhere/"
+	)
+	thread.wait_to_finish()
+	check_eq(seen.get("connected"), false, "a getter called from another thread answers its fallback")
+	check(client.is_socket_connected(), "the same getter on the main thread sees the connection")
+	check_eq(client.path, "/socket.io/", "a setter called from another thread changes nothing")
+	expect_error("called from a thread other than the main thread", 3)
+
+
 func test_reserved_and_empty_event_names() -> void:
 	var ns := client.create_namespace("/")
 	for name in ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]:
