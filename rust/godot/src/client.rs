@@ -30,6 +30,8 @@ use crate::tls::tls_config;
 /// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
 ///
 /// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
+/// Emits made during a frame are written together at the end of that frame. Use the client from the main thread
+/// only: a call from another thread is refused with an error.
 ///
 /// [codeblock]
 /// var socketio = SocketIOClient.get_singleton()
