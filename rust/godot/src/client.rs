@@ -65,6 +65,8 @@ pub struct SocketIOClient {
     exit_hook: Option<(InstanceId, Callable)>,
     /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
     flush_queued: bool,
+    /// That flush, made by the first one queued and reused every frame after.
+    flush_call: Option<Callable>,
 
     /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
     /// disconnect). Default [code]true[/code].
@@ -762,23 +764,25 @@ impl SocketIOClient {
         }
         self.flush_queued = true;
         let client = self.base().instance_id();
-        Callable::from_fn("socketio_flush", move |_args: &[&Variant]| {
-            if let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) {
-                let guard = gd.clone();
-                guarded(&guard, "SocketIOClient (flush)", (), || {
-                    let mut c = gd.bind_mut();
-                    c.flush_queued = false;
-                    c.session.core.flush();
-                });
-            }
-            Variant::nil()
-        })
-        .call_deferred(&[]);
+        let flush = self.flush_call.get_or_insert_with(|| {
+            Callable::from_fn("socketio_flush", move |_args: &[&Variant]| {
+                if let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) {
+                    let guard = gd.clone();
+                    guarded(&guard, "SocketIOClient (flush)", (), || {
+                        let mut c = gd.bind_mut();
+                        c.flush_queued = false;
+                        c.session.core.flush();
+                    });
+                }
+                Variant::nil()
+            })
+        });
+        flush.call_deferred(&[]);
     }
 
     /// `SocketIONamespace.on()`.
     pub(crate) fn add_handler(this: &mut Gd<Self>, path: &str, event: &str, callback: Callable) {
-        let label = format!("on(\"{event}\")");
+        let label = CallLabel("on", event);
         if let Err(message) = check_event_name(event) {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
