@@ -5,9 +5,10 @@ extends Node
 ##
 ## Environment: SOCKETIO_TEST_URL (ws://127.0.0.1:PORT), SOCKETIO_TEST_WSS_URL (wss://…), SOCKETIO_TEST_CA_PEM
 ## (the wss server's certificate), SOCKETIO_TEST_RECOVERY_URL (a server with connection state recovery),
-## SOCKETIO_TEST_SMALL_PAYLOAD_URL (a server with a 4096-byte maxPayload), and optionally SOCKETIO_TEST_FILTER (run
-## only tests whose "suite.test" name contains it). Tests named test_release_* run only when SOCKETIO_TEST_BUILD is
-## "release" (scripts/test-godot.sh release).
+## SOCKETIO_TEST_SMALL_PAYLOAD_URL (a server with a 4096-byte maxPayload), SOCKETIO_TEST_TLS_SHAPES (the wss servers
+## of suites/test_tls_verdicts.gd, one per certificate shape), and optionally SOCKETIO_TEST_FILTER (run only tests
+## whose "suite.test" name contains it). Tests named test_release_* run only when SOCKETIO_TEST_BUILD is "release"
+## (scripts/test-godot.sh release).
 ##
 ## Errors reported by Godot during a test (captured with a Logger on Godot 4.5+) fail the test unless the test
 ## expected them with expect_error(). Such deliberate errors carry "EXPECTED" or another pattern of

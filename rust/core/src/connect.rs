@@ -32,7 +32,8 @@ use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
-use crate::transport::{describe_io, describe_upgrade_error, tls_setup, Stream, TLS_BUFFER_LIMIT};
+use crate::tls::{describe_handshake_error, tls_setup};
+use crate::transport::{describe_io, describe_upgrade_error, Stream, TLS_BUFFER_LIMIT};
 
 /// Longest wait for one TCP connect, per address the host name resolves to.
 pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -170,7 +171,7 @@ impl Connector {
                             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
                                 break
                             }
-                            Err(e) => return Err(format!("TLS handshake failed: {}", describe_io(&e))),
+                            Err(e) => return Err(format!("TLS handshake failed: {}", describe_handshake_error(&e))),
                         }
                     }
                     if conn.is_handshaking() {

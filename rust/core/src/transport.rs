@@ -18,11 +18,9 @@
 //! # TLS
 //!
 //! rustls with the *ring* provider, installed per connection (the process-wide default provider is neither
-//! read nor set). The trust anchors come from [`TlsVerification`]: the Mozilla roots of `webpki-roots`, only
-//! the PEM certificates given (with or without checking the name the certificate is issued for), or none at all
-//! (every certificate accepted; handshake signatures are still checked, so the connection works, but it is not
-//! authenticated). [`TlsConfig::server_name`] replaces the
-//! URL's host for SNI and certificate verification; the `Host` header keeps the URL's host.
+//! read nor set). What is trusted, and how, is [`crate::tls`]'s: Godot's own verdicts for the same `TLSOptions`.
+//! [`TlsConfig::server_name`](crate::TlsConfig::server_name) replaces the URL's host for SNI and certificate
+//! verification; the `Host` header keeps the URL's host.
 //!
 //! # Limits
 //!
@@ -35,24 +33,17 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::verify_server_cert_signed_by_trust_anchor;
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
-use rustls::{ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme, StreamOwned};
-use rustls_pki_types::pem::PemObject;
+use rustls::{ClientConnection, StreamOwned};
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
-use crate::config::{TlsConfig, TlsVerification};
+use crate::config::TlsConfig;
 use crate::connect::{Connector, Progress};
 use crate::endpoint::Endpoint;
 use crate::frame::Frame;
@@ -524,162 +515,9 @@ pub(crate) fn describe_upgrade_error(e: WsError) -> String {
     }
 }
 
-/// The rustls client settings and the name to verify, from the user's TLS settings.
-pub(crate) fn tls_setup(
-    tls: &TlsConfig,
-    host: &str,
-) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), String> {
-    let name = match tls.server_name.as_deref().map(str::trim) {
-        Some(name) if !name.is_empty() => name,
-        _ => host,
-    };
-    let server_name =
-        ServerName::try_from(name.to_owned()).map_err(|e| format!("invalid TLS server name {name:?}: {e}"))?;
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
-    let mut config = match &tls.verification {
-        TlsVerification::WebPkiRoots => {
-            let roots = RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-        TlsVerification::CustomRootsPem(pem) => builder
-            .with_root_certificates(roots_from_pem(pem)?)
-            .with_no_client_auth(),
-        TlsVerification::CustomRootsPemAnyName(pem) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyNameVerifier {
-                roots: Some(roots_from_pem(pem)?),
-                algorithms: provider.signature_verification_algorithms,
-            }))
-            .with_no_client_auth(),
-        TlsVerification::Disabled => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyNameVerifier {
-                roots: None,
-                algorithms: provider.signature_verification_algorithms,
-            }))
-            .with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((Arc::new(config), server_name))
-}
-
-fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
-        let cert = cert.map_err(|e| format!("custom CA certificates: invalid PEM: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("custom CA certificates: certificate {} is not usable: {e}", i + 1))?;
-    }
-    if roots.is_empty() {
-        return Err("custom CA certificates: no \"BEGIN CERTIFICATE\" block in the PEM".to_owned());
-    }
-    Ok(roots)
-}
-
-/// A verifier that ignores the name a certificate was issued for.
-///
-/// - `roots: Some(..)`, [`TlsVerification::CustomRootsPemAnyName`]: the chain must lead to one of the roots
-///   (signatures, validity dates, key usage: everything webpki checks), but the certificate may name any host.
-/// - `roots: None`, [`TlsVerification::Disabled`]: any certificate is accepted.
-///
-/// Handshake signatures are checked with the provider's algorithms either way (they prove the server holds the key
-/// of the certificate it sent).
-#[derive(Debug)]
-struct AnyNameVerifier {
-    roots: Option<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AnyNameVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Some(roots) = &self.roots {
-            let cert = ParsedCertificate::try_from(end_entity)?;
-            verify_server_cert_signed_by_trust_anchor(&cert, roots, intermediates, now, self.algorithms.all)?;
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn empty_or_garbage_pem_is_refused_with_a_clear_message() {
-        for pem in [
-            &b""[..],
-            b"garbage",
-            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        ] {
-            let Err(why) = roots_from_pem(pem) else {
-                panic!("accepted {pem:?}")
-            };
-            assert!(why.contains("custom CA certificates"), "{why}");
-        }
-        let Err(why) = roots_from_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n") else {
-            panic!("accepted")
-        };
-        assert!(why.contains("PEM") || why.contains("not usable"), "{why}");
-    }
-
-    #[test]
-    fn tls_server_name_override_and_fallback() {
-        let tls = TlsConfig {
-            verification: TlsVerification::Disabled,
-            server_name: None,
-        };
-        assert!(tls_setup(&tls, "::1").is_ok());
-        assert!(tls_setup(&tls, "example.com").is_ok());
-        let tls = TlsConfig {
-            verification: TlsVerification::Disabled,
-            server_name: Some("  ".to_owned()),
-        };
-        assert!(tls_setup(&tls, "example.com").is_ok());
-        let tls = TlsConfig {
-            verification: TlsVerification::Disabled,
-            server_name: Some("bad name!".to_owned()),
-        };
-        let Err(why) = tls_setup(&tls, "example.com") else {
-            panic!("accepted")
-        };
-        assert!(why.contains("server name"), "{why}");
-    }
 
     #[test]
     fn transport_can_move_between_threads() {

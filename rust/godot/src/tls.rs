@@ -1,10 +1,10 @@
-//! `TLSOptions` → the core's [`TlsConfig`].
+//! `TLSOptions` → the core's [`TlsConfig`]; the core's verifier then gives Godot's own verdicts for them.
 //!
 //! - `null` or `TLSOptions.client()` → the Mozilla roots bundled with the extension (`webpki-roots`);
-//! - `TLSOptions.client(cert)` → only the CA certificate(s) in `cert`;
+//! - `TLSOptions.client(cert)` → only `cert`: the server's certificate is `cert` itself or is issued by it;
 //! - `TLSOptions.client_unsafe()` → no verification at all;
-//! - `TLSOptions.client_unsafe(chain)` → as Godot does: the certificate must chain to a CA in `chain`, but the host
-//!   name is not checked;
+//! - `TLSOptions.client_unsafe(chain)` → as Godot does: the certificate must be or chain to one in `chain`, but the
+//!   host name is not checked;
 //! - `common_name_override` → the name the certificate is checked against (and sent as SNI).
 //!
 //! Server options (`TLSOptions.server(...)`) are refused.
