@@ -104,12 +104,16 @@ pub enum ClientEvent {
         /// The server's message and data.
         error: ConnectError,
     },
-    /// A connected namespace was disconnected.
+    /// A namespace left the connection: a connected one for any reason, or one still connecting that the client
+    /// disconnected (`disconnect_namespace`).
     NamespaceDisconnected {
         /// Namespace path.
         namespace: String,
         /// Why.
         reason: DisconnectReason,
+        /// Whether it was connected (its `NamespaceConnected` came before); `false` for one still connecting.
+        /// After each `NamespaceConnected` exactly one `NamespaceDisconnected` with `was_connected` follows.
+        was_connected: bool,
     },
     /// The server emitted an event.
     Event {

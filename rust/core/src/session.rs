@@ -375,6 +375,7 @@ impl Session {
             self.events.push_back(ClientEvent::NamespaceDisconnected {
                 namespace: path.to_owned(),
                 reason: DisconnectReason::IoClientDisconnect,
+                was_connected: was == ConnectionState::Connected,
             });
         }
         self.close_if_unused();
@@ -634,6 +635,7 @@ impl Session {
                     self.events.push_back(ClientEvent::NamespaceDisconnected {
                         namespace,
                         reason: DisconnectReason::IoServerDisconnect,
+                        was_connected: true,
                     });
                 }
                 if !self.any_wanted() {
@@ -976,6 +978,7 @@ impl Session {
                 self.events.push_back(ClientEvent::NamespaceDisconnected {
                     namespace: path,
                     reason,
+                    was_connected: true,
                 });
             }
         }

@@ -273,7 +273,8 @@ fn server_side_disconnect() {
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
     assert!(events.contains(&ClientEvent::NamespaceDisconnected {
         namespace: "/".into(),
-        reason: DisconnectReason::IoServerDisconnect
+        reason: DisconnectReason::IoServerDisconnect,
+        was_connected: true
     }));
     assert!(events.contains(&ClientEvent::Closed {
         reason: DisconnectReason::IoServerDisconnect

@@ -130,7 +130,8 @@ fn ping_timeout_closes_and_reconnects_with_backoff() {
         events[0],
         ClientEvent::NamespaceDisconnected {
             namespace: "/".into(),
-            reason: DisconnectReason::PingTimeout
+            reason: DisconnectReason::PingTimeout,
+            was_connected: true
         }
     );
     assert_eq!(
@@ -235,7 +236,8 @@ fn server_disconnect_does_not_reconnect() {
         [
             ClientEvent::NamespaceDisconnected {
                 namespace: "/".into(),
-                reason: DisconnectReason::IoServerDisconnect
+                reason: DisconnectReason::IoServerDisconnect,
+                was_connected: true
             },
             ClientEvent::Closed {
                 reason: DisconnectReason::IoServerDisconnect
@@ -567,7 +569,8 @@ fn client_close_disconnects_everything_and_times_out_acks() {
             },
             ClientEvent::NamespaceDisconnected {
                 namespace: "/".into(),
-                reason: DisconnectReason::IoClientDisconnect
+                reason: DisconnectReason::IoClientDisconnect,
+                was_connected: true
             },
             ClientEvent::Closed {
                 reason: DisconnectReason::IoClientDisconnect
@@ -592,7 +595,8 @@ fn disconnecting_one_namespace_keeps_the_others() {
         h.events(),
         [ClientEvent::NamespaceDisconnected {
             namespace: "/chat".into(),
-            reason: DisconnectReason::IoClientDisconnect
+            reason: DisconnectReason::IoClientDisconnect,
+            was_connected: true
         }]
     );
     assert_eq!(h.session.state(), ConnectionState::Connected);
@@ -782,7 +786,8 @@ fn disconnecting_a_connecting_namespace_reports_it() {
         h.events(),
         [ClientEvent::NamespaceDisconnected {
             namespace: "/chat".into(),
-            reason: DisconnectReason::IoClientDisconnect
+            reason: DisconnectReason::IoClientDisconnect,
+            was_connected: false
         }]
     );
     h.text(r#"40/chat,{"sid":"c"}"#);

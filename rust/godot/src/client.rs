@@ -152,12 +152,17 @@ impl SocketIOClient {
     fn connect_error(error: VarDictionary);
 
     /// Emitted when the main namespace [code]"/"[/code] connects. [param session_id] is its Socket.IO session id.
+    /// Each [signal connected] is followed by exactly one [signal disconnected] before the next one.
     #[signal]
     fn connected(session_id: GString);
 
-    /// Emitted when the connection closes, with socket.io's reason: [code]"io client disconnect"[/code]
-    /// ([method close]), [code]"transport close"[/code], [code]"transport error"[/code], [code]"ping timeout"[/code]
-    /// or [code]"parse error"[/code].
+    /// Emitted when the main namespace [code]"/"[/code], connected before, is disconnected, whatever ended it, with
+    /// socket.io's reason: [code]"io server disconnect"[/code] (the server disconnected it, even while other
+    /// namespaces keep the connection open), [code]"io client disconnect"[/code] ([method close],
+    /// [method connect_to_url] again, or [code]disconnect_from_namespace()[/code] on [code]"/"[/code]), or the
+    /// connection ending: [code]"transport close"[/code], [code]"transport error"[/code], [code]"ping timeout"[/code],
+    /// [code]"parse error"[/code]. It pairs with [signal connected]: one for each, never one without a
+    /// [signal connected] before it (a connection that never opened is [signal connect_error]).
     #[signal]
     fn disconnected(reason: GString);
 
@@ -203,9 +208,10 @@ impl SocketIOClient {
     /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
     /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically.
     /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
-    /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code]:
-    /// [code]TLSOptions.client(cert)[/code] trusts only [code]cert[/code], [code]TLSOptions.client_unsafe(cert)[/code]
-    /// checks that the server's certificate chains to [code]cert[/code] but not the name it is issued for, and
+    /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code], with
+    /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
+    /// [code]cert[/code] (the server's own certificate, CA or not, or the CA that issued it),
+    /// [code]TLSOptions.client_unsafe(cert)[/code] checks that but not the name the certificate is issued for, and
     /// [code]TLSOptions.client_unsafe()[/code] disables verification.
     ///
     /// A previous connection (connected, or still connecting or reconnecting) is closed first, as by
@@ -285,12 +291,12 @@ impl SocketIOClient {
 
     /// Returns the namespace [param namespace], or [code]null[/code] if it was never created. [code]"/"[/code]
     /// exists once [method connect_to_url] was called.
-    #[func]
-    fn get_namespace(&self, #[opt(default = "/")] namespace: GString) -> Option<Gd<SocketIONamespace>> {
+    #[func(gd_self)]
+    fn get_namespace(this: Gd<Self>, #[opt(default = "/")] namespace: GString) -> Option<Gd<SocketIONamespace>> {
         if !on_main_thread("SocketIOClient.get_namespace") {
             return None;
         }
-        self.session.namespace(&namespace.to_string())
+        this.bind().session.namespace(&namespace.to_string())
     }
 
     /// Returns [code]true[/code] when namespace [param namespace] was created.

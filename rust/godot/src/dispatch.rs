@@ -372,9 +372,8 @@ impl Session {
                     }
                 }
             }
-            ClientEvent::Closed { reason } => {
-                actions.push(Action::Client(ClientSignal::Disconnected(reason.as_str().into())));
-            }
+            // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection.
+            ClientEvent::Closed { .. } => {}
             ClientEvent::NamespaceConnected { namespace, sid, .. } => {
                 let sid = GString::from(sid.as_str());
                 if namespace == "/" {
@@ -398,7 +397,16 @@ impl Session {
                     ));
                 }
             }
-            ClientEvent::NamespaceDisconnected { namespace, reason } => {
+            ClientEvent::NamespaceDisconnected {
+                namespace,
+                reason,
+                was_connected,
+            } => {
+                // `connected` and `disconnected` of the client are a strict pair about "/": one `disconnected` for
+                // each `connected`, whatever ended "/" (a kick, the client, the connection ending).
+                if namespace == "/" && was_connected {
+                    actions.push(Action::Client(ClientSignal::Disconnected(reason.as_str().into())));
+                }
                 actions.push(Action::Client(ClientSignal::NamespaceDisconnected(
                     namespace.as_str().into(),
                 )));

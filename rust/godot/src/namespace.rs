@@ -1,9 +1,12 @@
 //! `SocketIONamespace`: one namespace of the connection, as GDScript sees it.
 //!
 //! The object is a thin handle (its path and the client's instance id). Everything mutable (handlers, pending
-//! callbacks, the core's state) lives in the `SocketIOClient` singleton, so every method here takes `&self`, borrows
-//! the client only for the duration of one core call, and never holds a borrow while GDScript runs. That makes
-//! every method safe to call from inside an event handler.
+//! callbacks, the core's state) lives in the `SocketIOClient` singleton. The getters take `&self` (Godot marks them
+//! `const`); the methods that act take `Gd<Self>` (not `const`, as the class reference shows them), copy the
+//! handle out and hold no borrow of it. Each borrows the client only for the duration of one core call and never
+//! while GDScript runs. That makes every method safe to call from inside an event handler.
+
+use std::rc::Rc;
 
 use godot::builtin::{AnyArray, Callable, GString, VarArray, VarDictionary};
 use godot::classes::RefCounted;
@@ -40,7 +43,7 @@ use crate::enums::NamespaceState;
 #[class(no_init, base = RefCounted)]
 pub struct SocketIONamespace {
     base: Base<RefCounted>,
-    path: String,
+    path: Rc<str>,
     client: InstanceId,
 }
 
@@ -73,19 +76,22 @@ impl SocketIONamespace {
     /// Calling it again while the namespace is connecting returns [constant @GlobalScope.OK] without sending a
     /// second request (the one under way keeps its auth; [param auth] is used when the namespace rejoins after a
     /// reconnection); while it is connected, it does nothing and returns [constant @GlobalScope.OK].
-    #[func]
-    fn connect_to_namespace(&self, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
-        self.with_client(Error::ERR_UNCONFIGURED, "connect_to_namespace", false, |client| {
-            SocketIOClient::connect_namespace(client, &self.path, &auth.0)
-        })
+    #[func(gd_self)]
+    fn connect_to_namespace(this: Gd<Self>, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
+        Handle::of(&this).with_client(
+            Error::ERR_UNCONFIGURED,
+            "connect_to_namespace",
+            false,
+            |client, path| SocketIOClient::connect_namespace(client, path, &auth.0),
+        )
     }
 
     /// Disconnects this namespace. The connection stays open for the other namespaces. [signal disconnected] is
     /// emitted (before this method returns) when the namespace was connected or connecting.
-    #[func]
-    fn disconnect_from_namespace(&self) {
-        self.with_client((), "disconnect_from_namespace", false, |client| {
-            SocketIOClient::disconnect_namespace(client, &self.path)
+    #[func(gd_self)]
+    fn disconnect_from_namespace(this: Gd<Self>) {
+        Handle::of(&this).with_client((), "disconnect_from_namespace", false, |client, path| {
+            SocketIOClient::disconnect_namespace(client, path)
         })
     }
 
@@ -93,10 +99,10 @@ impl SocketIONamespace {
     /// then, up to [code]SocketIOClient.send_buffer_max_packets[/code] and [code]send_buffer_max_bytes[/code]).
     /// Values that cannot be sent (objects, vectors, NaN, …), a full send buffer, or a packet larger than the
     /// server's [code]maxPayload[/code] are reported with [method @GlobalScope.push_error] and nothing is sent.
-    #[func]
-    fn emit(&self, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
-        self.with_client((), "emit", false, |client| {
-            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data.0, EmitKind::Plain);
+    #[func(gd_self)]
+    fn emit(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
+        Handle::of(&this).with_client((), "emit", false, |client, path| {
+            SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Plain);
         })
     }
 
@@ -104,46 +110,55 @@ impl SocketIONamespace {
     /// dropped instead of being buffered (socket.io-client's [code]volatile[/code] flag). Meant for state that is
     /// soon stale, such as positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
     /// reported as for [method emit] (and [code]false[/code] returned).
-    #[func]
-    fn emit_volatile(&self, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) -> bool {
-        self.with_client(false, "emit_volatile", false, |client| {
-            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data.0, EmitKind::Volatile)
+    #[func(gd_self)]
+    fn emit_volatile(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) -> bool {
+        Handle::of(&this).with_client(false, "emit_volatile", false, |client, path| {
+            SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Volatile)
         })
     }
 
     /// Emits [param event] with [param data] and waits for the server's acknowledgement. [param callback] is called
     /// once, with an [Array] of the server's answer, or with [code]["timeout"][/code] when no answer came within
     /// [param timeout] seconds.
-    #[func]
-    fn emit_with_ack(&self, event: GString, data: AnyArray, callback: Callable, #[opt(default = 5.0)] timeout: f64) {
-        self.with_client((), "emit_with_ack", false, |client| {
+    #[func(gd_self)]
+    fn emit_with_ack(
+        this: Gd<Self>,
+        event: GString,
+        data: AnyArray,
+        callback: Callable,
+        #[opt(default = 5.0)] timeout: f64,
+    ) {
+        Handle::of(&this).with_client((), "emit_with_ack", false, |client, path| {
             let kind = EmitKind::Ack { callback, timeout };
-            SocketIOClient::send_event(client, &self.path, &event.to_string(), &data, kind);
+            SocketIOClient::send_event(client, path, &event.to_string(), &data, kind);
         })
     }
 
     /// Returns the connection state of this namespace.
     #[func]
     fn get_connection_state(&self) -> NamespaceState {
-        let state = self.with_client(Default::default(), "get_connection_state", true, |client| {
-            client.bind().namespace_state(&self.path)
-        });
+        let state = self
+            .handle()
+            .with_client(Default::default(), "get_connection_state", true, |client, path| {
+                client.bind().namespace_state(path)
+            });
         NamespaceState(state)
     }
 
     /// Returns the namespace path, e.g. [code]"/"[/code] or [code]"/chat"[/code].
     #[func]
     fn get_namespace_path(&self) -> GString {
-        GString::from(self.path.as_str())
+        GString::from(&*self.path)
     }
 
     /// Returns the Socket.IO session id of this namespace, or an empty string when not connected. It differs from
     /// the Engine.IO session id of the connection.
     #[func]
     fn get_session_id(&self) -> GString {
-        self.with_client(GString::new(), "get_session_id", true, |client| {
-            GString::from(&client.bind().namespace_sid(&self.path))
-        })
+        self.handle()
+            .with_client(GString::new(), "get_session_id", true, |client, path| {
+                GString::from(&client.bind().namespace_sid(path))
+            })
     }
 
     /// Returns [code]true[/code] when this namespace is connected.
@@ -158,19 +173,17 @@ impl SocketIONamespace {
     /// started a new session, or never connected this namespace.
     #[func]
     fn is_recovered(&self) -> bool {
-        self.with_client(false, "is_recovered", true, |client| {
-            client.bind().namespace_recovered(&self.path)
+        self.handle().with_client(false, "is_recovered", true, |client, path| {
+            client.bind().namespace_recovered(path)
         })
     }
 
     /// Removes the first handler of [param event] equal to [param callback] (the same lambda, or the same bound
     /// method). Does nothing when there is none.
-    #[func]
-    fn off(&self, event: GString, callback: Callable) {
-        let removed = self.with_client(None, "off", false, |client| {
-            client
-                .bind_mut()
-                .remove_handler(&self.path, &event.to_string(), &callback)
+    #[func(gd_self)]
+    fn off(this: Gd<Self>, event: GString, callback: Callable) {
+        let removed = Handle::of(&this).with_client(None, "off", false, |client, path| {
+            client.bind_mut().remove_handler(path, &event.to_string(), &callback)
         });
         drop(removed);
     }
@@ -178,10 +191,10 @@ impl SocketIONamespace {
     /// Registers [param callback] for [param event]. Handlers run in the order they were registered and receive an
     /// [Array] of the event's arguments; a handler with two parameters also receives the acknowledgement
     /// [Callable].
-    #[func]
-    fn on(&self, event: GString, callback: Callable) {
-        self.with_client((), "on", false, |client| {
-            SocketIOClient::add_handler(client, &self.path, &event.to_string(), callback)
+    #[func(gd_self)]
+    fn on(this: Gd<Self>, event: GString, callback: Callable) {
+        Handle::of(&this).with_client((), "on", false, |client, path| {
+            SocketIOClient::add_handler(client, path, &event.to_string(), callback)
         })
     }
 }
@@ -191,7 +204,7 @@ impl SocketIONamespace {
     pub(crate) fn create(path: &str, client: InstanceId) -> Gd<Self> {
         Gd::from_init_fn(|base| SocketIONamespace {
             base,
-            path: path.to_owned(),
+            path: Rc::from(path),
             client,
         })
     }
@@ -207,14 +220,37 @@ impl SocketIONamespace {
         }
     }
 
-    /// Runs `f` with the client (panics caught and reported) when this handle is still the client's handle of its
-    /// namespace. Otherwise returns `fallback`, reporting why unless `quiet` (getters simply answer "disconnected").
+    /// What [`Handle::with_client`] needs of this handle (for the `&self` getters, which Godot marks `const`).
+    fn handle(&self) -> Handle {
+        Handle {
+            path: Rc::clone(&self.path),
+            client: self.client,
+            object: self.base().instance_id(),
+        }
+    }
+}
+
+/// A copy of what a namespace object knows, so that methods which may run GDScript hold no borrow of it.
+struct Handle {
+    path: Rc<str>,
+    client: InstanceId,
+    object: InstanceId,
+}
+
+impl Handle {
+    fn of(this: &Gd<SocketIONamespace>) -> Handle {
+        this.bind().handle()
+    }
+
+    /// Runs `f` with the client and the namespace path (panics caught and reported) when this handle is still the
+    /// client's handle of its namespace. Otherwise returns `fallback`, reporting why unless `quiet` (getters simply
+    /// answer "disconnected").
     fn with_client<R>(
         &self,
         fallback: R,
         method: &str,
         quiet: bool,
-        f: impl FnOnce(&mut Gd<SocketIOClient>) -> R,
+        f: impl FnOnce(&mut Gd<SocketIOClient>, &str) -> R,
     ) -> R {
         let what = format_args!("SocketIONamespace.{method}");
         if !crate::guard::on_main_thread(what) {
@@ -226,7 +262,7 @@ impl SocketIONamespace {
             }
             return fallback;
         };
-        if !client.bind().is_attached(&self.path, self.base().instance_id()) {
+        if !client.bind().is_attached(&self.path, self.object) {
             if !quiet {
                 godot_error!(
                     "SocketIONamespace.{method}: this handle of namespace \"{}\" belongs to a connection that was \
@@ -236,6 +272,6 @@ impl SocketIONamespace {
             }
             return fallback;
         }
-        crate::guard::guarded(&client.clone(), what, fallback, || f(&mut client))
+        crate::guard::guarded(&client.clone(), what, fallback, || f(&mut client, &self.path))
     }
 }
