@@ -287,6 +287,17 @@ function setupNamespace(nsp) {
       "whoami",
       withAck((cb) => cb({ sid: socket.id, nsp: socket.nsp.name, auth: socket.handshake.auth })),
     );
+    // Strings JavaScript makes but UTF-8 cannot hold (a lone surrogate: a string cut inside an emoji) or Godot
+    // cannot (a NUL), in an event and in an ack answer, with a plain event after them.
+    socket.on("odd_strings", (...args) => {
+      const [, cb] = splitAck(args);
+      const odd = ["hi 😀".slice(0, 4), "\udc00x", "a\u0000b", { "a\u0000b": 1, "a\u0000c": 2, a: 3 }];
+      socket.emit("odd", ...odd);
+      socket.emit("odd\u0000name", "x");
+      socket.emit("after_odd", "fine");
+      if (cb) cb(...odd);
+    });
+
     socket.on("types", withAck((cb) => cb(TYPES_VALUE)));
     socket.on("binary_nested", withAck((cb) => cb(binaryNestedValue())));
     socket.on("count", withAck((cb) => cb(socket.nsp.sockets.size)));

@@ -13,7 +13,66 @@ use crate::error::{DecodeError, EncodeError};
 use crate::value::Value;
 
 /// Parses `text` as one JSON value nested at most `max_depth` deep.
+///
+/// A lone UTF-16 surrogate escape (`"\ud83d"`, which JavaScript writes when a string is cut inside an emoji) reads
+/// as U+FFFD, as a browser's `TextDecoder` and `String::from_utf16_lossy` do: the rest of the text is kept.
 pub fn parse(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
+    match parse_strict(text, max_depth) {
+        Err(DecodeError::InvalidJson(why)) if why.contains("surrogate") || why.contains("hex escape") => {
+            match replace_lone_surrogates(text) {
+                Some(fixed) => parse_strict(&fixed, max_depth),
+                None => Err(DecodeError::InvalidJson(why)),
+            }
+        }
+        parsed => parsed,
+    }
+}
+
+/// `text` with every `\uXXXX` escape of a lone surrogate (a leading one not followed by a trailing one, or a
+/// trailing one not preceded by a leading one) replaced by `\ufffd`; `None` when there is none.
+fn replace_lone_surrogates(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let escape_at = |i: usize| -> Option<u16> {
+        let hex = bytes.get(i + 2..i + 6)?;
+        if bytes[i] != b'\\' || bytes.get(i + 1) != Some(&b'u') {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = escape_at(i) else {
+            // Another escape (`\\`, `\"`, ...): skip it whole, so an escaped backslash is not read as the start of one.
+            i += 2;
+            continue;
+        };
+        let leading = (0xD800..=0xDBFF).contains(&unit);
+        let trailing = (0xDC00..=0xDFFF).contains(&unit);
+        if leading && escape_at(i + 6).is_some_and(|next| (0xDC00..=0xDFFF).contains(&next)) {
+            i += 12; // a valid pair
+            continue;
+        }
+        if leading || trailing {
+            out.push_str(&text[copied..i]);
+            out.push_str("\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+fn parse_strict(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut too_deep = false;
     let seed = ValueSeed {
@@ -307,5 +366,47 @@ mod tests {
                 path: "data[1][\"pos\"][0]".into()
             }
         );
+    }
+
+    fn string(text: &str) -> Value {
+        parse(text, 8).unwrap()
+    }
+
+    #[test]
+    fn a_lone_surrogate_reads_as_the_replacement_character() {
+        // `"hi 😀".slice(0, 4)` in JavaScript, as JSON.stringify writes it.
+        assert_eq!(string(r#""hi \ud83d""#), Value::String("hi \u{FFFD}".to_owned()));
+        assert_eq!(string(r#""\ude00 end""#), Value::String("\u{FFFD} end".to_owned()));
+        assert_eq!(
+            string(r#""\uD83D\uD83D\uDE00""#),
+            Value::String("\u{FFFD}😀".to_owned())
+        );
+        assert_eq!(string(r#""\ud83d\n""#), Value::String("\u{FFFD}\n".to_owned()));
+        // The rest of the packet is kept.
+        assert_eq!(
+            string(r#"["chat", "\ud83d", {"k\udc00": 1}, "😀 \ud83d\ude00"]"#),
+            Value::Array(vec![
+                "chat".into(),
+                "\u{FFFD}".into(),
+                Value::Object(vec![("k\u{FFFD}".to_owned(), Value::Int(1))]),
+                "😀 😀".into(),
+            ])
+        );
+    }
+
+    #[test]
+    fn escaped_backslashes_are_not_mistaken_for_escapes() {
+        assert_eq!(string(r#""\\ud83d""#), Value::String(r"\ud83d".to_owned()));
+        assert_eq!(
+            string(r#"["\\", "\ud83d"]"#),
+            Value::Array(vec![r"\".into(), "\u{FFFD}".into()])
+        );
+    }
+
+    #[test]
+    fn other_bad_escapes_stay_refused() {
+        assert!(matches!(parse(r#""\uZZZZ""#, 8), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(parse(r#""\ud83d"#, 8), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(parse(r#""\q""#, 8), Err(DecodeError::InvalidJson(_))));
     }
 }

@@ -333,12 +333,15 @@ pub fn value_to_variant(value: &Value) -> Variant {
         Value::Bool(b) => b.to_variant(),
         Value::Int(i) => i.to_variant(),
         Value::Float(f) => f.to_variant(),
-        Value::String(s) => GString::from(s.as_str()).to_variant(),
+        Value::String(s) => GString::from(&*marshal::godot_text(s)).to_variant(),
         Value::Array(items) => values_to_array_by_value(items).to_variant(),
         Value::Object(entries) => {
             let mut dict = VarDictionary::new();
             for (k, v) in entries {
-                dict.set(&GString::from(k.as_str()).to_variant(), &value_to_variant(v));
+                dict.set(
+                    &GString::from(&*marshal::godot_text(k)).to_variant(),
+                    &value_to_variant(v),
+                );
             }
             dict.to_variant()
         }

@@ -26,6 +26,7 @@ use socketio_core::{AckId, Client, ClientConfig, ClientEvent, ConnectionState, V
 
 use crate::client::SocketIOClient;
 use crate::convert::{self, values_to_array};
+use crate::marshal::godot_text;
 use crate::namespace::SocketIONamespace;
 
 /// Why an event name is refused, if it is.
@@ -439,7 +440,7 @@ impl Session {
                 });
                 actions.extend(stale.into_iter().map(Action::Release));
                 let data = values_to_array(&args);
-                let signal = NamespaceSignal::EventReceived(name.as_str().into(), data.clone());
+                let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack = None;
                 for handler in entry.handlers.iter().filter(|handler| handler.event == name) {

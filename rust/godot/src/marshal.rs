@@ -13,6 +13,8 @@
 //! `None`, and the caller takes the slow path, which converts it or refuses it with a message that names its
 //! place. So the fast path never decides anything the slow path would decide differently.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use socketio_core::Value;
 
@@ -252,7 +254,7 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::String(s) => {
             put_u32(out, STRING);
-            put_padded(out, s.as_bytes());
+            put_padded(out, godot_text(s).as_bytes());
         }
         Value::Array(items) => encode_array(items, out),
         Value::Object(entries) => {
@@ -260,7 +262,7 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             put_len(out, entries.len());
             for (key, value) in entries {
                 put_u32(out, STRING);
-                put_padded(out, key.as_bytes());
+                put_padded(out, godot_text(key).as_bytes());
                 encode_value(value, out);
             }
         }
@@ -268,6 +270,16 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             put_u32(out, PACKED_BYTE_ARRAY);
             put_padded(out, bytes);
         }
+    }
+}
+
+/// `text` as a Godot `String` can hold it: Godot ends a string at a NUL, so each NUL becomes U+FFFD (as Godot's own
+/// `JSON.parse_string` does) instead of cutting the rest off (and making two dictionary keys collide).
+pub fn godot_text(text: &str) -> Cow<'_, str> {
+    if text.as_bytes().contains(&0) {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -289,6 +301,27 @@ fn put_padded(out: &mut Vec<u8>, data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_become_replacement_characters_not_cuts() {
+        assert_eq!(godot_text("plain"), "plain");
+        assert!(matches!(godot_text("plain"), Cow::Borrowed(_)));
+        assert_eq!(godot_text("a\0b\0"), "a\u{FFFD}b\u{FFFD}");
+        let mut out = Vec::new();
+        let keys = Value::Object(vec![
+            ("a\0b".to_owned(), Value::Int(1)),
+            ("a\0c".to_owned(), Value::Int(2)),
+        ]);
+        encode_array(&[keys], &mut out);
+        assert!(!out.windows(3).any(|w| w == b"a\0b"), "no NUL reaches Godot");
+        assert_eq!(
+            decode_array(&out),
+            Some(vec![Value::Object(vec![
+                ("a\u{FFFD}b".to_owned(), Value::Int(1)),
+                ("a\u{FFFD}c".to_owned(), Value::Int(2)),
+            ])])
+        );
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())

@@ -479,3 +479,30 @@ func test_emits_larger_than_the_servers_max_payload() -> void:
 	main.emit("echo", ["after"])
 	await wait_for(echoes, "the next echo", 2)
 	check_eq(echoes, [["small"], ["after"]], "only the small emits arrived")
+
+
+## JavaScript strings that UTF-8 or Godot cannot hold as they are: a lone UTF-16 surrogate (a string cut inside an
+## emoji) reads as U+FFFD, and a NUL becomes U+FFFD instead of cutting the string (or a dictionary key) short. The
+## connection and the rest of the packet are kept.
+func test_lone_surrogates_and_nul_characters_from_server() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var odd := listen(ns, "odd")
+	var after := listen(ns, "after_odd")
+	var names := record(ns.event_received, 2)
+	var disconnected := record(client.disconnected)
+	var answers: Array = []
+	ns.emit_with_ack("odd_strings", [], func(answer): answers.append(answer))
+	await wait_for(after, "the event after the odd ones")
+	await wait_for(answers, "the ack answer with the odd strings")
+	var expected := ["hi \uFFFD", "\uFFFDx", "a\uFFFDb", {"a\uFFFDb": 1, "a\uFFFDc": 2, "a": 3}]
+	check_eq(odd, [expected], "lone surrogates and NULs arrive as U+FFFD, nothing cut off")
+	if odd.size() == 1:
+		check_eq(odd[0][2].length(), 3, "\"a\\u0000b\" keeps its three characters")
+		check_eq(odd[0][3].size(), 3, "keys with a NUL stay distinct")
+	check_eq(answers, [expected], "the same in an ack answer")
+	var event_names := names.map(func(entry): return entry[0])
+	check(event_names.has("odd\uFFFDname"), "an event name with a NUL is not cut short: %s" % [event_names])
+	check_eq(disconnected, [], "the connection stays up")
+	check(client.is_socket_connected(), "still connected")
