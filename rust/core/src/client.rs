@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::config::ClientConfig;
 use crate::endpoint::Endpoint;
 use crate::error::{CommandError, UrlError};
-use crate::event::{AckId, ClientEvent, ConnectionState};
+use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
 use crate::session::{Session, TransportCommand, TransportLoss};
 use crate::transport::{TransportClosed, TransportEvent, WebSocketTransport};
 use crate::value::Value;
@@ -209,9 +209,15 @@ impl Client {
         Ok(id.expect("an emit with a timeout always gets an ack id"))
     }
 
-    /// Answers the server's event that carried `ack_id` on `ns`.
-    pub fn send_ack(&mut self, ns: &str, ack_id: u64, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
-        self.session.send_ack(ns, ack_id, args)?;
+    /// Answers the server's event that carried `request` on `ns` (refused once that namespace session ended).
+    pub fn send_ack(
+        &mut self,
+        ns: &str,
+        request: AckRequest,
+        args: Vec<Value>,
+        now: Instant,
+    ) -> Result<(), CommandError> {
+        self.session.send_ack(ns, request, args)?;
         self.drive(now);
         Ok(())
     }

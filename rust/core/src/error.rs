@@ -149,6 +149,9 @@ pub enum CommandError {
     SendBufferFull,
     /// The client has no connection and is not connecting.
     NotConnected,
+    /// An acknowledgement of an event that arrived in a namespace session that has ended since (see
+    /// [`AckRequest`](crate::event::AckRequest)).
+    AckExpired(String),
 }
 
 impl fmt::Display for CommandError {
@@ -170,6 +173,11 @@ impl fmt::Display for CommandError {
             }
             CommandError::SendBufferFull => write!(f, "send buffer full: too many packets waiting to be sent"),
             CommandError::NotConnected => write!(f, "not connected: call connect_to_url first"),
+            CommandError::AckExpired(ns) => write!(
+                f,
+                "the event was received in an earlier session of namespace {ns:?}, which has ended (disconnected or \
+                 reconnected since): the server no longer waits for this acknowledgement, so nothing was sent"
+            ),
         }
     }
 }

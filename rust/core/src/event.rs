@@ -7,6 +7,20 @@ use crate::value::Value;
 /// Identifies one `emit_with_ack` of this client; unique for the client's lifetime.
 pub type AckId = u64;
 
+/// The server's request to acknowledge one of its events: answer it with `Client::send_ack`.
+///
+/// It belongs to the namespace session the event arrived in (the server numbers its requests per session, from 0
+/// again in the next one): once that session ends, by a disconnection or a reconnection, answering it is refused
+/// with [`CommandError::AckExpired`](crate::CommandError::AckExpired) rather than sent to a new session, where the
+/// same id means another question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AckRequest {
+    /// The server's ack id.
+    pub id: u64,
+    /// The namespace session it belongs to: counts the client's namespace connections, from 1.
+    pub session: u64,
+}
+
 /// Why a connection or a namespace was closed. The strings are socket.io-client's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
@@ -124,7 +138,7 @@ pub enum ClientEvent {
         /// Arguments after the name.
         args: Vec<Value>,
         /// Present when the server waits for an acknowledgement: answer with `Client::send_ack`.
-        ack_id: Option<u64>,
+        ack: Option<AckRequest>,
     },
     /// The server answered one of our `emit_with_ack` calls.
     AckResponse {

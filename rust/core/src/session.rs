@@ -16,7 +16,7 @@ use crate::binary;
 use crate::config::ClientConfig;
 use crate::engineio::{self, EnginePacket, Handshake};
 use crate::error::{CommandError, DecodeError};
-use crate::event::{AckId, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
+use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use crate::frame::Frame;
 use crate::packet::{self, Decoder, Packet};
 use crate::value::Value;
@@ -105,6 +105,8 @@ struct Namespace {
     buffered_bytes: usize,
     /// Events that arrived before the CONNECT answer (a recovered session replays missed events first).
     early_events: Vec<ClientEvent>,
+    /// The current (or last) session of this namespace, stamped on the server's ack requests; 0 before the first.
+    session: u64,
 }
 
 /// Most events held for a namespace waiting for its CONNECT answer (a recovered session's replay).
@@ -116,7 +118,7 @@ impl Namespace {
         if self.pid.is_none() {
             return;
         }
-        if let ClientEvent::Event { args, ack_id: None, .. } = event {
+        if let ClientEvent::Event { args, ack: None, .. } = event {
             if let Some(Value::String(offset)) = args.last() {
                 self.last_offset = Some(offset.clone());
             }
@@ -137,6 +139,7 @@ impl Namespace {
             send_buffer: VecDeque::new(),
             buffered_bytes: 0,
             early_events: Vec::new(),
+            session: 0,
         }
     }
 }
@@ -159,6 +162,8 @@ pub struct Session {
     acks: HashMap<AckId, PendingAck>,
     ack_deadlines: BTreeSet<(Instant, AckId)>,
     next_ack_id: AckId,
+    /// Namespace sessions opened so far (see [`AckRequest`]).
+    sessions: u64,
     /// Attempts made in the current reconnection episode (0 when not reconnecting).
     reconnect_attempt: u32,
     jitter: Jitter,
@@ -178,6 +183,7 @@ impl Session {
             acks: HashMap::new(),
             ack_deadlines: BTreeSet::new(),
             next_ack_id: 0,
+            sessions: 0,
             reconnect_attempt: 0,
             jitter: Jitter::new(rng_seed),
             transmit: VecDeque::new(),
@@ -468,18 +474,20 @@ impl Session {
         Ok(id)
     }
 
-    /// Answers the server's event `ack_id` on namespace `path`. Only possible while the namespace is connected.
-    pub fn send_ack(&mut self, path: &str, ack_id: u64, args: Vec<Value>) -> Result<(), CommandError> {
+    /// Answers the server's ack request on namespace `path`. Only in the session the request came from: after it
+    /// ended (disconnection, reconnection) the answer is refused ([`CommandError::AckExpired`]).
+    pub fn send_ack(&mut self, path: &str, request: AckRequest, args: Vec<Value>) -> Result<(), CommandError> {
         let index = self
             .namespace_index(path)
             .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
-        if self.namespaces[index].state != ConnectionState::Connected || !self.is_open() {
-            return Err(CommandError::NotConnected);
+        let ns = &self.namespaces[index];
+        if ns.state != ConnectionState::Connected || !self.is_open() || ns.session != request.session {
+            return Err(CommandError::AckExpired(path.to_owned()));
         }
         let encoded = self.encode(
             &Packet::Ack {
                 namespace: path.to_owned(),
-                id: ack_id,
+                id: request.id,
                 args,
             },
             None,
@@ -649,11 +657,15 @@ impl Session {
                 id,
             } => {
                 let ns = &mut self.namespaces[index];
+                // Early events (before the CONNECT answer) are stamped again with the new session when it opens.
                 let event = ClientEvent::Event {
                     namespace,
                     name,
                     args,
-                    ack_id: id,
+                    ack: id.map(|id| AckRequest {
+                        id,
+                        session: ns.session,
+                    }),
                 };
                 match ns.state {
                     ConnectionState::Connected => {
@@ -728,8 +740,13 @@ impl Session {
         ns.state = ConnectionState::Connected;
         ns.sid = Some(sid.clone());
         ns.recovered = recovered;
-        let early = std::mem::take(&mut ns.early_events);
-        for event in &early {
+        self.sessions += 1;
+        ns.session = self.sessions;
+        let mut early = std::mem::take(&mut ns.early_events);
+        for event in &mut early {
+            if let ClientEvent::Event { ack: Some(request), .. } = event {
+                request.session = ns.session;
+            }
             ns.note_offset(event);
         }
         self.events.push_back(ClientEvent::NamespaceConnected {

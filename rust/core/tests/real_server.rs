@@ -143,7 +143,7 @@ fn acks_both_ways_and_ack_timeout() {
     let events = wait_for(&mut client, |e| is_event(e, "/", "question"));
     let ClientEvent::Event {
         args,
-        ack_id: Some(ack_id),
+        ack: Some(request),
         ..
     } = events.iter().find(|e| is_event(e, "/", "question")).unwrap()
     else {
@@ -151,7 +151,7 @@ fn acks_both_ways_and_ack_timeout() {
     };
     assert_eq!(args, &vec![Value::Int(5)]);
     client
-        .send_ack("/", *ack_id, vec!["answer".into(), Value::Float(2.5)], Instant::now())
+        .send_ack("/", *request, vec!["answer".into(), Value::Float(2.5)], Instant::now())
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "ack_result"));
     assert_eq!(

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
-use socketio_core::{ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Value};
+use socketio_core::{
+    AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Value,
+};
 
 const OPEN: &str = r#"0{"sid":"eio-sid","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}"#;
 
@@ -84,12 +86,17 @@ fn obj(entries: &[(&str, Value)]) -> Value {
     Value::Object(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
 }
 
+/// An event as the session reports it; an ack request belongs to namespace session `session`.
 fn event(ns: &str, name: &str, args: Vec<Value>, ack_id: Option<u64>) -> ClientEvent {
+    event_in(ns, name, args, ack_id, 1)
+}
+
+fn event_in(ns: &str, name: &str, args: Vec<Value>, ack_id: Option<u64>, session: u64) -> ClientEvent {
     ClientEvent::Event {
         namespace: ns.into(),
         name: name.into(),
         args,
-        ack_id,
+        ack: ack_id.map(|id| AckRequest { id, session }),
     }
 }
 
@@ -112,8 +119,66 @@ fn handshake_ping_pong_and_events_in_order() {
             event("/", "c", vec![], Some(1)),
         ]
     );
-    h.session.send_ack("/", 1, vec!["ok".into()]).unwrap();
+    h.session
+        .send_ack("/", AckRequest { id: 1, session: 1 }, vec!["ok".into()])
+        .unwrap();
     assert_eq!(h.sent(), [r#"431["ok"]"#]);
+}
+
+#[test]
+fn an_ack_request_belongs_to_the_session_it_came_in() {
+    let mut config = ClientConfig::default();
+    config.reconnect.randomization = 0.0;
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s1"}"#);
+    h.text(r#"420["question",1]"#);
+    let Some(ClientEvent::Event { ack: Some(old), .. }) = h.events().pop() else {
+        panic!("an ack request")
+    };
+    assert_eq!(old, AckRequest { id: 0, session: 1 });
+    let _ = (h.sent(), h.commands());
+
+    // The connection drops and comes back; the server numbers its requests from 0 again.
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.advance(Duration::from_secs(10));
+    let _ = h.commands();
+    h.text(OPEN);
+    h.text(r#"40{"sid":"s2"}"#);
+    h.text(r#"420["another question",2]"#);
+    let Some(ClientEvent::Event { ack: Some(new), .. }) = h.events().pop() else {
+        panic!("an ack request")
+    };
+    assert_eq!(new, AckRequest { id: 0, session: 2 }, "same id, new session");
+    let _ = h.sent();
+
+    assert_eq!(
+        h.session.send_ack("/", old, vec!["stale".into()]),
+        Err(CommandError::AckExpired("/".into())),
+        "the old answer would answer the new question"
+    );
+    assert!(h.sent().is_empty(), "nothing sent");
+    h.session.send_ack("/", new, vec!["ok".into()]).unwrap();
+    assert_eq!(h.sent(), [r#"430["ok"]"#]);
+
+    // Within the same engine connection, a namespace that leaves and joins again starts a new session too.
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.text(r#"40/chat,{"sid":"c1"}"#);
+    h.text(r#"42/chat,5["q"]"#);
+    let Some(ClientEvent::Event { ack: Some(first), .. }) = h.events().pop() else {
+        panic!("an ack request")
+    };
+    h.session.disconnect_namespace("/chat").unwrap();
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.text(r#"40/chat,{"sid":"c2"}"#);
+    let _ = (h.sent(), h.events());
+    assert_eq!(
+        h.session.send_ack("/chat", first, vec![]),
+        Err(CommandError::AckExpired("/chat".into()))
+    );
+    assert!(h.sent().is_empty());
 }
 
 #[test]

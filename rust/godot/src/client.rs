@@ -726,6 +726,12 @@ impl SocketIOClient {
                     godot_error!("{label}: the callback is not a valid Callable");
                     return false;
                 }
+                if let Err(message) =
+                    dispatch::check_arity(callback.get_argument_count(), dispatch::ACK_CALLBACK_SHAPES)
+                {
+                    godot_error!("{label}: {message}; nothing was sent");
+                    return false;
+                }
                 let Some(timeout) = Duration::try_from_secs_f64(timeout).ok().filter(|t| !t.is_zero()) else {
                     godot_error!("{label}: the timeout must be a positive number of seconds, not {timeout}");
                     return false;
@@ -793,6 +799,8 @@ impl SocketIOClient {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
+        } else if let Err(message) = dispatch::check_arity(callback.get_argument_count(), dispatch::HANDLER_SHAPES) {
+            godot_error!("{label}: {message}");
         } else {
             let refused = this.bind_mut().session.add_handler(path, event, callback);
             drop(refused);

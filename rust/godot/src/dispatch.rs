@@ -22,7 +22,7 @@ use godot::global::godot_error;
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
 use socketio_core::packet::RESERVED_EVENTS;
-use socketio_core::{AckId, Client, ClientConfig, ClientEvent, ConnectionState, Value};
+use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, Value};
 
 use crate::client::SocketIOClient;
 use crate::convert::{self, values_to_array};
@@ -423,7 +423,7 @@ impl Session {
                 namespace,
                 name,
                 args,
-                ack_id,
+                ack,
             } => {
                 let Some(entry) = self.entry_mut(&namespace) else {
                     return actions;
@@ -442,7 +442,7 @@ impl Session {
                 let data = values_to_array(&args);
                 let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
-                let mut ack = None;
+                let mut ack_fn = None;
                 for handler in entry.handlers.iter().filter(|handler| handler.event == name) {
                     let mut args = VarArray::new();
                     // Read at each event: a script reloaded while the game runs may have changed it.
@@ -451,24 +451,20 @@ impl Session {
                         args.push(&data.to_variant());
                     }
                     if arity >= 2 {
-                        let ack = ack.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack_id));
-                        args.push(&ack.to_variant());
+                        let ack_fn = ack_fn.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack));
+                        args.push(&ack_fn.to_variant());
                     }
                     actions.push(Action::Call(handler.callable.clone(), args));
                 }
             }
             ClientEvent::AckResponse { id, args, .. } => {
                 if let Some((_, callback)) = self.acks.remove(&id) {
-                    actions.push(callback_call(callback, || values_to_array(&args)));
+                    actions.push(callback_call(callback, Some(&args)));
                 }
             }
             ClientEvent::AckTimeout { id, .. } => {
                 if let Some((_, callback)) = self.acks.remove(&id) {
-                    actions.push(callback_call(callback, || {
-                        let mut data = VarArray::new();
-                        data.push(&"timeout".to_variant());
-                        data
-                    }));
+                    actions.push(callback_call(callback, None));
                 }
             }
             ClientEvent::ReconnectAttempt { attempt, delay } => {
@@ -504,28 +500,66 @@ fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictio
     dict
 }
 
-/// Calls an ack callback with the answer array (or with nothing, when it takes no parameter). A callback that
-/// became invalid (its object was freed) is not called, only released.
-fn callback_call(callback: Callable, data: impl FnOnce() -> VarArray) -> Action {
+/// Calls an `emit_with_ack` callback with the server's answer (`None`: the request timed out), in the shape it was
+/// declared with (see [`ACK_CALLBACK_SHAPES`]). A callback that became invalid (its object was freed) is not called,
+/// only released.
+fn callback_call(callback: Callable, answer: Option<&[Value]>) -> Action {
     if !callback.is_valid() {
         return Action::Release(callback);
     }
     let mut args = VarArray::new();
-    // A GDScript callback declared without parameters is called without the answer.
-    if callback.get_argument_count() != 0 {
-        args.push(&data().to_variant());
+    match (callback.get_argument_count(), answer) {
+        (0, _) => {}
+        (1, Some(answer)) => args.push(&values_to_array(answer).to_variant()),
+        (1, None) => args.push(&timeout_array().to_variant()),
+        (_, Some(answer)) => {
+            args.push(&Variant::nil());
+            args.push(&values_to_array(answer).to_variant());
+        }
+        (_, None) => {
+            args.push(&"timeout".to_variant());
+            args.push(&VarArray::new().to_variant());
+        }
     }
     Action::Call(callback, args)
 }
 
+fn timeout_array() -> VarArray {
+    let mut data = VarArray::new();
+    data.push(&"timeout".to_variant());
+    data
+}
+
+/// The shapes an `emit_with_ack` callback may have, for the error that refuses another one.
+pub const ACK_CALLBACK_SHAPES: &str = "func(response: Array) (the server's answer, or [\"timeout\"]), \
+    func(err, response: Array) (socket.io-client's style: err is null and response the answer, or err is \"timeout\" \
+    and response []), or func() (no answer wanted)";
+
+/// The shapes an `on()` handler may have, likewise.
+pub const HANDLER_SHAPES: &str = "func(data: Array), func(data: Array, ack: Callable) (ack answers the server), \
+    or func()";
+
+/// Why a handler or callback that takes `count` parameters is refused, if it is.
+pub fn check_arity(count: usize, shapes: &str) -> Result<(), String> {
+    if count <= 2 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the callback takes {count} parameters; it would never be called: use {shapes}"
+        ))
+    }
+}
+
 /// The `ack` Callable given to two-parameter handlers: `ack.call([...])` answers the server once.
-fn ack_callable(client: InstanceId, namespace: &str, event: &str, ack_id: Option<u64>) -> Callable {
+/// It answers in the namespace session the event came in, never in a later one (where the server's same id means
+/// another question): called after that session ended, it reports an error and sends nothing.
+fn ack_callable(client: InstanceId, namespace: &str, event: &str, request: Option<AckRequest>) -> Callable {
     let namespace = namespace.to_owned();
     let event = event.to_owned();
     let mut used = false;
     Callable::from_fn("socketio_ack", move |args: &[&Variant]| {
         let label = format!("ack(\"{event}\")");
-        let Some(id) = ack_id else {
+        let Some(request) = request else {
             godot_error!("{label}: the server did not ask for an acknowledgement of this event");
             return Variant::nil();
         };
@@ -550,7 +584,7 @@ fn ack_callable(client: InstanceId, namespace: &str, event: &str, ack_id: Option
             c.queue_flush();
             c.session_mut()
                 .core
-                .send_ack(&namespace, id, values, std::time::Instant::now())
+                .send_ack(&namespace, request, values, std::time::Instant::now())
         });
         if let Err(e) = result {
             godot_error!("{label}: {e}");

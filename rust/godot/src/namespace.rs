@@ -119,7 +119,11 @@ impl SocketIONamespace {
 
     /// Emits [param event] with [param data] and waits for the server's acknowledgement. [param callback] is called
     /// once, with an [Array] of the server's answer, or with [code]["timeout"][/code] when no answer came within
-    /// [param timeout] seconds.
+    /// [param timeout] seconds (or the namespace disconnected first).
+    ///
+    /// [param callback] may also take two parameters, socket.io-client's style [code]func(err, response)[/code]:
+    /// [code](null, answer)[/code] when answered, [code]("timeout", [])[/code] otherwise; or none at all. A callback
+    /// with more parameters is refused with an error and nothing is sent.
     #[func(gd_self)]
     fn emit_with_ack(
         this: Gd<Self>,
@@ -190,7 +194,10 @@ impl SocketIONamespace {
 
     /// Registers [param callback] for [param event]. Handlers run in the order they were registered and receive an
     /// [Array] of the event's arguments; a handler with two parameters also receives the acknowledgement
-    /// [Callable].
+    /// [Callable], which answers the server (once) when it asked for an acknowledgement. The acknowledgement belongs
+    /// to the namespace session the event came in: called after a disconnection or reconnection, it reports an
+    /// error and sends nothing (the server would take it for the answer to another question). A handler with no
+    /// parameter is called without the data; one with more than two is refused with an error.
     #[func(gd_self)]
     fn on(this: Gd<Self>, event: GString, callback: Callable) {
         Handle::of(&this).with_client((), "on", false, |client, path| {

@@ -506,3 +506,54 @@ func test_lone_surrogates_and_nul_characters_from_server() -> void:
 	check(event_names.has("odd\uFFFDname"), "an event name with a NUL is not cut short: %s" % [event_names])
 	check_eq(disconnected, [], "the connection stays up")
 	check(client.is_socket_connected(), "still connected")
+
+
+## An ack Callable kept across a reconnection does not answer the new session's question that has the same id
+## (the server numbers its requests per session): it reports an error and sends nothing.
+func test_an_ack_kept_across_a_reconnection_answers_nothing() -> void:
+	client.reconnection_delay = 0.2
+	client.reconnection_delay_max = 0.2
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var results := listen(ns, "ack_result")
+	var saved: Array = []
+	ns.on("EXPECTED_stale", func(data, ack): saved.append([data[0], ack]))
+	ns.emit("request_ack", ["EXPECTED_stale", "first question"])
+	await wait_until(func(): return saved.size() == 1)
+	var connected := record(client.connected)
+	ns.emit("drop_transport", ["tcp"])
+	await wait_for(connected, "reconnected")
+	ns.emit("request_ack", ["EXPECTED_stale", "second question"])
+	await wait_until(func(): return saved.size() == 2)
+	if not check_eq(saved.size(), 2, "both questions reached the handler"):
+		return
+	saved[0][1].call(["answer to the first question"])
+	expect_error("ack(\"EXPECTED_stale\"): the event was received in an earlier session of namespace \"/\"")
+	saved[1][1].call(["answer to the second question"])
+	await wait_for(results, "the server's ack_result")
+	await settle(0.2)
+	check_eq(results, [["answer to the second question"]], "the second question got its own answer, and only it")
+
+
+## Handlers and callbacks that could never be called with their parameter count are refused when registered, with
+## an error that names the shapes accepted; socket.io-client's func(err, response) is one of them.
+func test_callback_shapes() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	ns.on("EXPECTED_three", func(_a, _b, _c): pass)
+	expect_error("on(\"EXPECTED_three\"): the callback takes 3 parameters; it would never be called: use func(data: Array)")
+	var sent: Array = []
+	ns.emit_with_ack("EXPECTED_ack3", ["x"], func(_a, _b, _c): sent.append(1), 2.0)
+	expect_error("emit_with_ack(\"EXPECTED_ack3\"): the callback takes 3 parameters")
+	var styled: Array = []
+	ns.emit_with_ack("ack", ["x", 2], func(err, response): styled.append([err, response]), 2.0)
+	ns.emit_with_ack("no_ack", [], func(err, response): styled.append([err, response]), 0.3)
+	var nothing_wanted: Array = []
+	ns.emit_with_ack("ack", ["y"], func(): nothing_wanted.append(true), 2.0)
+	await wait_until(func(): return styled.size() == 2 and nothing_wanted.size() == 1, 5.0)
+	check_eq(styled, [[null, ["x", 2]], ["timeout", []]],
+		"func(err, response): (null, the answer) when answered, (\"timeout\", []) on timeout")
+	check_eq(nothing_wanted, [true], "func() is called without the answer")
+	check_eq(sent, [], "a refused callback is never called")
