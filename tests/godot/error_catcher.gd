@@ -3,12 +3,17 @@ extends Logger
 ## that no other error was.
 
 var errors: Array[String] = []
+## Warnings are kept apart: they never fail a test, but a test may check that one was given.
+var warnings: Array[String] = []
 var _mutex := Mutex.new()
 
 
 func _log_error(_function: String, _file: String, _line: int, code: String, rationale: String,
 		_editor_notify: bool, error_type: int, _script_backtraces: Array[ScriptBacktrace]) -> void:
 	if error_type == ERROR_TYPE_WARNING:
+		_mutex.lock()
+		warnings.append(("%s %s" % [code, rationale]).strip_edges())
+		_mutex.unlock()
 		return
 	_mutex.lock()
 	errors.append(("%s %s" % [code, rationale]).strip_edges())
@@ -17,6 +22,15 @@ func _log_error(_function: String, _file: String, _line: int, code: String, rati
 
 func _log_message(_message: String, _error: bool) -> void:
 	pass
+
+
+## Removes and returns the warnings recorded so far.
+func take_warnings() -> Array[String]:
+	_mutex.lock()
+	var taken := warnings.duplicate()
+	warnings.clear()
+	_mutex.unlock()
+	return taken
 
 
 ## Removes and returns the errors recorded so far.

@@ -91,6 +91,15 @@ func expect_error(fragment: String, count := 1) -> void:
 		check_eq(found, count, "errors containing '%s'" % fragment)
 
 
+## Checks that a warning containing `fragment` was reported since the previous call (Godot 4.5+ only).
+func expect_warning(fragment: String, also := "") -> void:
+	if runner.catcher == null:
+		return
+	var warnings: Array[String] = runner.catcher.take_warnings()
+	check(warnings.any(func(w): return fragment in w and (also == "" or also in w)),
+		"a warning containing '%s' and '%s' was reported: %s" % [fragment, also, warnings])
+
+
 # ---- waiting -----------------------------------------------------------------------------------------------------
 
 ## Waits (the runner polls the client every frame) until `condition` returns true; false after `timeout` seconds.

@@ -234,6 +234,11 @@ impl Client {
         self.session.state()
     }
 
+    /// Why the connection last ended or failed by itself; see [`Session::last_error`].
+    pub fn last_error(&self) -> Option<&str> {
+        self.session.last_error()
+    }
+
     /// Engine.IO session id, while connected.
     pub fn engine_sid(&self) -> Option<&str> {
         self.session.engine_sid()

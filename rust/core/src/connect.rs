@@ -180,7 +180,8 @@ impl Connector {
                     }
                     Step::Secured(Stream::tls(rustls::StreamOwned::new(*conn, tcp)))
                 }
-                Step::Secured(stream) => {
+                Step::Secured(mut stream) => {
+                    stream.gather_http_header();
                     let request = self
                         .endpoint
                         .ws_url()

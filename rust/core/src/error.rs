@@ -64,16 +64,23 @@ impl fmt::Display for DecodeError {
             DecodeError::BadAckId => write!(f, "invalid ack id"),
             DecodeError::BadAttachmentCount => write!(f, "invalid attachment count"),
             DecodeError::TooManyAttachments { declared, max } => {
-                write!(f, "{declared} attachments declared, at most {max} allowed")
+                write!(
+                    f,
+                    "{declared} binary attachments declared, at most {max} allowed (max_attachments)"
+                )
             }
             DecodeError::InvalidJson(why) => write!(f, "invalid JSON payload: {why}"),
-            DecodeError::TooDeep { max } => write!(f, "JSON payload nested deeper than {max}"),
+            DecodeError::TooDeep { max } => {
+                write!(f, "JSON payload nested deeper than {max} levels (max_nesting_depth)")
+            }
             DecodeError::InvalidPayload(why) => write!(f, "invalid payload: {why}"),
             DecodeError::ReservedEventName(name) => write!(f, "reserved event name {name:?}"),
             DecodeError::BadPlaceholder => write!(f, "invalid binary placeholder"),
             DecodeError::UnexpectedBinary => write!(f, "binary frame with no binary packet waiting"),
             DecodeError::UnexpectedText => write!(f, "text frame while binary attachments are due"),
-            DecodeError::MessageTooLarge { size, max } => write!(f, "message of {size} bytes over the {max}-byte cap"),
+            DecodeError::MessageTooLarge { size, max } => {
+                write!(f, "message of {size} bytes, larger than max_message_size ({max} bytes)")
+            }
         }
     }
 }
@@ -145,8 +152,9 @@ pub enum CommandError {
         /// The server's limit.
         max: usize,
     },
-    /// The send buffer (packets waiting for the namespace to connect) is full.
-    SendBufferFull,
+    /// The send buffer (packets waiting for the namespace to connect) is full: it holds `Limits::send_buffer_packets`
+    /// packets already, or this packet would take it past `Limits::send_buffer_bytes`.
+    SendBufferFull(BufferLimit),
     /// The client has no connection and is not connecting.
     NotConnected,
     /// An acknowledgement of an event that arrived in a namespace session that has ended since (see
@@ -171,7 +179,16 @@ impl fmt::Display for CommandError {
                     "packet of {size} bytes is larger than the server's maxPayload of {max}"
                 )
             }
-            CommandError::SendBufferFull => write!(f, "send buffer full: too many packets waiting to be sent"),
+            CommandError::SendBufferFull(BufferLimit::Packets(max)) => write!(
+                f,
+                "send buffer full: {max} packets are already waiting for the namespace to connect \
+                 (send_buffer_max_packets)"
+            ),
+            CommandError::SendBufferFull(BufferLimit::Bytes { size, buffered, max }) => write!(
+                f,
+                "send buffer full: this packet of {size} bytes, with the {buffered} bytes already waiting for the \
+                 namespace to connect, is more than send_buffer_max_bytes ({max})"
+            ),
             CommandError::NotConnected => write!(f, "not connected: call connect_to_url first"),
             CommandError::AckExpired(ns) => write!(
                 f,
@@ -183,6 +200,22 @@ impl fmt::Display for CommandError {
 }
 
 impl std::error::Error for CommandError {}
+
+/// Which limit of the send buffer an emit hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferLimit {
+    /// The packet count, `Limits::send_buffer_packets`.
+    Packets(usize),
+    /// The byte count, `Limits::send_buffer_bytes`.
+    Bytes {
+        /// The refused packet's size.
+        size: usize,
+        /// Bytes already buffered.
+        buffered: usize,
+        /// The limit.
+        max: usize,
+    },
+}
 
 impl From<EncodeError> for CommandError {
     fn from(e: EncodeError) -> Self {

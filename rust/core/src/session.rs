@@ -15,7 +15,7 @@ use crate::backoff::{self, Jitter};
 use crate::binary;
 use crate::config::ClientConfig;
 use crate::engineio::{self, EnginePacket, Handshake};
-use crate::error::{CommandError, DecodeError};
+use crate::error::{BufferLimit, CommandError, DecodeError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use crate::frame::Frame;
 use crate::packet::{self, Decoder, Packet};
@@ -164,6 +164,8 @@ pub struct Session {
     next_ack_id: AckId,
     /// Namespace sessions opened so far (see [`AckRequest`]).
     sessions: u64,
+    /// Why the connection last ended or failed by itself (see [`Session::last_error`]).
+    last_error: Option<String>,
     /// Attempts made in the current reconnection episode (0 when not reconnecting).
     reconnect_attempt: u32,
     jitter: Jitter,
@@ -184,6 +186,7 @@ impl Session {
             ack_deadlines: BTreeSet::new(),
             next_ack_id: 0,
             sessions: 0,
+            last_error: None,
             reconnect_attempt: 0,
             jitter: Jitter::new(rng_seed),
             transmit: VecDeque::new(),
@@ -243,6 +246,13 @@ impl Session {
             EngineState::Opening { .. } | EngineState::Backoff { .. } => ConnectionState::Connecting,
             EngineState::Open { .. } => ConnectionState::Connected,
         }
+    }
+
+    /// Why the connection last ended or failed by itself: the cause behind a `"parse error"`, `"transport error"`,
+    /// `"ping timeout"` or `"transport close"` (e.g. `JSON payload nested deeper than 64 levels (max_nesting_depth)`), or of a connection that
+    /// could not be opened. `None` once a connection was closed on purpose (by the client or the server) since.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
     }
 
     /// Engine.IO session id while open.
@@ -451,9 +461,17 @@ impl Session {
             let limits = &self.config.limits;
             let ns = &mut self.namespaces[index];
             let size = encoded.size();
-            if ns.send_buffer.len() >= limits.send_buffer_packets || ns.buffered_bytes + size > limits.send_buffer_bytes
-            {
-                return Err(CommandError::SendBufferFull);
+            if ns.send_buffer.len() >= limits.send_buffer_packets {
+                return Err(CommandError::SendBufferFull(BufferLimit::Packets(
+                    limits.send_buffer_packets,
+                )));
+            }
+            if ns.buffered_bytes + size > limits.send_buffer_bytes {
+                return Err(CommandError::SendBufferFull(BufferLimit::Bytes {
+                    size,
+                    buffered: ns.buffered_bytes,
+                    max: limits.send_buffer_bytes,
+                }));
             }
             ns.buffered_bytes += size;
             ns.send_buffer.push_back(encoded);
@@ -952,6 +970,7 @@ impl Session {
 
     /// Ends the connection on the client's or server's word: no reconnection follows.
     fn shut_engine(&mut self, reason: DisconnectReason) {
+        self.last_error = None;
         let was_open = self.is_open();
         if was_open {
             for index in 0..self.namespaces.len() {
@@ -1003,6 +1022,7 @@ impl Session {
 
     /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
     fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
+        self.last_error = Some(message.to_owned());
         let was_open = self.is_open();
         let reconnect = self.config.reconnect.enabled && reason.allows_reconnect() && self.any_wanted();
         self.commands.push_back(TransportCommand::Close);

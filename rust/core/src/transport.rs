@@ -94,7 +94,10 @@ impl fmt::Display for TransportClosed {
             TransportClosed::Closed => f.write_str("connection closed by the server"),
             TransportClosed::Error(why) => write!(f, "connection error: {why}"),
             TransportClosed::MessageTooLarge { size, max } => {
-                write!(f, "the server sent a message of {size} bytes, over the {max}-byte cap")
+                write!(
+                    f,
+                    "the server sent a message of {size} bytes, larger than max_message_size ({max} bytes)"
+                )
             }
         }
     }
@@ -117,7 +120,22 @@ pub(crate) struct Stream {
     /// Reads from this instant on answer `WouldBlock`, so that one `poll` never spends long taking in a large
     /// message: the rest stays in the socket (and tungstenite keeps the part it has) until the next `poll`.
     read_deadline: Option<Instant>,
+    /// While the upgrade response is read: the bytes gathered so far (see [`Stream::gather_http_header`]).
+    header: Option<Header>,
 }
+
+/// The HTTP response header of the upgrade, gathered whole before tungstenite reads it. tungstenite counts its
+/// reads of a handshake and gives up ("Attack attempt detected") after 64 small ones, which a response split into
+/// small pieces (a slow proxy, a tiny MTU, a server writing line by line) makes; gathered, it takes few.
+struct Header {
+    bytes: Vec<u8>,
+    /// Served to tungstenite so far (once complete).
+    served: usize,
+    complete: bool,
+}
+
+/// Most header bytes gathered before they are handed over anyway (tungstenite refuses more than 64 KiB).
+const HEADER_LIMIT: usize = 64 << 10;
 
 enum Io {
     Plain(TcpStream),
@@ -129,6 +147,7 @@ impl Stream {
         Stream {
             io: Io::Plain(tcp),
             read_deadline: None,
+            header: None,
         }
     }
 
@@ -136,7 +155,38 @@ impl Stream {
         Stream {
             io: Io::Tls(Box::new(tls)),
             read_deadline: None,
+            header: None,
         }
+    }
+
+    /// From now on until an HTTP header has been read whole (up to its blank line, or [`HEADER_LIMIT`] bytes, or
+    /// the end of the stream), reads gather it and answer `WouldBlock`; then it is served, and reads go straight
+    /// to the socket again. For the upgrade response.
+    pub(crate) fn gather_http_header(&mut self) {
+        self.header = Some(Header {
+            bytes: Vec::new(),
+            served: 0,
+            complete: false,
+        });
+    }
+
+    /// A read while a header is gathered or served (see [`Stream::gather_http_header`]).
+    fn read_header(io: &mut Io, header: &mut Header, buf: &mut [u8]) -> io::Result<usize> {
+        let mut chunk = [0u8; 4096];
+        while !header.complete {
+            let room = HEADER_LIMIT - header.bytes.len();
+            let n = io.read(&mut chunk[..room.min(4096)])?;
+            let searched_from = header.bytes.len().saturating_sub(3);
+            header.bytes.extend_from_slice(&chunk[..n]);
+            header.complete = n == 0
+                || header.bytes.len() >= HEADER_LIMIT
+                || header.bytes[searched_from..].windows(4).any(|w| w == b"\r\n\r\n");
+        }
+        let rest = &header.bytes[header.served..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        header.served += n;
+        Ok(n)
     }
 
     fn tcp(&self) -> &TcpStream {
@@ -152,7 +202,22 @@ impl Read for Stream {
         if self.read_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        match &mut self.io {
+        if let Some(header) = &mut self.header {
+            let n = Stream::read_header(&mut self.io, header, buf)?;
+            if header.served == header.bytes.len() {
+                self.header = None;
+            }
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+        }
+        self.io.read(buf)
+    }
+}
+
+impl Read for Io {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
             Io::Plain(s) => s.read(buf),
             Io::Tls(s) => s.read(buf),
         }
@@ -466,7 +531,9 @@ fn classify(e: WsError) -> TransportClosed {
             TransportClosed::MessageTooLarge { size, max: max_size }
         }
         WsError::WriteBufferFull(_) => TransportClosed::Error(
-            "send buffer full: the server is not reading what we send (or the network is too slow)".to_owned(),
+            "write buffer full: the server is not reading what we send, or the network is too slow (unsent bytes are \
+             capped at twice max_message_size, and at least 16 MiB)"
+                .to_owned(),
         ),
         WsError::Io(io) => TransportClosed::Error(format!("I/O error: {io}")),
         other => TransportClosed::Error(other.to_string()),

@@ -357,3 +357,55 @@ fn truncated_frame_then_close() {
         "no partial event delivered"
     );
 }
+
+/// A valid upgrade response that arrives a few bytes at a time (a slow proxy, a tiny MTU) is still an upgrade: any
+/// split of a response within the size and time caps works (tungstenite alone gives up after 64 small reads).
+#[test]
+fn upgrade_response_in_tiny_pieces() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else { return };
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            if std::io::Read::read(&mut tcp, &mut byte).unwrap_or(0) == 0 {
+                return;
+            }
+            request.push(byte[0]);
+        }
+        let request = String::from_utf8_lossy(&request).into_owned();
+        let key = request
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("Sec-WebSocket-Key: ")
+                    .or(line.strip_prefix("sec-websocket-key: "))
+            })
+            .unwrap()
+            .trim()
+            .to_owned();
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             X-Padding: {}\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+            "p".repeat(200)
+        );
+        tcp.set_nodelay(true).unwrap();
+        // One byte every 3 ms: the client (polled every 1 ms) reads each on its own, some 300 reads.
+        for piece in response.as_bytes().chunks(1) {
+            if std::io::Write::write_all(&mut tcp, piece).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(3));
+        }
+        let mut ws = WebSocket::from_raw_socket(tcp, tungstenite::protocol::Role::Server, None);
+        handshake(&mut ws);
+        drain(&mut ws);
+    });
+    let mut client = connect_to(port, client_config());
+    let events = poll_until(&mut client, Duration::from_secs(10), |events| {
+        connected_count(events) > 0
+    });
+    assert_eq!(connected_count(&events), 1, "{events:#?}");
+}

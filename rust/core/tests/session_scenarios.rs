@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use socketio_core::error::BufferLimit;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
 use socketio_core::{
     AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Value,
@@ -550,7 +551,36 @@ fn send_buffer_is_bounded() {
     h.session.emit(h.now, "/", "b", vec![], None).unwrap();
     assert_eq!(
         h.session.emit(h.now, "/", "c", vec![], None),
-        Err(CommandError::SendBufferFull)
+        Err(CommandError::SendBufferFull(BufferLimit::Packets(2)))
+    );
+}
+
+#[test]
+fn send_buffer_bytes_are_bounded_and_the_error_names_that_limit() {
+    let mut config = ClientConfig::default();
+    config.limits.send_buffer_bytes = 100;
+    let mut h = Harness::new(config);
+    h.session.add_namespace("/").unwrap();
+    h.session
+        .emit(h.now, "/", "a", vec!["x".repeat(40).into()], None)
+        .unwrap();
+    let refused = h
+        .session
+        .emit(h.now, "/", "b", vec!["y".repeat(80).into()], None)
+        .unwrap_err();
+    let CommandError::SendBufferFull(BufferLimit::Bytes {
+        size,
+        buffered,
+        max: 100,
+    }) = refused
+    else {
+        panic!("{refused:?}")
+    };
+    assert!(size > 80 && buffered > 40, "{size} {buffered}");
+    let message = refused.to_string();
+    assert!(
+        message.contains("send_buffer_max_bytes (100)") && !message.contains("packets are"),
+        "{message}"
     );
 }
 

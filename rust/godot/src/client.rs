@@ -289,6 +289,22 @@ impl SocketIOClient {
         GString::from(self.session.core.engine_sid().unwrap_or_default())
     }
 
+    /// Returns why the connection last ended or failed by itself, in words: the cause behind a
+    /// [signal disconnected] reason such as [code]"parse error"[/code] or [code]"transport error"[/code] (e.g.
+    /// [code]"JSON payload nested deeper than 64 levels (max_nesting_depth)"[/code], [code]"message of 20000000 bytes,
+    /// larger than max_message_size (16777216 bytes)"[/code]), the cause of [code]"ping timeout"[/code] or [code]"transport close"[/code], or why a
+    /// connection could not be opened (as in [signal connect_error]'s [code]"message"[/code]). Empty before any such
+    /// failure, and after a connection closed on purpose ([method close], or the server disconnecting us).
+    /// A [code]"parse error"[/code] or [code]"transport error"[/code] is also reported with
+    /// [method @GlobalScope.push_warning] when it happens.
+    #[func]
+    fn get_last_error(&self) -> GString {
+        if !on_main_thread("SocketIOClient.get_last_error") {
+            return GString::new();
+        }
+        GString::from(self.session.core.last_error().unwrap_or_default())
+    }
+
     /// Returns the namespace [param namespace], or [code]null[/code] if it was never created. [code]"/"[/code]
     /// exists once [method connect_to_url] was called.
     #[func(gd_self)]
@@ -544,7 +560,7 @@ pub(crate) fn command_error_code(error: &CommandError) -> Error {
         CommandError::Encode(_) => Error::ERR_INVALID_DATA,
         CommandError::UnknownNamespace(_) => Error::ERR_DOES_NOT_EXIST,
         CommandError::TooLarge { .. } => Error::ERR_OUT_OF_MEMORY,
-        CommandError::SendBufferFull => Error::ERR_BUSY,
+        CommandError::SendBufferFull(_) => Error::ERR_BUSY,
         CommandError::NotConnected => Error::ERR_UNCONFIGURED,
         #[allow(unreachable_patterns)]
         _ => Error::FAILED,

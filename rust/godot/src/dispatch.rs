@@ -18,11 +18,11 @@ use std::collections::{HashMap, VecDeque};
 
 use godot::builtin::{Callable, GString, StringName, VarArray, VarDictionary, Variant};
 use godot::classes::Object;
-use godot::global::godot_error;
+use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
 use socketio_core::packet::RESERVED_EVENTS;
-use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, Value};
+use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
 use crate::client::SocketIOClient;
 use crate::convert::{self, values_to_array};
@@ -100,6 +100,8 @@ pub enum Action {
     Release(Callable),
     /// Report an error with `push_error` (which may run a script `Logger`, so never under a borrow).
     Error(String),
+    /// Report a warning with `push_warning`, likewise.
+    Warning(String),
 }
 
 /// A handler registered with `SocketIONamespace.on()`.
@@ -373,8 +375,16 @@ impl Session {
                     }
                 }
             }
-            // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection.
-            ClientEvent::Closed { .. } => {}
+            // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
+            // failure is also told with its cause, which the reason string alone does not say.
+            ClientEvent::Closed { reason } => {
+                if matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError) {
+                    let cause = self.core.last_error().unwrap_or("no details");
+                    actions.push(Action::Warning(format!(
+                        "SocketIOClient: the connection was lost ({reason}): {cause}"
+                    )));
+                }
+            }
             ClientEvent::NamespaceConnected { namespace, sid, .. } => {
                 let sid = GString::from(sid.as_str());
                 if namespace == "/" {
@@ -641,6 +651,7 @@ fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Opt
         }
         Action::Release(callable) => drop(callable),
         Action::Error(message) => godot_error!("{message}"),
+        Action::Warning(message) => godot_warn!("{message}"),
     }
 }
 

@@ -220,7 +220,7 @@ func test_send_buffer_limit() -> void:
 		chat.emit("EXPECTED_buffered", [i])
 	check(true, "three emits are buffered while /chat is not connected")
 	chat.emit("EXPECTED_buffered", [3])
-	expect_error("emit(\"EXPECTED_buffered\"): send buffer full")
+	expect_error("emit(\"EXPECTED_buffered\"): send buffer full: 3 packets are already waiting for the namespace to connect (send_buffer_max_packets)")
 	var answers: Array = []
 	chat.emit_with_ack("EXPECTED_buffered", [4], func(response): answers.append(response))
 	expect_error("emit_with_ack(\"EXPECTED_buffered\"): send buffer full")
@@ -228,7 +228,7 @@ func test_send_buffer_limit() -> void:
 	client.send_buffer_max_packets = 10000
 	client.send_buffer_max_bytes = 8
 	chat.emit("EXPECTED_buffered", ["more than eight bytes"])
-	expect_error("emit(\"EXPECTED_buffered\"): send buffer full")
+	expect_error("emit(\"EXPECTED_buffered\"): send buffer full: this packet of 53 bytes, with the 93 bytes already waiting for the namespace to connect, is more than send_buffer_max_bytes (8)")
 	await settle(0.1)
 	check_eq(answers, [], "the refused emit_with_ack's callback is never called")
 

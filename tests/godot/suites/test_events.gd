@@ -400,8 +400,10 @@ func test_chat_broadcast() -> void:
 
 
 ## Connects with the limit `property` = `value`, has the server send what exceeds it (event `event`, `data`), and
-## checks that the connection is closed with "parse error".
+## checks that the connection is closed with "parse error", with a cause that names the limit (warned and kept).
 func _exceed_limit(property: String, value, event: String, data: Array) -> void:
+	if runner.catcher != null:
+		runner.catcher.take_warnings()
 	client.reconnection = false
 	client.set(property, value)
 	var ns := await connect_main()
@@ -413,6 +415,10 @@ func _exceed_limit(property: String, value, event: String, data: Array) -> void:
 	await wait_for(disconnected, "disconnected when the server exceeds %s = %s" % [property, value])
 	check_eq(disconnected, [["parse error"]], "reason \"parse error\"")
 	check_eq(got, [], "the oversized event was not delivered")
+	check(property in client.get_last_error(), "get_last_error() names the limit %s: %s" % [property, client.get_last_error()])
+	expect_warning("the connection was lost (parse error): ", property)
+	client.close()
+	check_eq(client.get_last_error(), "", "close() clears the last error")
 
 
 func test_max_message_size_applies() -> void:
