@@ -10,7 +10,8 @@
 #      Crypto.generate_self_signed_certificate, through tests/godot/tools/make_godot_cert.gd: CA:TRUE, the name only
 #      in the CN), "openssl" (self-signed, CA:TRUE, subjectAltName DNS:localhost and IP:127.0.0.1), and leaves
 #      signed by a private CA (CA:FALSE, subjectAltName DNS:localhost only): "leaf" (valid now), "expired" (2020) and
-#      "future" (valid from a year ahead);
+#      "future" (valid from a year ahead); "san_only" (CN example.com, SAN localhost), "wildcard" (SAN *.example.com),
+#      "no_sign" (key usage without digitalSignature), and "stale_ca" (a valid leaf of a CA that expired in 2020);
 #   4. runs the test project through scripts/run-godot-scene.sh, with SOCKETIO_TEST_URL, SOCKETIO_TEST_WSS_URL,
 #      SOCKETIO_TEST_CA_PEM, SOCKETIO_TEST_RECOVERY_URL, SOCKETIO_TEST_SMALL_PAYLOAD_URL, SOCKETIO_TEST_TLS_SHAPES (a
 #      JSON list of {"name", "port", "trust": PEM to trust for that server, "other": a PEM not in its chain}) and
@@ -160,21 +161,59 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost
 authorityKeyIdentifier = keyid
+[san_only_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost
+[wildcard_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:*.example.com
+[no_sign_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost
+[stale_ca_ext]
+subjectKeyIdentifier = hash
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
 EOF
 : >"$shapes/ca/index.txt"
 echo 1000 >"$shapes/ca/serial"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -config "$shapes/ca.cnf" \
     -keyout "$shapes/ca-key.pem" -out "$shapes/ca-cert.pem" 2>"$shapes/ca.err" || shape_fail ca
-# make_leaf NAME START END — a leaf for localhost signed by the CA, valid from START to END (YYYYMMDDHHMMSSZ).
+# make_leaf NAME START END [EXTENSIONS [CN [CA_CERT CA_KEY]]] — a leaf signed by the CA (or by CA_CERT), valid from
+# START to END (YYYYMMDDHHMMSSZ), with the extensions of section EXTENSIONS of ca.cnf (default leaf_ext) and common
+# name CN (default localhost).
 make_leaf() {
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    local ca_args=()
+    [ -n "${6:-}" ] && ca_args=(-cert "$6" -keyfile "$7")
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=${5:-localhost}" \
         -keyout "$shapes/$1-key.pem" -out "$shapes/$1.csr" 2>"$shapes/$1.err" &&
         openssl ca -batch -notext -config "$shapes/ca.cnf" -startdate "$2" -enddate "$3" \
+            -extensions "${4:-leaf_ext}" "${ca_args[@]}" \
             -in "$shapes/$1.csr" -out "$shapes/$1-cert.pem" 2>>"$shapes/$1.err" || shape_fail "$1"
 }
-make_leaf leaf "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" "$(date -u -d '+2 days' +%Y%m%d%H%M%SZ)"
+yesterday=$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)
+in_two_days=$(date -u -d '+2 days' +%Y%m%d%H%M%SZ)
+make_leaf leaf "$yesterday" "$in_two_days"
 make_leaf expired 20200101000000Z 20200102000000Z
 make_leaf future "$(date -u -d '+1 year' +%Y%m%d%H%M%SZ)" "$(date -u -d '+2 years' +%Y%m%d%H%M%SZ)"
+# The name only in the subjectAltName (the common name is another one: with a subjectAltName it does not count), a
+# wildcard, and a key usage without digitalSignature.
+make_leaf san_only "$yesterday" "$in_two_days" san_only_ext example.com
+make_leaf wildcard "$yesterday" "$in_two_days" wildcard_ext www.example.com
+make_leaf no_sign "$yesterday" "$in_two_days" no_sign_ext
+# A CA out of its own dates (2019-2020), self-signed with openssl ca, and a valid leaf it signs.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=socketio-godot stale test CA" \
+    -keyout "$shapes/stale-ca-key.pem" -out "$shapes/stale-ca.csr" 2>"$shapes/stale_ca.err" &&
+    openssl ca -batch -notext -selfsign -config "$shapes/ca.cnf" -keyfile "$shapes/stale-ca-key.pem" \
+        -startdate 20190101000000Z -enddate 20200101000000Z -extensions stale_ca_ext \
+        -in "$shapes/stale-ca.csr" -out "$shapes/stale-ca-cert.pem" 2>>"$shapes/stale_ca.err" || shape_fail stale_ca
+make_leaf stale_ca "$yesterday" "$in_two_days" leaf_ext localhost "$shapes/stale-ca-cert.pem" "$shapes/stale-ca-key.pem"
 
 start_server plain
 plain_port=$port
@@ -188,11 +227,12 @@ small_port=$port
 # (itself when self-signed, the CA for the leaves) and a trusted certificate that is not the server's.
 shape_list=()
 shape_ports=""
-for shape in godot openssl leaf expired future; do
+for shape in godot openssl leaf expired future san_only wildcard no_sign stale_ca; do
     start_server "tls-$shape" --tls-cert "$shapes/$shape-cert.pem" --tls-key "$shapes/$shape-key.pem"
     case $shape in
         godot) trust=$shapes/godot-cert.pem other=$shapes/openssl-cert.pem ;;
         openssl) trust=$shapes/openssl-cert.pem other=$shapes/godot-cert.pem ;;
+        stale_ca) trust=$shapes/stale-ca-cert.pem other=$shapes/godot-cert.pem ;;
         *) trust=$shapes/ca-cert.pem other=$shapes/godot-cert.pem ;;
     esac
     shape_list+=("{\"name\": \"$shape\", \"port\": $port, \"trust\": \"$trust\", \"other\": \"$other\"}")

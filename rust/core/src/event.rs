@@ -9,15 +9,15 @@ pub type AckId = u64;
 
 /// The server's request to acknowledge one of its events: answer it with `Client::send_ack`.
 ///
-/// It belongs to the namespace session the event arrived in (the server numbers its requests per session, from 0
-/// again in the next one): once that session ends, by a disconnection or a reconnection, answering it is refused
-/// with [`CommandError::AckExpired`](crate::CommandError::AckExpired) rather than sent to a new session, where the
-/// same id means another question.
+/// It belongs to the namespace session the event arrived in: once that session ends, by a disconnection or a
+/// reconnection, answering it is refused with [`CommandError::AckExpired`](crate::CommandError::AckExpired) rather
+/// than sent in a new session, where the server no longer waits for it, and where a server that numbers its
+/// requests per session (python-socketio, from 0 again) would take it for the answer to another question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AckRequest {
     /// The server's ack id.
     pub id: u64,
-    /// The namespace session it belongs to: counts the client's namespace connections, from 1.
+    /// The namespace session it belongs to: a number unique in the process, given when the namespace connects.
     pub session: u64,
 }
 

@@ -27,7 +27,7 @@ pub mod value;
 
 pub use client::Client;
 pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification};
-pub use error::{CommandError, DecodeError, EncodeError, UrlError};
+pub use error::{BufferLimit, CommandError, DecodeError, EncodeError, UrlError};
 pub use event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 pub use frame::Frame;
 pub use value::Value;

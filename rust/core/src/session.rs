@@ -109,6 +109,13 @@ struct Namespace {
     session: u64,
 }
 
+/// A namespace session number never used before in this process (see [`AckRequest`]): unique across clients and
+/// across a client's engine being replaced, so no ack request can ever match another session.
+fn next_session() -> u64 {
+    static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// Most events held for a namespace waiting for its CONNECT answer (a recovered session's replay).
 const MAX_EARLY_EVENTS: usize = 10_000;
 
@@ -162,8 +169,6 @@ pub struct Session {
     acks: HashMap<AckId, PendingAck>,
     ack_deadlines: BTreeSet<(Instant, AckId)>,
     next_ack_id: AckId,
-    /// Namespace sessions opened so far (see [`AckRequest`]).
-    sessions: u64,
     /// Why the connection last ended or failed by itself (see [`Session::last_error`]).
     last_error: Option<String>,
     /// Attempts made in the current reconnection episode (0 when not reconnecting).
@@ -185,7 +190,6 @@ impl Session {
             acks: HashMap::new(),
             ack_deadlines: BTreeSet::new(),
             next_ack_id: 0,
-            sessions: 0,
             last_error: None,
             reconnect_attempt: 0,
             jitter: Jitter::new(rng_seed),
@@ -249,8 +253,8 @@ impl Session {
     }
 
     /// Why the connection last ended or failed by itself: the cause behind a `"parse error"`, `"transport error"`,
-    /// `"ping timeout"` or `"transport close"` (e.g. `JSON payload nested deeper than 64 levels (max_nesting_depth)`), or of a connection that
-    /// could not be opened. `None` once a connection was closed on purpose (by the client or the server) since.
+    /// `"ping timeout"` or `"transport close"` (e.g. `JSON payload nested deeper than 64 levels
+    /// (max_nesting_depth)`), or of a connection that could not be opened. `None` once a connection was closed on purpose (by the client or the server) since.
     pub fn last_error(&self) -> Option<&str> {
         self.last_error.as_deref()
     }
@@ -675,7 +679,6 @@ impl Session {
                 id,
             } => {
                 let ns = &mut self.namespaces[index];
-                // Early events (before the CONNECT answer) are stamped again with the new session when it opens.
                 let event = ClientEvent::Event {
                     namespace,
                     name,
@@ -758,13 +761,11 @@ impl Session {
         ns.state = ConnectionState::Connected;
         ns.sid = Some(sid.clone());
         ns.recovered = recovered;
-        self.sessions += 1;
-        ns.session = self.sessions;
-        let mut early = std::mem::take(&mut ns.early_events);
-        for event in &mut early {
-            if let ClientEvent::Event { ack: Some(request), .. } = event {
-                request.session = ns.session;
-            }
+        ns.session = next_session();
+        // Early events keep the stamp they arrived with: an ack request before the CONNECT answer was sent in the
+        // previous session (a recovered session's replay never asks for acks), so it cannot be answered here.
+        let early = std::mem::take(&mut ns.early_events);
+        for event in &early {
             ns.note_offset(event);
         }
         self.events.push_back(ClientEvent::NamespaceConnected {

@@ -9,7 +9,9 @@
 //!   whether it is a CA or not, whatever its path length (mbedTLS's "locally trusted end entity"). This is what
 //!   `Crypto.generate_self_signed_certificate()` (CA:TRUE) and `openssl req -x509` make.
 //! - **Otherwise the chain must lead to a trusted certificate**: webpki checks signatures, validity dates, CA
-//!   constraints and the serverAuth purpose, as mbedTLS does.
+//!   constraints and the serverAuth purpose, as mbedTLS does; the key usage, if any, must allow signatures (mbedTLS
+//!   asks that of the key exchanges rustls makes). A pinned certificate signed with MD5 or SHA-1 is refused, as
+//!   Godot's mbedTLS profile refuses it.
 //! - **The name**: with a subjectAltName extension only its DNS names (with a leftmost `*.` wildcard), IP addresses
 //!   and URIs count; without one, the subject's common names. The name is the host of the URL, or
 //!   `common_name_override` (Godot's) instead. Case does not matter.
@@ -118,6 +120,7 @@ pub(crate) fn describe_handshake_error(e: &std::io::Error) -> String {
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
             "is not meant for a TLS server (key usage)".to_owned()
         }
+        CertificateError::Other(rustls::OtherError(why)) => format!("is refused: {why}"),
         other => format!("is refused: {other}"),
     };
     format!("the server's certificate {cause}")
@@ -151,13 +154,13 @@ struct Trust {
     roots: RootCertStore,
     /// The user's certificates as given: a server presenting one of these (self-issued) is trusted as it is.
     pinned: Vec<CertificateDer<'static>>,
-    /// The subject and dates of each of `pinned` (webpki does not check an anchor's dates; mbedTLS does).
-    anchor_dates: Vec<AnchorDates>,
+    /// Each of `pinned` as an anchor, with its dates (webpki does not check an anchor's dates; mbedTLS does).
+    dated: Vec<DatedAnchor>,
 }
 
 #[derive(Debug)]
-struct AnchorDates {
-    subject: Vec<u8>,
+struct DatedAnchor {
+    anchor: rustls_pki_types::TrustAnchor<'static>,
     not_before: i64,
     not_after: i64,
 }
@@ -167,7 +170,7 @@ impl Trust {
         Trust {
             roots: RootCertStore { roots },
             pinned,
-            anchor_dates: Vec::new(),
+            dated: Vec::new(),
         }
     }
 
@@ -175,60 +178,83 @@ impl Trust {
     fn from_pem(pem: &[u8]) -> Result<Self, String> {
         let mut roots = RootCertStore::empty();
         let mut pinned = Vec::new();
-        let mut anchor_dates = Vec::new();
+        let mut dated = Vec::new();
         for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
             let cert = cert.map_err(|e| format!("custom CA certificates: invalid PEM: {e}"))?;
             roots
                 .add(cert.clone())
                 .map_err(|e| format!("custom CA certificates: certificate {} is not usable: {e}", i + 1))?;
-            if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&cert) {
-                let tbs = &parsed.tbs_certificate;
-                anchor_dates.push(AnchorDates {
-                    subject: tbs.subject.as_raw().to_vec(),
-                    not_before: tbs.validity.not_before.timestamp(),
-                    not_after: tbs.validity.not_after.timestamp(),
-                });
-            }
+            let (Some(anchor), Ok((_, parsed))) = (roots.roots.last(), x509_parser::parse_x509_certificate(&cert))
+            else {
+                pinned.push(cert);
+                continue;
+            };
+            let validity = &parsed.tbs_certificate.validity;
+            dated.push(DatedAnchor {
+                anchor: anchor.clone(),
+                not_before: validity.not_before.timestamp(),
+                not_after: validity.not_after.timestamp(),
+            });
             pinned.push(cert);
         }
         if roots.is_empty() {
             return Err("custom CA certificates: no \"BEGIN CERTIFICATE\" block in the PEM".to_owned());
         }
-        Ok(Trust {
-            roots,
-            pinned,
-            anchor_dates,
-        })
+        Ok(Trust { roots, pinned, dated })
     }
 
-    /// mbedTLS checks the dates of the trusted certificate a chain ends at, webpki does not: refuse when every
-    /// trusted certificate that could have issued one of the server's certificates is out of its dates.
-    fn check_anchor_dates(
+    /// The chain from `end_entity` leads to a trusted certificate that is within its own dates. mbedTLS checks the
+    /// dates of the trusted certificate a chain ends at, webpki does not: so the chain is first built with the
+    /// anchors in their dates only; when that fails but the chain does lead to an anchor out of its dates (an
+    /// expired CA, say), the refusal names that anchor's dates, as mbedTLS's would.
+    fn verify_chain(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
-    ) -> Result<(), CertificateError> {
-        let mut issuers = Vec::new();
-        for der in std::iter::once(end_entity).chain(intermediates) {
-            if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(der) {
-                issuers.push(parsed.tbs_certificate.issuer.as_raw().to_vec());
+        algorithms: &[&dyn rustls::pki_types::SignatureVerificationAlgorithm],
+    ) -> Result<(), rustls::Error> {
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        let verify = |roots: &RootCertStore| {
+            verify_server_cert_signed_by_trust_anchor(&parsed, roots, intermediates, now, algorithms)
+        };
+        let (current, out_of_date): (Vec<&DatedAnchor>, Vec<&DatedAnchor>) = self
+            .dated
+            .iter()
+            .partition(|a| in_dates(now, a.not_before, a.not_after).is_ok());
+        let Some(stale) = out_of_date.first() else {
+            return verify(&self.roots);
+        };
+        let in_date = RootCertStore {
+            roots: current.iter().map(|a| a.anchor.clone()).collect(),
+        };
+        let refusal = match verify(&in_date) {
+            Ok(()) => return Ok(()),
+            Err(refusal) => refusal,
+        };
+        match verify(&self.roots) {
+            Ok(()) => {
+                // Which stale anchor issued it matters only for the wording: name one whose subject issued a
+                // certificate of the chain.
+                let issuers: Vec<Vec<u8>> = std::iter::once(end_entity)
+                    .chain(intermediates)
+                    .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
+                    .map(|(_, cert)| cert.tbs_certificate.issuer.as_raw().to_vec())
+                    .collect();
+                let anchor = out_of_date
+                    .iter()
+                    .find(|a| {
+                        issuers
+                            .iter()
+                            .any(|issuer| issuer.as_slice() == a.anchor.subject.as_ref())
+                    })
+                    .unwrap_or(stale);
+                Err(in_dates(now, anchor.not_before, anchor.not_after)
+                    .err()
+                    .unwrap_or(CertificateError::UnknownIssuer)
+                    .into())
             }
-        }
-        let candidates: Vec<&AnchorDates> = self
-            .anchor_dates
-            .iter()
-            .filter(|anchor| issuers.contains(&anchor.subject))
-            .collect();
-        if candidates
-            .iter()
-            .any(|anchor| in_dates(now, anchor.not_before, anchor.not_after).is_ok())
-        {
-            return Ok(());
-        }
-        match candidates.first() {
-            Some(anchor) => in_dates(now, anchor.not_before, anchor.not_after),
-            None => Ok(()),
+            Err(_) => Err(refusal),
         }
     }
 }
@@ -260,15 +286,11 @@ impl ServerCertVerifier for GodotTrust {
         match (&leaf, pinned) {
             (Some(leaf), true) if leaf.self_issued => leaf.check_pinned(now)?,
             _ => {
-                let parsed = ParsedCertificate::try_from(end_entity)?;
-                verify_server_cert_signed_by_trust_anchor(
-                    &parsed,
-                    &trust.roots,
-                    intermediates,
-                    now,
-                    self.algorithms.all,
-                )?;
-                trust.check_anchor_dates(end_entity, intermediates, now)?;
+                trust.verify_chain(end_entity, intermediates, now, self.algorithms.all)?;
+                // webpki checks the extended key usage, mbedTLS also the key usage.
+                if leaf.as_ref().is_some_and(|leaf| !leaf.digital_signature) {
+                    return Err(CertificateError::InvalidPurpose.into());
+                }
             }
         }
         if self.check_name {
@@ -316,7 +338,31 @@ struct Leaf {
     server_auth: bool,
     /// The key usage allows signatures (or is absent).
     digital_signature: bool,
+    /// Signed with MD2, MD5 or SHA-1, which Godot's mbedTLS profile refuses.
+    weak_signature: bool,
 }
+
+/// Signature algorithms over MD2, MD5 or SHA-1 (RSA, ECDSA, DSA).
+const WEAK_SIGNATURES: [&str; 6] = [
+    "1.2.840.113549.1.1.2",
+    "1.2.840.113549.1.1.4",
+    "1.2.840.113549.1.1.5",
+    "1.2.840.10045.4.1",
+    "1.2.840.10040.4.3",
+    "1.3.14.3.2.29",
+];
+
+/// A refusal rustls has no variant for.
+#[derive(Debug)]
+struct Refusal(&'static str);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// One name of a subjectAltName extension that can match a host.
 enum AltName {
@@ -358,12 +404,18 @@ impl Leaf {
                 .collect(),
             server_auth,
             digital_signature,
+            weak_signature: WEAK_SIGNATURES.contains(&cert.signature_algorithm.algorithm.to_id_string().as_str()),
         })
     }
 
     /// A pinned certificate is trusted as it is, within its dates and purposes.
     fn check_pinned(&self, now: UnixTime) -> Result<(), CertificateError> {
         in_dates(now, self.not_before, self.not_after)?;
+        if self.weak_signature {
+            return Err(CertificateError::Other(rustls::OtherError(Arc::new(Refusal(
+                "it is signed with MD5 or SHA-1, which Godot refuses",
+            )))));
+        }
         if !self.server_auth || !self.digital_signature {
             return Err(CertificateError::InvalidPurpose);
         }
@@ -455,7 +507,9 @@ fn name_matches(pattern: &str, host: &str) -> bool {
         return true;
     }
     match (pattern.strip_prefix("*."), host.split_once('.')) {
-        (Some(rest), Some((first, host_rest))) => !first.is_empty() && rest.eq_ignore_ascii_case(host_rest),
+        (Some(rest), Some((first, host_rest))) => {
+            !rest.is_empty() && !first.is_empty() && rest.eq_ignore_ascii_case(host_rest)
+        }
         _ => false,
     }
 }
@@ -515,6 +569,7 @@ mod tests {
         assert!(!name_matches("*.example.com", ".example.com"));
         assert!(!name_matches("a*.example.com", "ab.example.com"));
         assert!(!name_matches("localhost", "localhost.evil"));
+        assert!(!name_matches("*.", "a."));
     }
 
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
@@ -653,6 +708,45 @@ mod tests {
         assert!(unknown.contains("UnknownIssuer"), "{unknown}");
         // A trusted certificate that is not the server's.
         assert!(verdict(&trusted, &other, &[], "localhost").is_err());
+    }
+
+    #[test]
+    fn an_expired_ca_signs_nothing_even_beside_a_renewed_one_or_with_junk_in_the_chain() {
+        // Case A: the CA was renewed (same name, new key); the old one, expired, is still in the bundle.
+        let (_, old_params, old_key) = cert("Test CA", &[], true, (2019, 2021), None);
+        let old_der = old_params.self_signed(&old_key).unwrap().der().clone();
+        let old_issuer = Issuer::new(old_params, old_key);
+        let (_, new_params, new_key) = cert("Test CA", &[], true, VALID, None);
+        let new_der = new_params.self_signed(&new_key).unwrap().der().clone();
+        let new_issuer = Issuer::new(new_params, new_key);
+        let (by_old, ..) = cert("localhost", &["localhost"], false, (2020, 2200), Some(&old_issuer));
+        let (by_new, ..) = cert("localhost", &["localhost"], false, VALID, Some(&new_issuer));
+        let both = verifier(&[&old_der, &new_der], true);
+        let why = verdict(&both, &by_old, &[], "localhost").unwrap_err();
+        assert!(why.contains("expired"), "{why}");
+        assert_eq!(verdict(&both, &by_new, &[], "localhost"), Ok(()));
+
+        // Case B: a certificate issued by another, valid, trusted CA appended to the chain changes nothing.
+        let (_, other_params, other_key) = cert("Other CA", &[], true, VALID, None);
+        let other_der = other_params.self_signed(&other_key).unwrap().der().clone();
+        let other_issuer = Issuer::new(other_params, other_key);
+        let (junk, ..) = cert("junk", &["junk"], false, VALID, Some(&other_issuer));
+        let two = verifier(&[&old_der, &other_der], true);
+        let why = verdict(&two, &by_old, &[junk], "localhost").unwrap_err();
+        assert!(why.contains("expired"), "{why}");
+    }
+
+    #[test]
+    fn a_leaf_whose_key_usage_forbids_signatures_is_refused() {
+        let (_, ca_params, ca_key) = cert("Test CA", &[], true, VALID, None);
+        let ca_der = ca_params.self_signed(&ca_key).unwrap().der().clone();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyEncipherment];
+        let key = KeyPair::generate().unwrap();
+        let leaf = params.signed_by(&key, &issuer).unwrap().der().clone();
+        let why = verdict(&verifier(&[&ca_der], true), &leaf, &[], "localhost").unwrap_err();
+        assert!(why.to_lowercase().contains("purpose") || why.contains("usage"), "{why}");
     }
 
     #[test]

@@ -26,8 +26,8 @@
 //!
 //! Incoming messages (and frames) larger than `max_message_bytes` end the connection with
 //! [`TransportClosed::MessageTooLarge`], detected from the frame header before the payload is buffered.
-//! Outgoing bytes the kernel has not accepted yet are capped at twice `max_message_bytes` (at least
-//! [`MIN_WRITE_BUFFER_LIMIT`]): past that the server is not reading, and the transport closes with
+//! Outgoing bytes the kernel has not accepted yet are capped at twice `max_message_bytes` or twice
+//! [`MIN_WRITE_BUFFER_LIMIT`], whichever is larger: past that the server is not reading, and the transport closes with
 //! [`TransportClosed::Error`] rather than grow without bound.
 
 use std::fmt;
@@ -59,7 +59,7 @@ pub const READ_CHUNK: usize = 8 * 1024;
 /// long builds a backlog in the socket (its pings then arrive late too).
 pub const READ_TIME_PER_POLL: Duration = Duration::from_micros(500);
 
-/// Smallest cap on outgoing bytes waiting for the kernel to take them.
+/// Outgoing bytes waiting for the kernel are capped at twice this, or twice `max_message_bytes` if larger.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
 
 /// Most plaintext bytes rustls buffers ahead of the socket.
@@ -178,9 +178,12 @@ impl Stream {
             let n = io.read(&mut chunk[..room.min(4096)])?;
             let searched_from = header.bytes.len().saturating_sub(3);
             header.bytes.extend_from_slice(&chunk[..n]);
+            let new = &header.bytes[searched_from..];
+            // httparse (tungstenite's parser) also ends a header at a blank line of bare LFs.
             header.complete = n == 0
                 || header.bytes.len() >= HEADER_LIMIT
-                || header.bytes[searched_from..].windows(4).any(|w| w == b"\r\n\r\n");
+                || new.windows(4).any(|w| w == b"\r\n\r\n")
+                || new.windows(2).any(|w| w == b"\n\n");
         }
         let rest = &header.bytes[header.served..];
         let n = rest.len().min(buf.len());
@@ -532,7 +535,7 @@ fn classify(e: WsError) -> TransportClosed {
         }
         WsError::WriteBufferFull(_) => TransportClosed::Error(
             "write buffer full: the server is not reading what we send, or the network is too slow (unsent bytes are \
-             capped at twice max_message_size, and at least 16 MiB)"
+             capped at twice max_message_size or twice 16 MiB, whichever is larger)"
                 .to_owned(),
         ),
         WsError::Io(io) => TransportClosed::Error(format!("I/O error: {io}")),
@@ -578,6 +581,7 @@ pub(crate) fn describe_upgrade_error(e: WsError) -> String {
         }
         WsError::Io(io) => describe_io(&io),
         WsError::Protocol(ProtocolError::HandshakeIncomplete) => "the server closed the connection".to_owned(),
+        WsError::AttackAttempt => "the server's upgrade response header is larger than 64 KiB".to_owned(),
         other => other.to_string(),
     }
 }

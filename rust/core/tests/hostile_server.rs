@@ -362,6 +362,16 @@ fn truncated_frame_then_close() {
 /// split of a response within the size and time caps works (tungstenite alone gives up after 64 small reads).
 #[test]
 fn upgrade_response_in_tiny_pieces() {
+    upgrade_response_served("\r\n");
+}
+
+/// httparse, tungstenite's parser, also takes a response whose lines end with a bare LF.
+#[test]
+fn upgrade_response_with_bare_line_feeds_in_tiny_pieces() {
+    upgrade_response_served("\n");
+}
+
+fn upgrade_response_served(eol: &'static str) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {
@@ -390,7 +400,8 @@ fn upgrade_response_in_tiny_pieces() {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              X-Padding: {}\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
             "p".repeat(200)
-        );
+        )
+        .replace("\r\n", eol);
         tcp.set_nodelay(true).unwrap();
         // One byte every 3 ms: the client (polled every 1 ms) reads each on its own, some 300 reads.
         for piece in response.as_bytes().chunks(1) {

@@ -210,7 +210,7 @@ impl SocketIOClient {
     /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
     /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code], with
     /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
-    /// [code]cert[/code] (the server's own certificate, CA or not, or the CA that issued it),
+    /// [code]cert[/code] (the server's own self-signed certificate, CA or not, or the CA that issued it),
     /// [code]TLSOptions.client_unsafe(cert)[/code] checks that but not the name the certificate is issued for, and
     /// [code]TLSOptions.client_unsafe()[/code] disables verification.
     ///
@@ -292,8 +292,8 @@ impl SocketIOClient {
     /// Returns why the connection last ended or failed by itself, in words: the cause behind a
     /// [signal disconnected] reason such as [code]"parse error"[/code] or [code]"transport error"[/code] (e.g.
     /// [code]"JSON payload nested deeper than 64 levels (max_nesting_depth)"[/code], [code]"message of 20000000 bytes,
-    /// larger than max_message_size (16777216 bytes)"[/code]), the cause of [code]"ping timeout"[/code] or [code]"transport close"[/code], or why a
-    /// connection could not be opened (as in [signal connect_error]'s [code]"message"[/code]). Empty before any such
+    /// larger than max_message_size (16777216 bytes)"[/code]), the cause of [code]"ping timeout"[/code] or
+    /// [code]"transport close"[/code], or why a connection could not be opened (as in [signal connect_error]'s [code]"message"[/code]). Empty before any such
     /// failure, and after a connection closed on purpose ([method close], or the server disconnecting us).
     /// A [code]"parse error"[/code] or [code]"transport error"[/code] is also reported with
     /// [method @GlobalScope.push_warning] when it happens.

@@ -174,6 +174,9 @@ pub struct Session {
     /// The protocol engine.
     pub core: Client,
     queue: VecDeque<ClientEvent>,
+    /// The cause of each queued `Closed` by a parse or transport error, in order: read from the core as the event
+    /// is drained (a handler that runs before the event is dispatched may close or reconnect, which changes it).
+    causes: VecDeque<String>,
     namespaces: Vec<NamespaceEntry>,
     acks: HashMap<AckId, (u64, Callable)>,
     /// Incremented by every `close()`: handles, handlers and callbacks of earlier epochs are forgotten once the
@@ -187,6 +190,7 @@ impl Session {
         Session {
             core: Client::new(ClientConfig::default()),
             queue: VecDeque::new(),
+            causes: VecDeque::new(),
             namespaces: Vec::new(),
             acks: HashMap::new(),
             epoch: 0,
@@ -196,6 +200,12 @@ impl Session {
     /// Moves every event the core has into the dispatch queue.
     pub fn drain_core(&mut self) {
         while let Some(event) = self.core.poll_event() {
+            if let ClientEvent::Closed { reason } = &event {
+                if warns(*reason) {
+                    self.causes
+                        .push_back(self.core.last_error().unwrap_or("no details").to_owned());
+                }
+            }
             self.queue.push_back(event);
         }
     }
@@ -330,8 +340,25 @@ impl Session {
     /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
     pub fn reset(&mut self) -> Leftovers {
         let config = self.core.config_mut().clone();
+        // Connected namespaces are told they are not any more, so `connected` and `disconnected` stay paired.
+        let connected: Vec<String> = self
+            .namespaces
+            .iter()
+            .filter(|e| self.core.namespace_state(&e.path) == ConnectionState::Connected)
+            .map(|e| e.path.clone())
+            .collect();
         self.core = Client::new(config);
         self.queue.clear();
+        self.causes.clear();
+        self.queue.extend(
+            connected
+                .into_iter()
+                .map(|namespace| ClientEvent::NamespaceDisconnected {
+                    namespace,
+                    reason: DisconnectReason::TransportError,
+                    was_connected: true,
+                }),
+        );
         for entry in &mut self.namespaces {
             entry.wanted = false;
         }
@@ -346,6 +373,7 @@ impl Session {
         self.core.close(std::time::Instant::now());
         while self.core.poll_event().is_some() {}
         self.queue.clear();
+        self.causes.clear();
         self.epoch += 1;
         self.forget(u64::MAX)
     }
@@ -378,8 +406,8 @@ impl Session {
             // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
             // failure is also told with its cause, which the reason string alone does not say.
             ClientEvent::Closed { reason } => {
-                if matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError) {
-                    let cause = self.core.last_error().unwrap_or("no details");
+                if warns(reason) {
+                    let cause = self.causes.pop_front().unwrap_or_default();
                     actions.push(Action::Warning(format!(
                         "SocketIOClient: the connection was lost ({reason}): {cause}"
                     )));
@@ -453,7 +481,9 @@ impl Session {
                 let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;
-                for handler in entry.handlers.iter().filter(|handler| handler.event == name) {
+                // Handlers are registered under names as Godot holds them (a NUL is U+FFFD there).
+                let name = godot_text(&name);
+                for handler in entry.handlers.iter().filter(|handler| handler.event == *name) {
                     let mut args = VarArray::new();
                     // Read at each event: a script reloaded while the game runs may have changed it.
                     let arity = handler.callable.get_argument_count();
@@ -498,10 +528,18 @@ impl Default for Session {
     }
 }
 
+/// Whether a connection closed for `reason` is also reported with `push_warning` (with its cause).
+fn warns(reason: DisconnectReason) -> bool {
+    matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError)
+}
+
 /// `{"message": ..., "data": ..., "namespace": ...}` for `connect_error`.
 fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictionary {
     let mut dict = VarDictionary::new();
-    dict.set(&"message".to_variant(), &message.to_variant());
+    dict.set(
+        &"message".to_variant(),
+        &GString::from(&*godot_text(message)).to_variant(),
+    );
     dict.set(
         &"data".to_variant(),
         &data.map(convert::value_to_variant).unwrap_or_default(),

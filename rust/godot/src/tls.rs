@@ -1,7 +1,8 @@
 //! `TLSOptions` → the core's [`TlsConfig`]; the core's verifier then gives Godot's own verdicts for them.
 //!
 //! - `null` or `TLSOptions.client()` → the Mozilla roots bundled with the extension (`webpki-roots`);
-//! - `TLSOptions.client(cert)` → only `cert`: the server's certificate is `cert` itself or is issued by it;
+//! - `TLSOptions.client(cert)` → only `cert`: the server's certificate is `cert` itself (self-signed) or is issued
+//!   by it;
 //! - `TLSOptions.client_unsafe()` → no verification at all;
 //! - `TLSOptions.client_unsafe(chain)` → as Godot does: the certificate must be or chain to one in `chain`, but the
 //!   host name is not checked;

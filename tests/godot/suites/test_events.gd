@@ -497,6 +497,7 @@ func test_lone_surrogates_and_nul_characters_from_server() -> void:
 	var odd := listen(ns, "odd")
 	var after := listen(ns, "after_odd")
 	var names := record(ns.event_received, 2)
+	var by_name := listen(ns, "odd\uFFFDname")
 	var disconnected := record(client.disconnected)
 	var answers: Array = []
 	ns.emit_with_ack("odd_strings", [], func(answer): answers.append(answer))
@@ -510,12 +511,14 @@ func test_lone_surrogates_and_nul_characters_from_server() -> void:
 	check_eq(answers, [expected], "the same in an ack answer")
 	var event_names := names.map(func(entry): return entry[0])
 	check(event_names.has("odd\uFFFDname"), "an event name with a NUL is not cut short: %s" % [event_names])
+	check_eq(by_name, [["x"]], "and reaches the handlers registered under that name")
 	check_eq(disconnected, [], "the connection stays up")
 	check(client.is_socket_connected(), "still connected")
 
 
-## An ack Callable kept across a reconnection does not answer the new session's question that has the same id
-## (the server numbers its requests per session): it reports an error and sends nothing.
+## An ack Callable kept across a reconnection answers nothing in the new session: it reports an error and sends
+## nothing. (Node numbers its requests per namespace, so it would ignore a stale answer; python-socketio numbers them
+## per session, where the stale answer would answer the new question. The error is what shows the rule here.)
 func test_an_ack_kept_across_a_reconnection_answers_nothing() -> void:
 	client.reconnection_delay = 0.2
 	client.reconnection_delay_max = 0.2

@@ -18,6 +18,7 @@ const OPTIONS: Array[String] = [
 	"client(trust, \"localhost\")",
 	"client(trust, \"example.com\")",
 	"client(trust, \"127.0.0.1\")",
+	"client(trust, \"a.example.com\")",
 	"client(other)",
 	"client_unsafe()",
 	"client_unsafe(trust)",
@@ -74,6 +75,8 @@ static func _options(option: String, trust: X509Certificate, other: X509Certific
 			return TLSOptions.client(trust, "example.com")
 		"client(trust, \"127.0.0.1\")":
 			return TLSOptions.client(trust, "127.0.0.1")
+		"client(trust, \"a.example.com\")":
+			return TLSOptions.client(trust, "a.example.com")
 		"client(other)":
 			return TLSOptions.client(other)
 		"client_unsafe()":
@@ -232,10 +235,13 @@ func test_plugin_agrees_with_godot() -> void:
 	for case in cases:
 		by_name[case["name"]] = case
 	var must := {}
-	for shape in ["godot", "openssl", "leaf"]:
+	for shape in ["godot", "openssl", "leaf", "san_only"]:
 		must["%s/localhost/client(trust)" % shape] = ACCEPTED
 		must["%s/localhost/client(trust, \"example.com\")" % shape] = REFUSED
 	must["expired/localhost/client(trust)"] = REFUSED
+	must["wildcard/localhost/client(trust, \"a.example.com\")"] = ACCEPTED
+	must["wildcard/localhost/client(trust, \"example.com\")"] = REFUSED
+	must["wildcard/localhost/client(trust)"] = REFUSED
 	for shape in shapes:
 		for host in HOSTS:
 			must["%s/%s/client_unsafe()" % [shape["name"], host]] = ACCEPTED
