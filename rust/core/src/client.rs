@@ -182,6 +182,13 @@ impl Client {
         Ok(())
     }
 
+    /// Removes every namespace (see [`Session::remove_all_namespaces`]); after [`Client::close`], this only forgets
+    /// them.
+    pub fn remove_all_namespaces(&mut self, now: Instant) {
+        self.session.remove_all_namespaces();
+        self.drive(now);
+    }
+
     /// Whether namespace `ns` is registered (added and not removed).
     pub fn has_namespace(&self, ns: &str) -> bool {
         self.session.has_namespace(ns)

@@ -407,6 +407,14 @@ impl Session {
         Ok(())
     }
 
+    /// Removes every namespace, as [`Session::remove_namespace`] does one by one (in creation order).
+    pub fn remove_all_namespaces(&mut self) {
+        let paths: Vec<String> = self.namespaces.iter().map(|(path, _)| path.to_owned()).collect();
+        for path in paths {
+            let _ = self.remove_namespace(&path);
+        }
+    }
+
     /// The first half of `disconnect_namespace` and `remove_namespace`: everything but closing an unused connection.
     fn leave(&mut self, path: &str) -> Result<(), CommandError> {
         let index = self

@@ -130,6 +130,11 @@ impl<V> PathTable<V> {
         self.slots.iter().flatten().map(|(p, v)| (&**p, v))
     }
 
+    /// The values, in insertion order, consuming the table.
+    pub fn into_values(self) -> impl Iterator<Item = V> {
+        self.slots.into_iter().flatten().map(|(_, v)| v)
+    }
+
     /// Takes every value out, in insertion order, leaving the table empty.
     pub fn drain(&mut self) -> impl Iterator<Item = V> {
         self.index.clear();

@@ -46,7 +46,8 @@ use crate::tls::tls_config;
 ///
 /// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
 /// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
-/// [method close] forgets them.
+/// [method close] forgets them, and [method remove_namespace] one of them. Namespaces cost nothing per call however
+/// many there are (lookups are constant-time), so a game may make one per match and remove it afterwards.
 ///
 /// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
 /// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
@@ -299,7 +300,32 @@ impl SocketIOClient {
         this.bind().session.namespace(&namespace.to_string())
     }
 
-    /// Returns [code]true[/code] when namespace [param namespace] was created.
+    /// Removes namespace [param namespace], for a game that makes namespaces as it goes (one per match, say) and is
+    /// done with one: it is disconnected first if it was connected or connecting ([code]"io client disconnect"[/code];
+    /// [signal namespace_disconnected] and the namespace's [code]disconnected[/code] are emitted as for
+    /// [code]disconnect_from_namespace()[/code]), its pending [code]emit_with_ack()[/code] callbacks get
+    /// [code]["timeout"][/code] and its buffered emits are discarded, all before this method returns. Then its
+    /// handlers are dropped and whatever is connected to its signals is disconnected; the old handle reports
+    /// [code]STATE_DISCONNECTED[/code] and its commands report an error, and [method has_namespace] returns
+    /// [code]false[/code]. [method create_namespace] makes it anew. When it was the last namespace in use, the
+    /// connection closes, as after [code]disconnect_from_namespace()[/code].
+    ///
+    /// Returns [constant @GlobalScope.OK], or [constant @GlobalScope.ERR_DOES_NOT_EXIST] (not reported as an error)
+    /// when there is no such namespace, e.g. after [method close]. The main namespace [code]"/"[/code] cannot be
+    /// removed ([constant @GlobalScope.ERR_INVALID_PARAMETER], reported): [signal connected] and
+    /// [signal disconnected] are about it; disconnect it with [code]disconnect_from_namespace()[/code], or
+    /// [method close] the client.
+    #[func(gd_self)]
+    fn remove_namespace(mut this: Gd<Self>, namespace: GString) -> Error {
+        let path = namespace.to_string();
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.remove_namespace", Error::FAILED, || {
+            Self::remove_now(&mut this, &path)
+        })
+    }
+
+    /// Returns [code]true[/code] when namespace [param namespace] was created (and not removed since, nor forgotten
+    /// by [method close]).
     #[func]
     fn has_namespace(&self, namespace: GString) -> bool {
         if !on_main_thread("SocketIOClient.has_namespace") {
@@ -597,6 +623,25 @@ impl SocketIOClient {
         drop(leftovers);
     }
 
+    /// `remove_namespace()` without the panic guard: the namespace's final events are dispatched, then its handle is
+    /// forgotten (not one a handler created meanwhile).
+    fn remove_now(this: &mut Gd<Self>, path: &str) -> Error {
+        if path == "/" {
+            godot_error!(
+                "remove_namespace(\"/\"): the main namespace cannot be removed (the client's connected and \
+                 disconnected signals are about it); disconnect it with disconnect_from_namespace(), or close() the client"
+            );
+            return Error::ERR_INVALID_PARAMETER;
+        }
+        let Some(removed) = this.bind_mut().session.begin_remove(path, Instant::now()) else {
+            return Error::ERR_DOES_NOT_EXIST;
+        };
+        dispatch::run(this);
+        let leftovers = this.bind_mut().session.forget_removed(removed);
+        drop(leftovers);
+        Error::OK
+    }
+
     /// `connect_to_url()` without the panic guard.
     fn connect_now(this: &mut Gd<Self>, url: &str, auth: &VarDictionary, tls: Option<&Gd<TlsOptions>>) -> Error {
         let label = format!("connect_to_url(\"{url}\")");
@@ -786,16 +831,22 @@ impl SocketIOClient {
         flush.call_deferred(&[]);
     }
 
-    /// `SocketIONamespace.on()`.
-    pub(crate) fn add_handler(this: &mut Gd<Self>, path: &str, event: &str, callback: Callable) {
-        let label = CallLabel("on", event);
+    /// `SocketIONamespace.on()` and `on_for()` (with its owner).
+    pub(crate) fn add_handler(
+        this: &mut Gd<Self>,
+        path: &str,
+        event: &str,
+        callback: Callable,
+        owner: Option<InstanceId>,
+    ) {
+        let label = CallLabel(if owner.is_some() { "on_for" } else { "on" }, event);
         if let Err(message) = check_event_name(event) {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
         } else {
-            let refused = this.bind_mut().session.add_handler(path, event, callback);
-            drop(refused);
+            let released = this.bind_mut().session.add_handler(path, event, callback, owner);
+            drop(released);
         }
     }
 
