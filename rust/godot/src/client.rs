@@ -207,8 +207,16 @@ impl SocketIOClient {
     }
 
     /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
-    /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically.
-    /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
+    /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically; a
+    /// query in [param url] is sent along (the server sees it in [code]socket.handshake.query[/code]).
+    /// [param auth] is sent with the main namespace's CONNECT.
+    ///
+    /// A path in [param url] names a namespace, as in socket.io-client ([code]io("http://host/admin")[/code]), not
+    /// the server path: [code]connect_to_url("ws://host:3000/admin", auth)[/code] connects [code]"/"[/code] as
+    /// always and also namespace [code]"/admin"[/code], both with [param auth]; get it with
+    /// [code]get_namespace("/admin")[/code] and wait for its [code]connected[/code] signal (or
+    /// [signal namespace_connected]). [signal connected] stays about [code]"/"[/code]. A path equal to [member path]
+    /// ([code]ws://host:3000/socket.io/[/code]) is taken as the server path it already is, and names no namespace. [param tls_options]
     /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code], with
     /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
     /// [code]cert[/code] (the server's own certificate, CA or not, or the CA that issued it),
@@ -660,9 +668,21 @@ impl SocketIOClient {
             }
         };
         let path = this.bind().path.to_string();
-        if let Err(e) = Endpoint::parse(url, &path) {
-            godot_error!("{label}: {e}");
-            return Error::ERR_INVALID_PARAMETER;
+        let endpoint = match Endpoint::parse(url, &path) {
+            Ok(endpoint) => endpoint,
+            Err(e) => {
+                godot_error!("{label}: {e}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        // As with socket.io-client's io("ws://host/admin"), the URL's path names a namespace to connect (besides
+        // "/", which the client's own signals are about).
+        let extra = endpoint.extra_namespace().map(str::to_owned);
+        if let Some(extra) = &extra {
+            if let Err(message) = check_namespace_path(extra) {
+                godot_error!("{label}: the URL's path names the namespace to connect; {message}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
         }
 
         // The previous connection is closed as by close(), its final signals and ack timeouts delivered before this
@@ -682,12 +702,18 @@ impl SocketIOClient {
             match session.core.connect(url, Instant::now()) {
                 Err(e) => Err((Error::ERR_INVALID_PARAMETER, e.to_string())),
                 Ok(()) => {
-                    session.ensure_namespace("/", id);
-                    session.set_wanted("/", true);
-                    session
-                        .core
-                        .connect_namespace("/", auth, Instant::now())
-                        .map_err(|e| (command_error_code(&e), e.to_string()))
+                    let mut result = Ok(());
+                    for ns in std::iter::once("/").chain(extra.as_deref()) {
+                        session.ensure_namespace(ns, id);
+                        session.set_wanted(ns, true);
+                        result = result.and_then(|()| {
+                            session
+                                .core
+                                .connect_namespace(ns, auth.clone(), Instant::now())
+                                .map_err(|e| (command_error_code(&e), e.to_string()))
+                        });
+                    }
+                    result
                 }
             }
         };
