@@ -15,7 +15,7 @@ use socketio_core::endpoint::Endpoint;
 use socketio_core::{CommandError, ConnectionState, Value};
 
 use crate::convert;
-use crate::defaults::{DictArg, TlsArg};
+use crate::defaults;
 use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Leftovers, Session};
 use crate::enums::ClientState;
 use crate::guard::{guarded, on_main_thread};
@@ -221,7 +221,8 @@ impl SocketIOClient {
     /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
     /// [code]cert[/code] (the server's own certificate, CA or not, or the CA that issued it),
     /// [code]TLSOptions.client_unsafe(cert)[/code] checks that but not the name the certificate is issued for, and
-    /// [code]TLSOptions.client_unsafe()[/code] disables verification.
+    /// [code]TLSOptions.client_unsafe()[/code] disables verification. Another object as [param tls_options] (an
+    /// [X509Certificate], say) is refused with an error.
     ///
     /// A previous connection (connected, or still connecting or reconnecting) is closed first, as by
     /// [method close]: [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and
@@ -236,12 +237,19 @@ impl SocketIOClient {
     fn connect_to_url(
         mut this: Gd<Self>,
         url: GString,
-        #[opt(default = DictArg::empty())] auth: DictArg,
-        #[opt(default = TlsArg::none())] tls_options: TlsArg,
+        #[opt(default = defaults::Dictionary::empty())] auth: defaults::Dictionary,
+        #[opt(default = defaults::TLSOptions::none())] tls_options: defaults::TLSOptions,
     ) -> Error {
         let client = this.clone();
         guarded(&client, "SocketIOClient.connect_to_url", Error::FAILED, || {
-            Self::connect_now(&mut this, &url.to_string(), &auth.0, tls_options.0.as_ref())
+            let tls = match &tls_options.0 {
+                Ok(tls) => tls.as_ref(),
+                Err(message) => {
+                    godot_error!("connect_to_url(\"{url}\"): {message}");
+                    return Error::ERR_INVALID_PARAMETER;
+                }
+            };
+            Self::connect_now(&mut this, &url.to_string(), &auth.0, tls)
         })
     }
 

@@ -17,7 +17,7 @@ use godot::obj::{Base, Gd, InstanceId, WithBaseField};
 use godot::prelude::{godot_api, GodotClass};
 
 use crate::client::{EmitKind, SocketIOClient};
-use crate::defaults::{ArrayArg, DictArg};
+use crate::defaults;
 use crate::dispatch::NamespaceSignal;
 use crate::enums::NamespaceState;
 
@@ -96,7 +96,10 @@ impl SocketIONamespace {
     /// second request (the one under way keeps its auth; [param auth] is used when the namespace rejoins after a
     /// reconnection); while it is connected, it does nothing and returns [constant @GlobalScope.OK].
     #[func(gd_self)]
-    fn connect_to_namespace(this: Gd<Self>, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
+    fn connect_to_namespace(
+        this: Gd<Self>,
+        #[opt(default = defaults::Dictionary::empty())] auth: defaults::Dictionary,
+    ) -> Error {
         Handle::of(&this).with_client(
             Error::ERR_UNCONFIGURED,
             "connect_to_namespace",
@@ -119,7 +122,7 @@ impl SocketIONamespace {
     /// Values that cannot be sent (objects, vectors, NaN, …), a full send buffer, or a packet larger than the
     /// server's [code]maxPayload[/code] are reported with [method @GlobalScope.push_error] and nothing is sent.
     #[func(gd_self)]
-    fn emit(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
+    fn emit(this: Gd<Self>, event: GString, #[opt(default = defaults::Array::empty())] data: defaults::Array) {
         Handle::of(&this).with_client((), "emit", false, |client, path| {
             SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Plain);
         })
@@ -130,7 +133,11 @@ impl SocketIONamespace {
     /// soon stale, such as positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
     /// reported as for [method emit] (and [code]false[/code] returned).
     #[func(gd_self)]
-    fn emit_volatile(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) -> bool {
+    fn emit_volatile(
+        this: Gd<Self>,
+        event: GString,
+        #[opt(default = defaults::Array::empty())] data: defaults::Array,
+    ) -> bool {
         Handle::of(&this).with_client(false, "emit_volatile", false, |client, path| {
             SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Volatile)
         })
