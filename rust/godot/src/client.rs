@@ -209,20 +209,21 @@ impl SocketIOClient {
     /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
     /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically; a
     /// query in [param url] is sent along (the server sees it in [code]socket.handshake.query[/code]).
-    /// [param auth] is sent with the main namespace's CONNECT.
-    ///
-    /// A path in [param url] names a namespace, as in socket.io-client ([code]io("http://host/admin")[/code]), not
-    /// the server path: [code]connect_to_url("ws://host:3000/admin", auth)[/code] connects [code]"/"[/code] as
-    /// always and also namespace [code]"/admin"[/code], both with [param auth]; get it with
-    /// [code]get_namespace("/admin")[/code] and wait for its [code]connected[/code] signal (or
-    /// [signal namespace_connected]). [signal connected] stays about [code]"/"[/code]. A path equal to [member path]
-    /// ([code]ws://host:3000/socket.io/[/code]) is taken as the server path it already is, and names no namespace. [param tls_options]
+    /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
     /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code], with
     /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
     /// [code]cert[/code] (the server's own certificate, CA or not, or the CA that issued it),
     /// [code]TLSOptions.client_unsafe(cert)[/code] checks that but not the name the certificate is issued for, and
     /// [code]TLSOptions.client_unsafe()[/code] disables verification. Another object as [param tls_options] (an
     /// [X509Certificate], say) is refused with an error.
+    ///
+    /// A path in [param url] names a namespace, as in socket.io-client ([code]io("http://host/admin")[/code]), not
+    /// the server path: [code]connect_to_url("ws://host:3000/admin", auth)[/code] connects [code]"/"[/code] as
+    /// always and also namespace [code]"/admin"[/code], both with [param auth]; get it with
+    /// [code]get_namespace("/admin")[/code] and wait for its [code]connected[/code] signal (or
+    /// [signal namespace_connected]). [signal connected] stays about [code]"/"[/code]. A path equal to
+    /// [member path] ([code]ws://host:3000/socket.io/[/code]) is taken as the server path it already is, and names
+    /// no namespace.
     ///
     /// A previous connection (connected, or still connecting or reconnecting) is closed first, as by
     /// [method close]: [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and

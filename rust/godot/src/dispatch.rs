@@ -149,12 +149,10 @@ struct Retired {
 pub struct Leftovers {
     handlers: Vec<Callable>,
     objects: Vec<Gd<SocketIONamespace>>,
-    /// What the handles are told (so that their commands say why they are refused).
-    reason: Detached,
 }
 
 impl Leftovers {
-    fn of(retired: Vec<Retired>, mut handlers: Vec<Callable>, reason: Detached) -> Leftovers {
+    fn of(retired: Vec<Retired>, mut handlers: Vec<Callable>) -> Leftovers {
         let mut objects = Vec::new();
         for group in retired {
             for entry in group.entries.into_values() {
@@ -162,11 +160,7 @@ impl Leftovers {
                 objects.push(entry.object);
             }
         }
-        Leftovers {
-            handlers,
-            objects,
-            reason,
-        }
+        Leftovers { handlers, objects }
     }
 }
 
@@ -174,7 +168,6 @@ impl Drop for Leftovers {
     fn drop(&mut self) {
         let names = NAMESPACE_SIGNALS.map(StringName::from);
         for object in &self.objects {
-            object.bind().detach(self.reason);
             disconnect_signals(object, &names);
         }
         // Handlers first, then the handles (the handles' last references may be inside the handlers' captures).
@@ -386,11 +379,15 @@ impl Session {
         self.core.remove_all_namespaces(now);
         self.drain_core();
         let entries = std::mem::take(&mut self.namespaces);
-        self.retire(closed, entries);
+        self.retire(closed, entries, Detached::Closed);
         closed
     }
 
-    fn retire(&mut self, epoch: u64, entries: PathTable<NamespaceEntry>) -> u64 {
+    /// Moves `entries` to the retired groups, telling their handles why (their commands say so from now on).
+    fn retire(&mut self, epoch: u64, entries: PathTable<NamespaceEntry>, why: Detached) -> u64 {
+        for entry in entries.values() {
+            entry.object.bind().detach(why);
+        }
         let id = self.next_retired;
         self.next_retired += 1;
         self.retired.push(Retired { id, epoch, entries });
@@ -415,7 +412,7 @@ impl Session {
                 handlers.push(callback);
             }
         }
-        Leftovers::of(old, handlers, Detached::Closed)
+        Leftovers::of(old, handlers)
     }
 
     /// First half of `remove_namespace()`: removes namespace `path` from the core (which disconnects it, times out
@@ -430,7 +427,7 @@ impl Session {
         self.drain_core();
         let mut entries = PathTable::new();
         entries.insert(path, entry);
-        Some(self.retire(self.epoch, entries))
+        Some(self.retire(self.epoch, entries, Detached::Removed))
     }
 
     /// Second half of `remove_namespace()`: forgets the retired handle with its handlers (unless a `close()` in a
@@ -438,7 +435,7 @@ impl Session {
     pub fn forget_removed(&mut self, id: u64) -> Leftovers {
         let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retired).into_iter().partition(|r| r.id == id);
         self.retired = kept;
-        Leftovers::of(old, Vec::new(), Detached::Removed)
+        Leftovers::of(old, Vec::new())
     }
 
     /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
@@ -452,7 +449,6 @@ impl Session {
         Leftovers {
             handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
             objects: Vec::new(),
-            reason: Detached::Closed,
         }
     }
 
@@ -462,7 +458,7 @@ impl Session {
         while self.core.poll_event().is_some() {}
         self.queue.clear();
         let entries = std::mem::take(&mut self.namespaces);
-        self.retire(self.epoch, entries);
+        self.retire(self.epoch, entries, Detached::Closed);
         self.epoch += 1;
         self.forget(u64::MAX)
     }

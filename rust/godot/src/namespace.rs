@@ -51,14 +51,14 @@ pub struct SocketIONamespace {
     base: Base<RefCounted>,
     path: Rc<str>,
     client: InstanceId,
-    /// Why the client let go of this handle, once it did.
+    /// Why the client let go of this handle, once it did (from the start of the `close()` or `remove_namespace()`).
     detached: Cell<Detached>,
 }
 
 /// Whether, and why, the client let go of a namespace handle: its commands then say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detached {
-    /// Still the client's (or let go of by a call still dispatching its final events).
+    /// Still the client's.
     No,
     /// Forgotten by `SocketIOClient.close()`.
     Closed,

@@ -178,8 +178,12 @@ func test_remove_a_connecting_namespace_and_remove_from_its_handler() -> void:
 	var disconnected := record(chat.disconnected)
 	var made: Array = []
 	# A receiver of the removed namespace's disconnected makes it again: that one survives the removal.
-	chat.disconnected.connect(func(_reason): made.append(client.create_namespace("/chat")))
+	chat.disconnected.connect(func(_reason):
+		chat.emit("echo", ["late"])
+		made.append(client.create_namespace("/chat"))
+	)
 	check_eq(client.remove_namespace("/chat"), OK, "remove_namespace while connecting")
+	expect_error("was removed with SocketIOClient.remove_namespace()")
 	check_eq(disconnected, [["io client disconnect"]], "disconnected, as for disconnect_from_namespace()")
 	check_eq(made.size(), 1, "the receiver ran")
 	if made.size() == 1:
