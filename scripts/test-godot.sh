@@ -253,7 +253,7 @@ export SOCKETIO_TEST_BUILD="$profile"
 # The class references the API is checked against (tests/godot/suites/test_reference.gd).
 export SOCKETIO_TEST_SPEC_DIR="${SOCKETIO_TEST_SPEC_DIR:-$root/../shared/spec}"
 # Errors the tests trigger on purpose (each one is also checked by the runner with expect_error()).
-export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed|must be -?[0-9]+ or more|must be between 1 and 127|must be more than 0 seconds|the server.s maxPayload of 4096|called from a thread other than the main thread|^ERROR: TLS handshake error: -[0-9]+$'
+export GODOT_ALLOWED_ERRORS='EXPECTED|is reserved by Socket\.IO|the event name is empty|must be 0 \(unlimited\) or more|must be between 0\.0 and 1\.0|must be a finite number of seconds|belongs to a connection that was closed|was removed with SocketIOClient\.remove_namespace|the main namespace cannot be removed|the URL.s path names the namespace to connect|tls_options must be a TLSOptions|godot-rust function call failed: SocketIO|Invalid call error code 1337|must be -?[0-9]+ or more|must be between 1 and 127|must be more than 0 seconds|the server.s maxPayload of 4096|called from a thread other than the main thread|^ERROR: TLS handshake error: -[0-9]+$'
 
 set +e
 bash scripts/run-godot-scene.sh tests/godot 2>&1 | tee "$tmp/run.out"

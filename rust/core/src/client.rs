@@ -174,6 +174,26 @@ impl Client {
         Ok(())
     }
 
+    /// Forgets namespace `ns` (see [`Session::remove_namespace`]): disconnects it if needed, times out its acks and
+    /// drops its send buffer. The connection closes when no namespace uses it any more.
+    pub fn remove_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+        self.session.remove_namespace(ns)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Removes every namespace (see [`Session::remove_all_namespaces`]); after [`Client::close`], this only forgets
+    /// them.
+    pub fn remove_all_namespaces(&mut self, now: Instant) {
+        self.session.remove_all_namespaces();
+        self.drive(now);
+    }
+
+    /// Whether namespace `ns` is registered (added and not removed).
+    pub fn has_namespace(&self, ns: &str) -> bool {
+        self.session.has_namespace(ns)
+    }
+
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
     pub fn emit(&mut self, ns: &str, event: &str, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
         self.session.emit(now, ns, event, args, None)?;

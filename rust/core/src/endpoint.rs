@@ -146,6 +146,16 @@ impl Endpoint {
         &self.namespace
     }
 
+    /// The namespace the URL names besides the main one, for the front end to connect with the main one: the
+    /// URL's path ([`Endpoint::namespace`]), or `None` when that is `/` (or empty), or is the server path itself
+    /// (`ws://host/socket.io/`, with or without the trailing `/`, written by someone who took the URL's path for
+    /// the server path: socket.io-client would try a namespace `/socket.io/` there).
+    pub fn extra_namespace(&self) -> Option<&str> {
+        let ns = self.namespace.as_str();
+        let is_server_path = ns.trim_end_matches('/') == self.path.trim_end_matches('/');
+        (ns != "/" && !is_server_path).then_some(ns)
+    }
+
     /// The Engine.IO server path in use, normalised (`/socket.io/` by default).
     pub fn path(&self) -> &str {
         &self.path
@@ -297,8 +307,28 @@ mod tests {
         assert_eq!(e.namespace(), "/admin");
         assert_eq!(e.ws_url(), "ws://localhost:3000/socket.io/?EIO=4&transport=websocket");
 
+        assert_eq!(e.extra_namespace(), Some("/admin"));
+
         let e = ok("http://localhost:3000/");
         assert_eq!(e.namespace(), "/");
+        assert_eq!(e.extra_namespace(), None);
+        assert_eq!(ok("ws://localhost:3000").extra_namespace(), None);
+        // The server path is not a namespace, whether it ends in "/" or not.
+        for url in [
+            "ws://h/socket.io/",
+            "ws://h/socket.io",
+            "ws://h/socket.io/?EIO=4&transport=websocket",
+        ] {
+            assert_eq!(ok(url).extra_namespace(), None, "{url}");
+        }
+        assert_eq!(ok("ws://h/socket.io/x").extra_namespace(), Some("/socket.io/x"));
+        let custom = Endpoint::parse("ws://h/game", "/game/").unwrap();
+        assert_eq!(custom.extra_namespace(), None);
+        assert_eq!(
+            ok("ws://h/admin/").extra_namespace(),
+            Some("/admin/"),
+            "as written, as socket.io-client"
+        );
 
         let e = ok("http://localhost/caf%C3%A9");
         assert_eq!(e.namespace(), "/café");

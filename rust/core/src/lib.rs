@@ -21,6 +21,7 @@ pub mod frame;
 pub mod json;
 pub mod packet;
 pub mod session;
+pub mod table;
 mod tls;
 pub mod transport;
 pub mod value;

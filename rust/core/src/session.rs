@@ -6,7 +6,7 @@
 //! user), and [`Session::next_deadline`] (when to call [`Session::handle_timeout`]). It never reads a clock and
 //! never touches a socket, so every scenario can be replayed in a test with made-up instants.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use crate::error::{BufferLimit, CommandError, DecodeError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use crate::frame::Frame;
 use crate::packet::{self, Decoder, Packet};
+use crate::table::PathTable;
 use crate::value::Value;
 
 /// What the session asks of its transport.
@@ -107,6 +108,8 @@ struct Namespace {
     early_events: Vec<ClientEvent>,
     /// The current (or last) session of this namespace, stamped on the server's ack requests; 0 before the first.
     session: u64,
+    /// This namespace's pending acks (sent or still in the send buffer), in id order.
+    acks: BTreeSet<AckId>,
 }
 
 /// A namespace session number never used before in this process (see [`AckRequest`]): unique across clients and
@@ -147,6 +150,7 @@ impl Namespace {
             buffered_bytes: 0,
             early_events: Vec::new(),
             session: 0,
+            acks: BTreeSet::new(),
         }
     }
 }
@@ -165,7 +169,13 @@ pub struct Session {
     config: ClientConfig,
     state: EngineState,
     decoder: Decoder,
-    namespaces: Vec<Namespace>,
+    /// By path, in creation order: looked up in constant time, however many a game creates.
+    namespaces: PathTable<Namespace>,
+    /// How many namespaces are `wanted` (kept by [`want`], so that no call scans them all).
+    wanted: usize,
+    /// Namespaces removed while their CONNECT was unanswered: the server refuses a DISCONNECT before its answer,
+    /// so the DISCONNECT follows the answer. Cleared when the connection ends.
+    leaving: HashSet<String>,
     acks: HashMap<AckId, PendingAck>,
     ack_deadlines: BTreeSet<(Instant, AckId)>,
     next_ack_id: AckId,
@@ -186,7 +196,9 @@ impl Session {
             decoder: Decoder::new(&config.limits),
             config,
             state: EngineState::Idle,
-            namespaces: Vec::new(),
+            namespaces: PathTable::new(),
+            wanted: 0,
+            leaving: HashSet::new(),
             acks: HashMap::new(),
             ack_deadlines: BTreeSet::new(),
             next_ack_id: 0,
@@ -301,12 +313,22 @@ impl Session {
         self.acks.len()
     }
 
+    /// Whether namespace `path` is registered (added and not removed).
+    pub fn has_namespace(&self, path: &str) -> bool {
+        self.namespaces.contains(path)
+    }
+
+    /// Number of registered namespaces.
+    pub fn namespace_count(&self) -> usize {
+        self.namespaces.len()
+    }
+
     fn namespace(&self, path: &str) -> Option<&Namespace> {
-        self.namespaces.iter().find(|ns| ns.path == path)
+        self.namespaces.get(path)
     }
 
     fn namespace_index(&self, path: &str) -> Option<usize> {
-        self.namespaces.iter().position(|ns| ns.path == path)
+        self.namespaces.index_of(path)
     }
 
     // ----- commands ------------------------------------------------------------------------------------------
@@ -326,8 +348,11 @@ impl Session {
         if !path.starts_with('/') || !fits_the_wire {
             return Err(CommandError::InvalidNamespace(path.to_owned()));
         }
-        if self.namespace_index(path).is_none() {
-            self.namespaces.push(Namespace::new(path));
+        if !self.namespaces.contains(path) {
+            let mut ns = Namespace::new(path);
+            // Removed while its CONNECT was on its way, and back before the answer: the answer is this one's.
+            ns.connect_in_flight = self.leaving.remove(path);
+            self.namespaces.insert(path, ns);
         }
         Ok(())
     }
@@ -356,11 +381,11 @@ impl Session {
         if ns.connect_in_flight && engine_open {
             // A CONNECT is already on its way: a second one would make the server create a second socket.
             // Its answer connects the namespace; the new auth is used from the next (re)join on.
-            ns.wanted = true;
+            want(ns, &mut self.wanted, true);
             ns.state = ConnectionState::Connecting;
             return Ok(());
         }
-        ns.wanted = true;
+        want(ns, &mut self.wanted, true);
         ns.state = if idle {
             ConnectionState::Disconnected
         } else {
@@ -374,12 +399,50 @@ impl Session {
 
     /// Disconnects namespace `path` ("io client disconnect"). When it was the last one, the connection closes.
     pub fn disconnect_namespace(&mut self, path: &str) -> Result<(), CommandError> {
+        self.leave(path)?;
+        self.close_if_unused();
+        Ok(())
+    }
+
+    /// Forgets namespace `path`: disconnects it as [`Session::disconnect_namespace`] does (`NamespaceDisconnected`
+    /// with "io client disconnect" if it was connected or connecting), discards its send buffer, times out every
+    /// pending ack of it (`AckTimeout`), then removes it: it is no longer known (its state reads `Disconnected`,
+    /// commands on it fail with `UnknownNamespace`, and packets the server still sends on it are ignored) until
+    /// it is added again. When it was the last namespace in use, the connection closes.
+    pub fn remove_namespace(&mut self, path: &str) -> Result<(), CommandError> {
+        self.leave(path)?;
+        let ids: Vec<AckId> = self
+            .namespaces
+            .get(path)
+            .map_or_else(Vec::new, |ns| ns.acks.iter().copied().collect());
+        for id in ids {
+            self.resolve_ack_timeout(id);
+        }
+        if let Some(ns) = self.namespaces.remove(path) {
+            if ns.connect_in_flight && self.is_open() {
+                self.leaving.insert(ns.path);
+            }
+        }
+        self.close_if_unused();
+        Ok(())
+    }
+
+    /// Removes every namespace, as [`Session::remove_namespace`] does one by one (in creation order).
+    pub fn remove_all_namespaces(&mut self) {
+        let paths: Vec<String> = self.namespaces.iter().map(|(path, _)| path.to_owned()).collect();
+        for path in paths {
+            let _ = self.remove_namespace(&path);
+        }
+    }
+
+    /// The first half of `disconnect_namespace` and `remove_namespace`: everything but closing an unused connection.
+    fn leave(&mut self, path: &str) -> Result<(), CommandError> {
         let index = self
             .namespace_index(path)
             .ok_or_else(|| CommandError::UnknownNamespace(path.to_owned()))?;
         let ns = &mut self.namespaces[index];
         let was = ns.state;
-        ns.wanted = false;
+        want(ns, &mut self.wanted, false);
         ns.state = ConnectionState::Disconnected;
         ns.sid = None;
         ns.early_events.clear();
@@ -398,7 +461,6 @@ impl Session {
                 was_connected: was == ConnectionState::Connected,
             });
         }
-        self.close_if_unused();
         Ok(())
     }
 
@@ -482,6 +544,7 @@ impl Session {
         }
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {
             self.next_ack_id += 1;
+            self.namespaces[index].acks.insert(id);
             let deadline = later(now, timeout);
             self.acks.insert(
                 id,
@@ -522,9 +585,11 @@ impl Session {
     /// now (no answer can come any more) and send buffers are emptied.
     pub fn close(&mut self) {
         self.shut_engine(DisconnectReason::IoClientDisconnect);
-        for index in 0..self.namespaces.len() {
-            let ns = &mut self.namespaces[index];
-            ns.wanted = false;
+        for index in 0..self.namespaces.slot_count() {
+            let Some(ns) = self.namespaces.slot_mut(index) else {
+                continue;
+            };
+            want(ns, &mut self.wanted, false);
             ns.state = ConnectionState::Disconnected;
             ns.sid = None;
             ns.pid = None;
@@ -615,9 +680,9 @@ impl Session {
             });
             self.reconnect_attempt = 0;
         }
-        for index in 0..self.namespaces.len() {
-            if self.namespaces[index].wanted {
-                self.namespaces[index].state = ConnectionState::Connecting;
+        for index in 0..self.namespaces.slot_count() {
+            if let Some(ns) = self.namespaces.slot_mut(index).filter(|ns| ns.wanted) {
+                ns.state = ConnectionState::Connecting;
                 self.send_connect(index);
             }
         }
@@ -626,7 +691,17 @@ impl Session {
 
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         let Some(index) = self.namespace_index(packet.namespace()) else {
-            return; // A namespace we never joined: ignore, as socket.io-client does.
+            match packet {
+                // The answer to the CONNECT of a namespace removed meanwhile: now the server accepts its DISCONNECT.
+                Packet::Connect { namespace, .. } if self.leaving.remove(&namespace) => {
+                    self.push_packet(&Packet::Disconnect { namespace });
+                }
+                Packet::ConnectError { namespace, .. } => {
+                    self.leaving.remove(&namespace);
+                }
+                _ => {} // A namespace we never joined (or removed): ignore, as socket.io-client does.
+            }
+            return;
         };
         match packet {
             Packet::Connect { namespace, data } => self.handle_connect(index, namespace, data),
@@ -637,7 +712,7 @@ impl Session {
                     return;
                 }
                 ns.state = ConnectionState::Disconnected;
-                ns.wanted = false;
+                want(ns, &mut self.wanted, false);
                 ns.early_events.clear();
                 let error = match data {
                     Value::String(message) => ConnectError { message, data: None },
@@ -657,7 +732,7 @@ impl Session {
                 }
                 let was_connected = ns.state == ConnectionState::Connected;
                 ns.state = ConnectionState::Disconnected;
-                ns.wanted = false;
+                want(ns, &mut self.wanted, false);
                 ns.sid = None;
                 ns.early_events.clear();
                 self.fail_sent_acks(&namespace);
@@ -718,6 +793,7 @@ impl Session {
                 let deadline = pending.deadline;
                 self.acks.remove(&id);
                 self.ack_deadlines.remove(&(deadline, id));
+                self.namespaces[index].acks.remove(&id);
                 self.events.push_back(ClientEvent::AckResponse { namespace, id, args });
             }
         }
@@ -736,7 +812,7 @@ impl Session {
         let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str);
         let Some(sid) = sid.map(str::to_owned) else {
             ns.state = ConnectionState::Disconnected;
-            ns.wanted = false;
+            want(ns, &mut self.wanted, false);
             ns.early_events.clear();
             self.events.push_back(ClientEvent::NamespaceConnectError {
                 namespace,
@@ -847,7 +923,7 @@ impl Session {
     // ----- internals -----------------------------------------------------------------------------------------
 
     fn any_wanted(&self) -> bool {
-        self.namespaces.iter().any(|ns| ns.wanted)
+        self.wanted > 0
     }
 
     /// socket.io-client closes the connection when no namespace uses it any more.
@@ -867,7 +943,7 @@ impl Session {
         self.state = EngineState::Opening {
             deadline: later(now, self.config.connect_timeout),
         };
-        for ns in &mut self.namespaces {
+        for ns in self.namespaces.values_mut() {
             if ns.wanted {
                 ns.state = ConnectionState::Connecting;
             }
@@ -942,11 +1018,14 @@ impl Session {
     /// Acks already written on `namespace` can no longer be answered once it disconnects: time them out now,
     /// as socket.io-client does. Acks still in a send buffer keep waiting.
     fn fail_sent_acks(&mut self, namespace: &str) {
-        let ids: Vec<AckId> = self
+        let Some(ns) = self.namespaces.get(namespace) else {
+            return;
+        };
+        let ids: Vec<AckId> = ns
             .acks
             .iter()
-            .filter(|(_, a)| a.sent && a.namespace == namespace)
-            .map(|(&id, _)| id)
+            .copied()
+            .filter(|id| self.acks.get(id).is_some_and(|a| a.sent))
             .collect();
         for id in ids {
             self.resolve_ack_timeout(id);
@@ -956,7 +1035,8 @@ impl Session {
     fn resolve_ack_timeout(&mut self, id: AckId) {
         let Some(pending) = self.acks.remove(&id) else { return };
         self.ack_deadlines.remove(&(pending.deadline, id));
-        if let Some(ns) = self.namespaces.iter_mut().find(|ns| ns.path == pending.namespace) {
+        if let Some(ns) = self.namespaces.get_mut(&pending.namespace) {
+            ns.acks.remove(&id);
             if let Some(pos) = ns.send_buffer.iter().position(|e| e.ack == Some(id)) {
                 if let Some(removed) = ns.send_buffer.remove(pos) {
                     ns.buffered_bytes -= removed.size();
@@ -974,10 +1054,14 @@ impl Session {
         self.last_error = None;
         let was_open = self.is_open();
         if was_open {
-            for index in 0..self.namespaces.len() {
-                if self.namespaces[index].state == ConnectionState::Connected {
+            for index in 0..self.namespaces.slot_count() {
+                if let Some(ns) = self
+                    .namespaces
+                    .slot(index)
+                    .filter(|ns| ns.state == ConnectionState::Connected)
+                {
                     let packet = Packet::Disconnect {
-                        namespace: self.namespaces[index].path.clone(),
+                        namespace: ns.path.clone(),
                     };
                     self.push_packet(&packet);
                 }
@@ -998,8 +1082,12 @@ impl Session {
     /// The connection is gone: every namespace leaves it (and waits to rejoin, `Connecting`, when `rejoin` and
     /// wanted); those that were connected report `reason`, and their unanswered acks time out.
     fn drop_namespaces(&mut self, reason: DisconnectReason, rejoin: bool) {
-        for index in 0..self.namespaces.len() {
-            let ns = &mut self.namespaces[index];
+        // The connection that owed these answers is gone.
+        self.leaving.clear();
+        for index in 0..self.namespaces.slot_count() {
+            let Some(ns) = self.namespaces.slot_mut(index) else {
+                continue;
+            };
             let was_connected = ns.state == ConnectionState::Connected;
             ns.connect_in_flight = false;
             ns.state = if ns.wanted && rejoin {
@@ -1052,7 +1140,7 @@ impl Session {
                 attempts: self.reconnect_attempt,
             });
             self.reconnect_attempt = 0;
-            for ns in &mut self.namespaces {
+            for ns in self.namespaces.values_mut() {
                 ns.state = ConnectionState::Disconnected;
             }
             return;
@@ -1063,6 +1151,18 @@ impl Session {
             until: later(now, delay),
         };
         self.events.push_back(ClientEvent::ReconnectAttempt { attempt, delay });
+    }
+}
+
+/// Sets `ns.wanted`, keeping `count` (the session's number of wanted namespaces) in step.
+fn want(ns: &mut Namespace, count: &mut usize, wanted: bool) {
+    if ns.wanted != wanted {
+        ns.wanted = wanted;
+        if wanted {
+            *count += 1;
+        } else {
+            *count -= 1;
+        }
     }
 }
 

@@ -1009,3 +1009,162 @@ fn a_buffered_emit_over_max_payload_fails_when_flushed() {
         id
     }));
 }
+
+#[test]
+fn removing_a_namespace_disconnects_it_times_out_its_acks_and_forgets_it() {
+    let mut h = Harness::connected();
+    h.session.connect_namespace("/match-1", None).unwrap();
+    h.text(r#"40/match-1,{"sid":"m"}"#);
+    let _ = (h.sent(), h.events());
+    let sent = h
+        .session
+        .emit(
+            h.now,
+            "/match-1",
+            "move",
+            vec![Value::Int(1)],
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.sent(), [format!(r#"42/match-1,{sent}["move",1]"#)]);
+    h.session.remove_namespace("/match-1").unwrap();
+    assert_eq!(h.sent(), ["41/match-1,"]);
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::AckTimeout {
+                namespace: "/match-1".into(),
+                id: sent
+            },
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/match-1".into(),
+                reason: DisconnectReason::IoClientDisconnect,
+                was_connected: true
+            },
+        ]
+    );
+    assert!(!h.session.has_namespace("/match-1"));
+    assert_eq!(h.session.namespace_count(), 1);
+    assert_eq!(h.session.pending_acks(), 0);
+    assert_eq!(h.session.namespace_state("/match-1"), ConnectionState::Disconnected);
+    assert_eq!(
+        h.session.emit(h.now, "/match-1", "move", vec![], None),
+        Err(CommandError::UnknownNamespace("/match-1".into()))
+    );
+    assert_eq!(
+        h.session.remove_namespace("/match-1"),
+        Err(CommandError::UnknownNamespace("/match-1".into()))
+    );
+    // The server's late events on it are ignored; "/" keeps the connection.
+    h.text(r#"42/match-1,["late"]"#);
+    assert!(h.events().is_empty());
+    assert_eq!(h.session.state(), ConnectionState::Connected);
+    // Added again, it starts afresh.
+    h.session.connect_namespace("/match-1", None).unwrap();
+    assert_eq!(h.sent(), ["40/match-1,"]);
+}
+
+#[test]
+fn removing_a_disconnected_namespace_drops_its_buffer_and_buffered_acks() {
+    let mut h = Harness::connected();
+    h.session.add_namespace("/lobby").unwrap();
+    h.session.emit(h.now, "/lobby", "hello", vec![], None).unwrap();
+    let buffered = h
+        .session
+        .emit(h.now, "/lobby", "ask", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.session.buffered_packets("/lobby"), 2);
+    h.session.remove_namespace("/lobby").unwrap();
+    assert_eq!(
+        h.events(),
+        [ClientEvent::AckTimeout {
+            namespace: "/lobby".into(),
+            id: buffered
+        }],
+        "no disconnect for a namespace that was not connecting"
+    );
+    assert_eq!(h.session.buffered_packets("/lobby"), 0);
+    h.session.connect_namespace("/lobby", None).unwrap();
+    h.text(r#"40/lobby,{"sid":"l"}"#);
+    assert_eq!(h.sent(), ["40/lobby,"], "the discarded emits are not sent");
+    assert_eq!(h.session.pending_acks(), 0);
+}
+
+#[test]
+fn removing_a_namespace_whose_connect_is_unanswered_leaves_after_the_answer() {
+    let mut h = Harness::connected();
+    h.session.connect_namespace("/a", None).unwrap();
+    h.session.connect_namespace("/b", None).unwrap();
+    assert_eq!(h.sent(), ["40/a,", "40/b,"]);
+    h.session.remove_namespace("/a").unwrap();
+    h.session.remove_namespace("/b").unwrap();
+    assert!(
+        h.sent().is_empty(),
+        "no DISCONNECT before the server answered the CONNECT"
+    );
+    assert_eq!(h.events().len(), 2);
+    h.text(r#"40/a,{"sid":"a"}"#);
+    assert_eq!(h.sent(), ["41/a,"], "leaves once the answer came");
+    h.text(r#"44/b,{"message":"no"}"#);
+    assert!(h.sent().is_empty() && h.events().is_empty());
+    h.text(r#"40/a,{"sid":"again"}"#);
+    assert!(h.sent().is_empty(), "only once");
+
+    // Removed and added back before the answer: the answer connects the new one, with no second CONNECT.
+    h.session.connect_namespace("/c", None).unwrap();
+    h.session.remove_namespace("/c").unwrap();
+    h.session.connect_namespace("/c", None).unwrap();
+    assert_eq!(h.sent(), ["40/c,"]);
+    let _ = h.events();
+    h.text(r#"40/c,{"sid":"c"}"#);
+    assert_eq!(h.session.namespace_state("/c"), ConnectionState::Connected);
+    assert!(h.sent().is_empty());
+}
+
+#[test]
+fn removing_the_last_namespace_in_use_closes_the_connection() {
+    let mut h = Harness::connected();
+    h.session.add_namespace("/idle").unwrap();
+    h.session.remove_namespace("/").unwrap();
+    assert_eq!(h.sent(), ["41"]);
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert!(h.session.has_namespace("/idle") && !h.session.has_namespace("/"));
+}
+
+#[test]
+fn many_namespaces_cost_no_scan_per_call() {
+    // Quadratic work would take minutes here (each call scanning 50,000 namespaces); this takes milliseconds.
+    let mut h = Harness::connected();
+    let started = Instant::now();
+    let count = 50_000;
+    for i in 0..count {
+        let path = format!("/match-{i}");
+        h.session.add_namespace(&path).unwrap();
+        h.session
+            .emit(h.now, &path, "hi", vec![], Some(Duration::from_secs(60)))
+            .unwrap();
+    }
+    for i in 0..count {
+        assert!(h.session.has_namespace(&format!("/match-{i}")));
+    }
+    h.session.connect_namespace("/match-7", None).unwrap();
+    for i in (0..count).filter(|i| i % 2 == 0) {
+        h.session.remove_namespace(&format!("/match-{i}")).unwrap();
+    }
+    assert_eq!(h.session.namespace_count(), count / 2 + 1);
+    assert_eq!(h.session.pending_acks(), count / 2);
+    let _ = (h.sent(), h.events());
+    h.session.close();
+    assert_eq!(h.session.pending_acks(), 0);
+    let timeouts = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::AckTimeout { .. }))
+        .count();
+    assert_eq!(timeouts, count / 2);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}

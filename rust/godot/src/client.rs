@@ -15,7 +15,7 @@ use socketio_core::endpoint::Endpoint;
 use socketio_core::{CommandError, ConnectionState, Value};
 
 use crate::convert;
-use crate::defaults::{DictArg, TlsArg};
+use crate::defaults;
 use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Leftovers, Session};
 use crate::enums::ClientState;
 use crate::guard::{guarded, on_main_thread};
@@ -46,7 +46,8 @@ use crate::tls::tls_config;
 ///
 /// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
 /// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
-/// [method close] forgets them.
+/// [method close] forgets them, and [method remove_namespace] one of them. Namespaces cost nothing per call however
+/// many there are (lookups are constant-time), so a game may make one per match and remove it afterwards.
 ///
 /// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
 /// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
@@ -206,13 +207,23 @@ impl SocketIOClient {
     }
 
     /// Connects to the Socket.IO server at [param url] ([code]ws://host:port[/code], [code]wss://host:port[/code];
-    /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically.
+    /// [code]http(s)://[/code] also work). The Engine.IO path ([member path]) and query are added automatically; a
+    /// query in [param url] is sent along (the server sees it in [code]socket.handshake.query[/code]).
     /// [param auth] is sent with the main namespace's CONNECT. [param tls_options]
     /// ([code]TLSOptions.client()[/code] by default) selects the trusted certificates for [code]wss://[/code], with
     /// the same verdicts as Godot's own [WebSocketPeer]: [code]TLSOptions.client(cert)[/code] trusts only
     /// [code]cert[/code] (the server's own self-signed certificate, CA or not, or the CA that issued it),
     /// [code]TLSOptions.client_unsafe(cert)[/code] checks that but not the name the certificate is issued for, and
-    /// [code]TLSOptions.client_unsafe()[/code] disables verification.
+    /// [code]TLSOptions.client_unsafe()[/code] disables verification. Another object as [param tls_options] (an
+    /// [X509Certificate], say) is refused with an error.
+    ///
+    /// A path in [param url] names a namespace, as in socket.io-client ([code]io("http://host/admin")[/code]), not
+    /// the server path: [code]connect_to_url("ws://host:3000/admin", auth)[/code] connects [code]"/"[/code] as
+    /// always and also namespace [code]"/admin"[/code], both with [param auth]; get it with
+    /// [code]get_namespace("/admin")[/code] and wait for its [code]connected[/code] signal (or
+    /// [signal namespace_connected]). [signal connected] stays about [code]"/"[/code]. A path equal to
+    /// [member path] ([code]ws://host:3000/socket.io/[/code]) is taken as the server path it already is, and names
+    /// no namespace.
     ///
     /// A previous connection (connected, or still connecting or reconnecting) is closed first, as by
     /// [method close]: [signal disconnected] and the namespaces' [code]disconnected[/code] signals are emitted and
@@ -227,12 +238,19 @@ impl SocketIOClient {
     fn connect_to_url(
         mut this: Gd<Self>,
         url: GString,
-        #[opt(default = DictArg::empty())] auth: DictArg,
-        #[opt(default = TlsArg::none())] tls_options: TlsArg,
+        #[opt(default = defaults::Dictionary::empty())] auth: defaults::Dictionary,
+        #[opt(default = defaults::TLSOptions::none())] tls_options: defaults::TLSOptions,
     ) -> Error {
         let client = this.clone();
         guarded(&client, "SocketIOClient.connect_to_url", Error::FAILED, || {
-            Self::connect_now(&mut this, &url.to_string(), &auth.0, tls_options.0.as_ref())
+            let tls = match &tls_options.0 {
+                Ok(tls) => tls.as_ref(),
+                Err(message) => {
+                    godot_error!("connect_to_url(\"{url}\"): {message}");
+                    return Error::ERR_INVALID_PARAMETER;
+                }
+            };
+            Self::connect_now(&mut this, &url.to_string(), &auth.0, tls)
         })
     }
 
@@ -315,7 +333,32 @@ impl SocketIOClient {
         this.bind().session.namespace(&namespace.to_string())
     }
 
-    /// Returns [code]true[/code] when namespace [param namespace] was created.
+    /// Removes namespace [param namespace], for a game that makes namespaces as it goes (one per match, say) and is
+    /// done with one: it is disconnected first if it was connected or connecting ([code]"io client disconnect"[/code];
+    /// [signal namespace_disconnected] and the namespace's [code]disconnected[/code] are emitted as for
+    /// [code]disconnect_from_namespace()[/code]), its pending [code]emit_with_ack()[/code] callbacks get
+    /// [code]["timeout"][/code] and its buffered emits are discarded, all before this method returns. Then its
+    /// handlers are dropped and whatever is connected to its signals is disconnected; the old handle reports
+    /// [code]STATE_DISCONNECTED[/code] and its commands report an error, and [method has_namespace] returns
+    /// [code]false[/code]. [method create_namespace] makes it anew. When it was the last namespace in use, the
+    /// connection closes, as after [code]disconnect_from_namespace()[/code].
+    ///
+    /// Returns [constant @GlobalScope.OK], or [constant @GlobalScope.ERR_DOES_NOT_EXIST] (not reported as an error)
+    /// when there is no such namespace, e.g. after [method close]. The main namespace [code]"/"[/code] cannot be
+    /// removed ([constant @GlobalScope.ERR_INVALID_PARAMETER], reported): [signal connected] and
+    /// [signal disconnected] are about it; disconnect it with [code]disconnect_from_namespace()[/code], or
+    /// [method close] the client.
+    #[func(gd_self)]
+    fn remove_namespace(mut this: Gd<Self>, namespace: GString) -> Error {
+        let path = namespace.to_string();
+        let client = this.clone();
+        guarded(&client, "SocketIOClient.remove_namespace", Error::FAILED, || {
+            Self::remove_now(&mut this, &path)
+        })
+    }
+
+    /// Returns [code]true[/code] when namespace [param namespace] was created (and not removed since, nor forgotten
+    /// by [method close]).
     #[func]
     fn has_namespace(&self, namespace: GString) -> bool {
         if !on_main_thread("SocketIOClient.has_namespace") {
@@ -613,6 +656,25 @@ impl SocketIOClient {
         drop(leftovers);
     }
 
+    /// `remove_namespace()` without the panic guard: the namespace's final events are dispatched, then its handle is
+    /// forgotten (not one a handler created meanwhile).
+    fn remove_now(this: &mut Gd<Self>, path: &str) -> Error {
+        if path == "/" {
+            godot_error!(
+                "remove_namespace(\"/\"): the main namespace cannot be removed (the client's connected and \
+                 disconnected signals are about it); disconnect it with disconnect_from_namespace(), or close() the client"
+            );
+            return Error::ERR_INVALID_PARAMETER;
+        }
+        let Some(removed) = this.bind_mut().session.begin_remove(path, Instant::now()) else {
+            return Error::ERR_DOES_NOT_EXIST;
+        };
+        dispatch::run(this);
+        let leftovers = this.bind_mut().session.forget_removed(removed);
+        drop(leftovers);
+        Error::OK
+    }
+
     /// `connect_to_url()` without the panic guard.
     fn connect_now(this: &mut Gd<Self>, url: &str, auth: &VarDictionary, tls: Option<&Gd<TlsOptions>>) -> Error {
         let label = format!("connect_to_url(\"{url}\")");
@@ -631,9 +693,21 @@ impl SocketIOClient {
             }
         };
         let path = this.bind().path.to_string();
-        if let Err(e) = Endpoint::parse(url, &path) {
-            godot_error!("{label}: {e}");
-            return Error::ERR_INVALID_PARAMETER;
+        let endpoint = match Endpoint::parse(url, &path) {
+            Ok(endpoint) => endpoint,
+            Err(e) => {
+                godot_error!("{label}: {e}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
+        };
+        // As with socket.io-client's io("ws://host/admin"), the URL's path names a namespace to connect (besides
+        // "/", which the client's own signals are about).
+        let extra = endpoint.extra_namespace().map(str::to_owned);
+        if let Some(extra) = &extra {
+            if let Err(message) = check_namespace_path(extra) {
+                godot_error!("{label}: the URL's path names the namespace to connect; {message}");
+                return Error::ERR_INVALID_PARAMETER;
+            }
         }
 
         // The previous connection is closed as by close(), its final signals and ack timeouts delivered before this
@@ -653,12 +727,18 @@ impl SocketIOClient {
             match session.core.connect(url, Instant::now()) {
                 Err(e) => Err((Error::ERR_INVALID_PARAMETER, e.to_string())),
                 Ok(()) => {
-                    session.ensure_namespace("/", id);
-                    session.set_wanted("/", true);
-                    session
-                        .core
-                        .connect_namespace("/", auth, Instant::now())
-                        .map_err(|e| (command_error_code(&e), e.to_string()))
+                    let mut result = Ok(());
+                    for ns in std::iter::once("/").chain(extra.as_deref()) {
+                        session.ensure_namespace(ns, id);
+                        session.set_wanted(ns, true);
+                        result = result.and_then(|()| {
+                            session
+                                .core
+                                .connect_namespace(ns, auth.clone(), Instant::now())
+                                .map_err(|e| (command_error_code(&e), e.to_string()))
+                        });
+                    }
+                    result
                 }
             }
         };
@@ -808,9 +888,15 @@ impl SocketIOClient {
         flush.call_deferred(&[]);
     }
 
-    /// `SocketIONamespace.on()`.
-    pub(crate) fn add_handler(this: &mut Gd<Self>, path: &str, event: &str, callback: Callable) {
-        let label = CallLabel("on", event);
+    /// `SocketIONamespace.on()` and `on_for()` (with its owner).
+    pub(crate) fn add_handler(
+        this: &mut Gd<Self>,
+        path: &str,
+        event: &str,
+        callback: Callable,
+        owner: Option<InstanceId>,
+    ) {
+        let label = CallLabel(if owner.is_some() { "on_for" } else { "on" }, event);
         if let Err(message) = check_event_name(event) {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
@@ -818,8 +904,8 @@ impl SocketIOClient {
         } else if let Err(message) = dispatch::check_arity(callback.get_argument_count(), dispatch::HANDLER_SHAPES) {
             godot_error!("{label}: {message}");
         } else {
-            let refused = this.bind_mut().session.add_handler(path, event, callback);
-            drop(refused);
+            let released = this.bind_mut().session.add_handler(path, event, callback, owner);
+            drop(released);
         }
     }
 

@@ -151,7 +151,7 @@ impl fmt::Display for Refusal {
 }
 
 /// "a" or "an" for a type name.
-fn article(word: &str) -> &'static str {
+pub(crate) fn article(word: &str) -> &'static str {
     match word.chars().next() {
         Some(c) if "AEIOUaeiou".contains(c) => "an",
         _ => "a",

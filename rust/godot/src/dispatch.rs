@@ -22,12 +22,13 @@ use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
 use socketio_core::packet::RESERVED_EVENTS;
+use socketio_core::table::PathTable;
 use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
 use crate::client::SocketIOClient;
 use crate::convert::{self, values_to_array};
 use crate::marshal::godot_text;
-use crate::namespace::SocketIONamespace;
+use crate::namespace::{Detached, SocketIONamespace};
 
 /// Why an event name is refused, if it is.
 pub fn check_event_name(name: &str) -> Result<(), String> {
@@ -104,23 +105,40 @@ pub enum Action {
     Warning(String),
 }
 
-/// A handler registered with `SocketIONamespace.on()`.
+/// A handler registered with `SocketIONamespace.on()` or `on_for()`.
 struct Handler {
     event: String,
     callable: Callable,
+    /// `on_for()`'s owner: the handler goes when this object is freed.
+    owner: Option<InstanceId>,
+}
+
+impl Handler {
+    /// Whether the handler can still run: its Callable's object and its owner exist.
+    fn is_live(&self) -> bool {
+        self.callable.is_valid() && self.owner.is_none_or(InstanceId::lookup_validity)
+    }
 }
 
 /// One namespace handle and what belongs to it.
 struct NamespaceEntry {
-    path: String,
     object: Gd<SocketIONamespace>,
     /// In registration order.
     handlers: Vec<Handler>,
     /// Asked to connect (by `connect_to_url` or `connect_to_namespace`) and not disconnected by us or the server
     /// since: such namespaces also get `connect_error` when the connection itself fails.
     wanted: bool,
-    /// The connection epoch the handle was created in (see [`Session::begin_close`]).
+}
+
+/// Handles let go of by one `close()` (all of them) or `remove_namespace()` (one): still reached by the final
+/// events (disconnections, ack timeouts) that call dispatches, no longer attached (their commands are refused),
+/// and forgotten once those events are dispatched.
+struct Retired {
+    /// Names this group for [`Session::forget_removed`].
+    id: u64,
+    /// The connection epoch it was let go of in: a `close()` of that epoch forgets it too.
     epoch: u64,
+    entries: PathTable<NamespaceEntry>,
 }
 
 /// Callables and namespace handles taken out of the client, to be dropped once no borrow is held (dropping the last
@@ -136,10 +154,24 @@ pub struct Leftovers {
     objects: Vec<Gd<SocketIONamespace>>,
 }
 
+impl Leftovers {
+    fn of(retired: Vec<Retired>, mut handlers: Vec<Callable>) -> Leftovers {
+        let mut objects = Vec::new();
+        for group in retired {
+            for entry in group.entries.into_values() {
+                handlers.extend(entry.handlers.into_iter().map(|h| h.callable));
+                objects.push(entry.object);
+            }
+        }
+        Leftovers { handlers, objects }
+    }
+}
+
 impl Drop for Leftovers {
     fn drop(&mut self) {
+        let names = NAMESPACE_SIGNALS.map(StringName::from);
         for object in &self.objects {
-            disconnect_all_signals(object);
+            disconnect_signals(object, &names);
         }
         // Handlers first, then the handles (the handles' last references may be inside the handlers' captures).
         self.handlers.clear();
@@ -147,20 +179,41 @@ impl Drop for Leftovers {
     }
 }
 
+/// Every signal a `SocketIONamespace` has: its own and `Object`'s (a script cannot be attached to it, so there are no
+/// others). Listed rather than read with `get_signal_list()`, which builds a dictionary per signal: `close()` lets go
+/// of every handle at once.
+const NAMESPACE_SIGNALS: [&str; 6] = [
+    "connected",
+    "disconnected",
+    "event_received",
+    "connect_error",
+    "script_changed",
+    "property_list_changed",
+];
+
 /// Disconnects every connection of every signal of `object`. Runs GDScript (freed captures): call unborrowed.
 pub fn disconnect_all_signals<T: Inherits<Object>>(object: &Gd<T>) {
+    let names: Vec<StringName> = object
+        .clone()
+        .upcast::<Object>()
+        .get_signal_list()
+        .iter_shared()
+        // "name" is a String in the dictionary.
+        .filter_map(|signal| signal.get("name").and_then(|n| n.try_to::<GString>().ok()))
+        .map(|name| StringName::from(&name))
+        .collect();
+    disconnect_signals(object, &names);
+}
+
+/// Disconnects every connection of the signals `names` of `object`. Runs GDScript (freed captures): call unborrowed.
+fn disconnect_signals<T: Inherits<Object>>(object: &Gd<T>, names: &[StringName]) {
     let mut object: Gd<Object> = object.clone().upcast();
     let mut released = Vec::new();
-    for signal in object.get_signal_list().iter_shared() {
-        // "name" is a String in the dictionary.
-        let Some(name) = signal.get("name").and_then(|n| n.try_to::<GString>().ok()) else {
-            continue;
-        };
-        let name = StringName::from(&name);
-        for connection in object.get_signal_connection_list(&name).iter_shared() {
+    for name in names {
+        for connection in object.get_signal_connection_list(name).iter_shared() {
             if let Some(callable) = connection.get("callable").and_then(|c| c.try_to::<Callable>().ok()) {
-                if object.is_connected(&name, &callable) {
-                    object.disconnect(&name, &callable);
+                if object.is_connected(name, &callable) {
+                    object.disconnect(name, &callable);
                 }
                 released.push(callable);
             }
@@ -177,7 +230,11 @@ pub struct Session {
     /// The cause of each queued `Closed` by a parse or transport error, in order: read from the core as the event
     /// is drained (a handler that runs before the event is dispatched may close or reconnect, which changes it).
     causes: VecDeque<String>,
-    namespaces: Vec<NamespaceEntry>,
+    /// The current handles, by path (constant-time lookups however many namespaces a game makes).
+    namespaces: PathTable<NamespaceEntry>,
+    /// Handles of a `close()` or `remove_namespace()` whose final events are being dispatched (usually none).
+    retired: Vec<Retired>,
+    next_retired: u64,
     acks: HashMap<AckId, (u64, Callable)>,
     /// Incremented by every `close()`: handles, handlers and callbacks of earlier epochs are forgotten once the
     /// close's own events are dispatched, while anything a handler creates during that dispatch survives.
@@ -191,7 +248,9 @@ impl Session {
             core: Client::new(ClientConfig::default()),
             queue: VecDeque::new(),
             causes: VecDeque::new(),
-            namespaces: Vec::new(),
+            namespaces: PathTable::new(),
+            retired: Vec::new(),
+            next_retired: 0,
             acks: HashMap::new(),
             epoch: 0,
         }
@@ -210,40 +269,50 @@ impl Session {
         }
     }
 
-    /// The newest entry of `path`: while a `close()` dispatches its final events, a handler may already have
-    /// created the path's entry of the next connection, which then hides the closed one's.
+    /// The entry the events of `path` go to: the current one, else the newest retired one (while a `close()` or
+    /// `remove_namespace()` dispatches its final events, a handler may already have made the path's next entry,
+    /// which then hides the retired one).
     fn entry(&self, path: &str) -> Option<&NamespaceEntry> {
-        self.namespaces.iter().rev().find(|e| e.path == path)
+        self.namespaces
+            .get(path)
+            .or_else(|| self.retired.iter().rev().find_map(|r| r.entries.get(path)))
     }
 
     fn entry_mut(&mut self, path: &str) -> Option<&mut NamespaceEntry> {
-        self.namespaces.iter_mut().rev().find(|e| e.path == path)
+        if self.namespaces.contains(path) {
+            return self.namespaces.get_mut(path);
+        }
+        self.retired.iter_mut().rev().find_map(|r| r.entries.get_mut(path))
     }
 
-    /// The handle of namespace `path`, if it was created (and not forgotten by a `close()`).
+    /// The current handle of namespace `path`, if it was created (and neither removed nor forgotten by a
+    /// `close()`).
     pub fn namespace(&self, path: &str) -> Option<Gd<SocketIONamespace>> {
-        self.entry(path).map(|e| e.object.clone())
+        self.namespaces.get(path).map(|e| e.object.clone())
     }
 
-    /// Whether `handle` is the current handle of namespace `path` (handles of a closed connection are not).
+    /// Whether `handle` is the current handle of namespace `path` (handles of a closed connection, or of a removed
+    /// namespace, are not, from the moment `close()` or `remove_namespace()` is called).
     pub fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
-        self.entry(path).is_some_and(|e| e.object.instance_id() == handle)
+        self.namespaces
+            .get(path)
+            .is_some_and(|e| e.object.instance_id() == handle)
     }
 
-    /// The handle of namespace `path`, created if needed (also when the existing one belongs to a connection
-    /// being closed). `path` must be valid.
+    /// The handle of namespace `path`, created if needed. `path` must be valid.
     pub fn ensure_namespace(&mut self, path: &str, client: InstanceId) -> Gd<SocketIONamespace> {
-        if let Some(existing) = self.entry(path).filter(|e| e.epoch == self.epoch) {
+        if let Some(existing) = self.namespaces.get(path) {
             return existing.object.clone();
         }
         let object = SocketIONamespace::create(path, client);
-        self.namespaces.push(NamespaceEntry {
-            path: path.to_owned(),
-            object: object.clone(),
-            handlers: Vec::new(),
-            wanted: false,
-            epoch: self.epoch,
-        });
+        self.namespaces.insert(
+            path,
+            NamespaceEntry {
+                object: object.clone(),
+                handlers: Vec::new(),
+                wanted: false,
+            },
+        );
         object
     }
 
@@ -254,23 +323,31 @@ impl Session {
         }
     }
 
-    /// Adds a handler of `event` on `path`; gives it back when there is no such namespace (to be dropped unborrowed).
-    pub fn add_handler(&mut self, path: &str, event: &str, callback: Callable) -> Result<(), Callable> {
-        match self.entry_mut(path) {
-            Some(entry) => {
-                entry.handlers.push(Handler {
-                    event: event.to_owned(),
-                    callable: callback,
-                });
-                Ok(())
-            }
-            None => Err(callback),
-        }
+    /// Adds a handler of `event` on `path` (with `on_for()`'s owner), first dropping the namespace's handlers that
+    /// can no longer run (so that they do not pile up even while no event comes). Returns what is to be dropped
+    /// unborrowed: those, and the callback itself when there is no such namespace.
+    pub fn add_handler(
+        &mut self,
+        path: &str,
+        event: &str,
+        callback: Callable,
+        owner: Option<InstanceId>,
+    ) -> Vec<Callable> {
+        let Some(entry) = self.namespaces.get_mut(path) else {
+            return vec![callback];
+        };
+        let stale = sweep(&mut entry.handlers);
+        entry.handlers.push(Handler {
+            event: event.to_owned(),
+            callable: callback,
+            owner,
+        });
+        stale
     }
 
     /// Removes the first handler of `event` on `path` equal to `callback`; returns it (to be dropped unborrowed).
     pub fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
-        let entry = self.entry_mut(path)?;
+        let entry = self.namespaces.get_mut(path)?;
         let index = entry
             .handlers
             .iter()
@@ -297,7 +374,7 @@ impl Session {
     /// wanted any more. `connect_to_url()` does this before connecting again.
     pub fn close_connection(&mut self, now: std::time::Instant) {
         self.purge_events(None);
-        for entry in &mut self.namespaces {
+        for entry in self.namespaces.values_mut() {
             entry.wanted = false;
         }
         self.core.close(now);
@@ -310,19 +387,33 @@ impl Session {
         let closed = self.epoch;
         self.epoch += 1;
         self.close_connection(now);
+        // The core forgets them too (its close() kept them, idle); a namespace a handler creates during the
+        // dispatch to come is added back to both.
+        self.core.remove_all_namespaces(now);
+        self.drain_core();
+        let entries = std::mem::take(&mut self.namespaces);
+        self.retire(closed, entries, Detached::Closed);
         closed
+    }
+
+    /// Moves `entries` to the retired groups, telling their handles why (their commands say so from now on).
+    fn retire(&mut self, epoch: u64, entries: PathTable<NamespaceEntry>, why: Detached) -> u64 {
+        for entry in entries.values() {
+            entry.object.bind().detach(why);
+        }
+        let id = self.next_retired;
+        self.next_retired += 1;
+        self.retired.push(Retired { id, epoch, entries });
+        id
     }
 
     /// Second half of `close()`: forgets the handles, handlers and callbacks of epoch `closed` and before.
     pub fn forget(&mut self, closed: u64) -> Leftovers {
+        let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retired)
+            .into_iter()
+            .partition(|r| r.epoch <= closed);
+        self.retired = kept;
         let mut handlers = Vec::new();
-        let mut objects = Vec::new();
-        let (old, kept): (Vec<_>, Vec<_>) = self.namespaces.drain(..).partition(|e| e.epoch <= closed);
-        self.namespaces = kept;
-        for entry in old {
-            handlers.extend(entry.handlers.into_iter().map(|h| h.callable));
-            objects.push(entry.object);
-        }
         let stale: Vec<AckId> = self
             .acks
             .iter()
@@ -334,7 +425,30 @@ impl Session {
                 handlers.push(callback);
             }
         }
-        Leftovers { handlers, objects }
+        Leftovers::of(old, handlers)
+    }
+
+    /// First half of `remove_namespace()`: removes namespace `path` from the core (which disconnects it, times out
+    /// its acks and drops its buffered emits, queueing those events to be dispatched next) and retires its handle.
+    /// Returns the group to [`forget_removed`](Self::forget_removed) once they are dispatched, or `None` when there
+    /// is no such namespace.
+    pub fn begin_remove(&mut self, path: &str, now: std::time::Instant) -> Option<u64> {
+        let entry = self.namespaces.remove(path)?;
+        self.purge_events(Some(path));
+        // Both layers know the same namespaces, so the core knows it.
+        let _ = self.core.remove_namespace(path, now);
+        self.drain_core();
+        let mut entries = PathTable::new();
+        entries.insert(path, entry);
+        Some(self.retire(self.epoch, entries, Detached::Removed))
+    }
+
+    /// Second half of `remove_namespace()`: forgets the retired handle with its handlers (unless a `close()` in a
+    /// handler already did).
+    pub fn forget_removed(&mut self, id: u64) -> Leftovers {
+        let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retired).into_iter().partition(|r| r.id == id);
+        self.retired = kept;
+        Leftovers::of(old, Vec::new())
     }
 
     /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
@@ -344,8 +458,9 @@ impl Session {
         let connected: Vec<String> = self
             .namespaces
             .iter()
-            .filter(|e| self.core.namespace_state(&e.path) == ConnectionState::Connected)
-            .map(|e| e.path.clone())
+            .map(|(path, _)| path)
+            .filter(|path| self.core.namespace_state(path) == ConnectionState::Connected)
+            .map(str::to_owned)
             .collect();
         self.core = Client::new(config);
         self.queue.clear();
@@ -359,7 +474,7 @@ impl Session {
                     was_connected: true,
                 }),
         );
-        for entry in &mut self.namespaces {
+        for entry in self.namespaces.values_mut() {
             entry.wanted = false;
         }
         Leftovers {
@@ -374,6 +489,8 @@ impl Session {
         while self.core.poll_event().is_some() {}
         self.queue.clear();
         self.causes.clear();
+        let entries = std::mem::take(&mut self.namespaces);
+        self.retire(self.epoch, entries, Detached::Closed);
         self.epoch += 1;
         self.forget(u64::MAX)
     }
@@ -396,8 +513,8 @@ impl Session {
             ClientEvent::TransportError(error) => {
                 let dict = error_dict(&error.message, error.data.as_ref(), "");
                 actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
-                for entry in &self.namespaces {
-                    if entry.wanted && self.core.namespace_state(&entry.path) != ConnectionState::Connected {
+                for (path, entry) in self.namespaces.iter() {
+                    if entry.wanted && self.core.namespace_state(path) != ConnectionState::Connected {
                         let signal = NamespaceSignal::ConnectError(dict.clone());
                         actions.push(Action::Namespace(entry.object.clone(), signal));
                     }
@@ -468,15 +585,8 @@ impl Session {
                 };
                 // Handlers whose object was freed (a bound method of a freed node, a lambda whose `self` is gone)
                 // are dropped for good, with whatever their captures hold.
-                let mut stale = Vec::new();
-                entry.handlers.retain(|handler| {
-                    let valid = handler.callable.is_valid();
-                    if !valid {
-                        stale.push(handler.callable.clone());
-                    }
-                    valid
-                });
-                actions.extend(stale.into_iter().map(Action::Release));
+                // So are those of an `on_for()` owner that was freed.
+                actions.extend(sweep(&mut entry.handlers).into_iter().map(Action::Release));
                 let data = values_to_array(&args);
                 let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
@@ -531,6 +641,16 @@ impl Default for Session {
 /// Whether a connection closed for `reason` is also reported with `push_warning` (with its cause).
 fn warns(reason: DisconnectReason) -> bool {
     matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError)
+}
+
+/// Takes out the handlers that can no longer run (see [`Handler::is_live`]), to be dropped unborrowed.
+fn sweep(handlers: &mut Vec<Handler>) -> Vec<Callable> {
+    if handlers.iter().all(Handler::is_live) {
+        return Vec::new();
+    }
+    let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(handlers).into_iter().partition(Handler::is_live);
+    *handlers = live;
+    stale.into_iter().map(|h| h.callable).collect()
 }
 
 /// `{"message": ..., "data": ..., "namespace": ...}` for `connect_error`.

@@ -6,17 +6,18 @@
 //! handle out and hold no borrow of it. Each borrows the client only for the duration of one core call and never
 //! while GDScript runs. That makes every method safe to call from inside an event handler.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use godot::builtin::{AnyArray, Callable, GString, VarArray, VarDictionary};
-use godot::classes::RefCounted;
+use godot::classes::{Object, RefCounted};
 use godot::global::godot_error;
 use godot::global::Error;
 use godot::obj::{Base, Gd, InstanceId, WithBaseField};
 use godot::prelude::{godot_api, GodotClass};
 
 use crate::client::{EmitKind, SocketIOClient};
-use crate::defaults::{ArrayArg, DictArg};
+use crate::defaults;
 use crate::dispatch::NamespaceSignal;
 use crate::enums::NamespaceState;
 
@@ -32,9 +33,14 @@ use crate::enums::NamespaceState;
 /// acknowledgement, [code]ack.call([...])[/code] sends it (once).
 ///
 /// Handles and handlers stay valid across automatic reconnections and [code]SocketIOClient.connect_to_url()[/code].
-/// [code]SocketIOClient.close()[/code] forgets them and disconnects whatever is connected to their signals: an old
-/// handle then reports [code]STATE_DISCONNECTED[/code] and its commands report an error; get the namespace again
-/// from the client after the next [code]connect_to_url()[/code].
+/// [code]SocketIOClient.close()[/code] forgets them (and [code]SocketIOClient.remove_namespace()[/code] one of them)
+/// and disconnects whatever is connected to their signals: an old handle then reports
+/// [code]STATE_DISCONNECTED[/code] and its commands report an error; get the namespace again from the client.
+///
+/// A handler lives until [method off], or until the object its [Callable] belongs to is freed (then it is skipped
+/// and dropped): a bound method or a lambda using [code]self[/code] goes with its node, but a lambda that does not
+/// use [code]self[/code] belongs to its script and stays. Register such lambdas with [method on_for] to tie them
+/// to a node.
 ///
 /// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected),
 /// [code]STATE_CONNECTING[/code] = 1 (connecting), [code]STATE_CONNECTED[/code] = 2 (connected, ready to send and
@@ -45,6 +51,19 @@ pub struct SocketIONamespace {
     base: Base<RefCounted>,
     path: Rc<str>,
     client: InstanceId,
+    /// Why the client let go of this handle, once it did (from the start of the `close()` or `remove_namespace()`).
+    detached: Cell<Detached>,
+}
+
+/// Whether, and why, the client let go of a namespace handle: its commands then say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// Still the client's.
+    No,
+    /// Forgotten by `SocketIOClient.close()`.
+    Closed,
+    /// Removed by `SocketIOClient.remove_namespace()`.
+    Removed,
 }
 
 #[godot_api]
@@ -77,7 +96,10 @@ impl SocketIONamespace {
     /// second request (the one under way keeps its auth; [param auth] is used when the namespace rejoins after a
     /// reconnection); while it is connected, it does nothing and returns [constant @GlobalScope.OK].
     #[func(gd_self)]
-    fn connect_to_namespace(this: Gd<Self>, #[opt(default = DictArg::empty())] auth: DictArg) -> Error {
+    fn connect_to_namespace(
+        this: Gd<Self>,
+        #[opt(default = defaults::Dictionary::empty())] auth: defaults::Dictionary,
+    ) -> Error {
         Handle::of(&this).with_client(
             Error::ERR_UNCONFIGURED,
             "connect_to_namespace",
@@ -100,7 +122,7 @@ impl SocketIONamespace {
     /// Values that cannot be sent (objects, vectors, NaN, …), a full send buffer, or a packet larger than the
     /// server's [code]maxPayload[/code] are reported with [method @GlobalScope.push_error] and nothing is sent.
     #[func(gd_self)]
-    fn emit(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) {
+    fn emit(this: Gd<Self>, event: GString, #[opt(default = defaults::Array::empty())] data: defaults::Array) {
         Handle::of(&this).with_client((), "emit", false, |client, path| {
             SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Plain);
         })
@@ -111,7 +133,11 @@ impl SocketIONamespace {
     /// soon stale, such as positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
     /// reported as for [method emit] (and [code]false[/code] returned).
     #[func(gd_self)]
-    fn emit_volatile(this: Gd<Self>, event: GString, #[opt(default = ArrayArg::empty())] data: ArrayArg) -> bool {
+    fn emit_volatile(
+        this: Gd<Self>,
+        event: GString,
+        #[opt(default = defaults::Array::empty())] data: defaults::Array,
+    ) -> bool {
         Handle::of(&this).with_client(false, "emit_volatile", false, |client, path| {
             SocketIOClient::send_event(client, path, &event.to_string(), &data.0, EmitKind::Volatile)
         })
@@ -201,7 +227,27 @@ impl SocketIONamespace {
     #[func(gd_self)]
     fn on(this: Gd<Self>, event: GString, callback: Callable) {
         Handle::of(&this).with_client((), "on", false, |client, path| {
-            SocketIOClient::add_handler(client, path, &event.to_string(), callback)
+            SocketIOClient::add_handler(client, path, &event.to_string(), callback, None)
+        })
+    }
+
+    /// Registers [param callback] for [param event], as [method on] does, for as long as [param owner] exists:
+    /// once [param owner] is freed (a node freed or [method Node.queue_free]d, which
+    /// [method SceneTree.change_scene_to_file] does to the old scene), the handler no longer runs and is released
+    /// with whatever it captures. Pass the node that registers it, typically [code]self[/code]:
+    /// [codeblock]
+    /// func _ready():
+    ///     ns.on_for(self, "chat", func(data): print(data[0]))
+    /// [/codeblock]
+    /// Needed for lambdas that do not use [code]self[/code]: such a lambda belongs to its script, not to the node,
+    /// so a handler registered with [method on] in [code]_ready[/code] would outlive the node and run once more for
+    /// every time the scene was loaded. (Lambdas that use [code]self[/code] and bound methods such as
+    /// [code]_on_chat[/code] already go with their node.) [method off] removes it like any other handler.
+    #[func(gd_self)]
+    fn on_for(this: Gd<Self>, owner: Gd<Object>, event: GString, callback: Callable) {
+        let owner = owner.instance_id();
+        Handle::of(&this).with_client((), "on_for", false, |client, path| {
+            SocketIOClient::add_handler(client, path, &event.to_string(), callback, Some(owner))
         })
     }
 }
@@ -213,7 +259,13 @@ impl SocketIONamespace {
             base,
             path: Rc::from(path),
             client,
+            detached: Cell::new(Detached::No),
         })
+    }
+
+    /// Records why the client let go of this handle.
+    pub(crate) fn detach(&self, why: Detached) {
+        self.detached.set(why);
     }
 
     /// Emits one of this namespace's signals (no borrow held).
@@ -233,6 +285,7 @@ impl SocketIONamespace {
             path: Rc::clone(&self.path),
             client: self.client,
             object: self.base().instance_id(),
+            detached: self.detached.get(),
         }
     }
 }
@@ -242,6 +295,7 @@ struct Handle {
     path: Rc<str>,
     client: InstanceId,
     object: InstanceId,
+    detached: Detached,
 }
 
 impl Handle {
@@ -270,7 +324,14 @@ impl Handle {
             return fallback;
         };
         if !client.bind().is_attached(&self.path, self.object) {
-            if !quiet {
+            if quiet {
+            } else if self.detached == Detached::Removed {
+                godot_error!(
+                    "SocketIONamespace.{method}: namespace \"{}\" was removed with SocketIOClient.remove_namespace(); \
+                     this handle no longer works (create the namespace again with SocketIOClient.create_namespace())",
+                    self.path
+                );
+            } else {
                 godot_error!(
                     "SocketIONamespace.{method}: this handle of namespace \"{}\" belongs to a connection that was \
                      closed; get the current one with SocketIOClient.get_namespace() or create_namespace()",

@@ -384,3 +384,54 @@ func test_invalid_ack_arguments() -> void:
 	expect_error("the callback is not a valid Callable")
 	ns.on("EXPECTED_callable", Callable())
 	expect_error("the callback is not a valid Callable")
+
+
+static func _untyped(value) -> Variant:
+	return value
+
+
+## Calls through untyped values, one per function: a call that fails inside gdext aborts the calling function.
+func _call_emit(ns, event, data) -> void:
+	ns.emit(event, data)
+
+
+func _call_connect_to_url(c, url, auth, tls) -> Variant:
+	return c.connect_to_url(url, auth, tls)
+
+
+## Checks that the errors reported since the last check are one containing each of `fragments`, in order (Godot
+## reports a failed call's script error once the calling coroutine yields, so this waits a frame first).
+func _expect_errors(fragments: Array[String]) -> void:
+	await get_tree().process_frame
+	if runner.catcher == null:
+		return
+	var errors: Array[String] = runner.catcher.take()
+	var matched := errors.size() == fragments.size()
+	for i in mini(errors.size(), fragments.size()):
+		matched = matched and fragments[i] in errors[i]
+	if not check(matched, "errors %s reported" % [fragments]):
+		runner.unexpected_errors.append_array(errors)
+
+
+func test_wrong_argument_types_through_untyped_values() -> void:
+	var c = _untyped(client)
+	var ns = c.create_namespace("/typed")
+	# Refused by gdext before the plugin runs: its message names the method, the parameter and the conversion, and
+	# Godot adds its generic line for a failed extension call.
+	_call_emit(ns, _untyped(42), [])
+	await _expect_errors(["SocketIONamespace::emit()", "Invalid call error code 1337"])
+	_call_emit(ns, "x", _untyped(42))
+	await _expect_errors(["parameter #1 (Array) conversion", "Invalid call error code 1337"])
+	_call_connect_to_url(c, "ws://127.0.0.1:1", _untyped(null), null)
+	await _expect_errors(["parameter #1 (Dictionary) conversion", "Invalid call error code 1337"])
+	# What reaches the plugin is refused by it, with a hint, and the call returns an error code.
+	var cert := X509Certificate.new()
+	check_eq(_call_connect_to_url(c, "ws://127.0.0.1:1", {}, _untyped(cert)), ERR_INVALID_PARAMETER,
+			"an X509Certificate as tls_options: ERR_INVALID_PARAMETER")
+	await _expect_errors(["not an X509Certificate: to trust this certificate, pass TLSOptions.client(certificate)"])
+	var node := Node.new()
+	check_eq(_call_connect_to_url(c, "ws://127.0.0.1:1", {}, _untyped(node)), ERR_INVALID_PARAMETER,
+			"a Node as tls_options: ERR_INVALID_PARAMETER")
+	await _expect_errors(["tls_options must be a TLSOptions or null, not a Node"])
+	node.free()
+	check_eq(c.get_connection_state(), SocketIOClient.STATE_DISCONNECTED, "nothing was started")

@@ -52,6 +52,41 @@ func test_auth_of_main_namespace() -> void:
 		check_eq(who[0]["sid"], ns.get_session_id(), "with our session id")
 
 
+func test_a_url_path_names_a_namespace_to_connect() -> void:
+	var url := server_url()
+	if url == "":
+		return
+	var connected := record(client.connected)
+	var paths := record(client.namespace_connected)
+	check_eq(client.connect_to_url(url + "/admin", {"token": "secret"}), OK, "connect_to_url(url + \"/admin\")")
+	check_eq(client.get_connection_url(), url + "/admin", "the URL as given")
+	var admin := client.get_namespace("/admin")
+	if not check(admin != null, "namespace /admin exists right after connect_to_url"):
+		return
+	var admin_connected := record(admin.connected)
+	await wait_for(admin_connected, "/admin connected")
+	await wait_for(connected, "\"/\" connected too: the client's connected signal")
+	check_eq(connected.size(), 1, "one connected, for \"/\"")
+	check_eq(paths.size(), 2, "namespace_connected for \"/\" and /admin")
+	var who = await request(admin, "whoami", [])
+	if who != null:
+		check_eq(who[0]["nsp"], "/admin", "on /admin")
+		check_eq(who[0]["auth"], {"token": "secret"}, "with the auth")
+	var main_who = await request(client.get_namespace("/"), "whoami", [])
+	if main_who != null:
+		check_eq(main_who[0]["auth"], {"token": "secret"}, "\"/\" got the auth too")
+
+	# The server path written into the URL is not a namespace.
+	var again := record(client.connected)
+	check_eq(client.connect_to_url(url + "/socket.io/"), OK, "connect_to_url(url + \"/socket.io/\")")
+	check(not client.has_namespace("/socket.io/"), "no namespace /socket.io/")
+	await wait_for(again, "connected through the server path as usual")
+	check(not admin.is_namespace_connected(), "/admin is not connected by a URL that does not name it")
+
+	check_eq(client.connect_to_url(url + "/a,b"), ERR_INVALID_PARAMETER, "a path that cannot be a namespace")
+	expect_error("the URL's path names the namespace to connect")
+
+
 func test_close_emits_and_forgets() -> void:
 	var ns := await connect_main()
 	if ns == null:
