@@ -91,6 +91,18 @@ func expect_error(fragment: String, count := 1) -> void:
 		check_eq(found, count, "errors containing '%s'" % fragment)
 
 
+## Checks that a warning containing `fragment` was reported since the previous expect_warning() (Godot 4.5+ only,
+## as expect_error()). Other warnings are ignored.
+func expect_warning(fragment: String) -> void:
+	if runner.catcher == null:
+		return
+	var found := false
+	for warning in runner.catcher.take_warnings():
+		if fragment in warning:
+			found = true
+	check(found, "a warning containing '%s' was reported" % fragment)
+
+
 # ---- waiting -----------------------------------------------------------------------------------------------------
 
 ## Waits (the runner polls the client every frame) until `condition` returns true; false after `timeout` seconds.
@@ -212,7 +224,7 @@ func end() -> void:
 	c.reconnection_delay_max = 5.0
 	c.randomization_factor = 0.5
 	c.path = "/socket.io/"
-	c.max_message_size = 67108864
+	c.max_message_size = 16777216
 	c.max_attachments = 10
 	c.max_nesting_depth = 64
 	c.send_buffer_max_packets = 10000

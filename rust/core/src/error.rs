@@ -44,7 +44,7 @@ pub enum DecodeError {
     UnexpectedBinary,
     /// A text frame arrived while attachments were still due.
     UnexpectedText,
-    /// A message over the size cap.
+    /// A message over the size cap (`Limits::max_message_bytes`, the Godot property `max_message_size`).
     MessageTooLarge {
         /// Size of the message.
         size: usize,
@@ -73,7 +73,9 @@ impl fmt::Display for DecodeError {
             DecodeError::BadPlaceholder => write!(f, "invalid binary placeholder"),
             DecodeError::UnexpectedBinary => write!(f, "binary frame with no binary packet waiting"),
             DecodeError::UnexpectedText => write!(f, "text frame while binary attachments are due"),
-            DecodeError::MessageTooLarge { size, max } => write!(f, "message of {size} bytes over the {max}-byte cap"),
+            DecodeError::MessageTooLarge { size, max } => {
+                write!(f, "message of {size} bytes over the {max}-byte max_message_size")
+            }
         }
     }
 }
