@@ -91,7 +91,7 @@ fn check_round_trip(packet: &Packet, limits: &Limits) {
 
 /// Decodes `text` checking it in steps until it is done.
 fn in_steps(decoder: &mut Decoder, text: String) -> Result<Option<Received>, DecodeError> {
-    let mut result = decoder.decode_message(text, 0);
+    let mut result = decoder.decode_message(text.into(), 0);
     while matches!(result, Ok(None)) && decoder.is_checking() {
         result = decoder.resume();
     }

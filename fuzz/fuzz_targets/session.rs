@@ -142,7 +142,7 @@ impl Script {
     }
 
     fn text(&mut self, text: String) {
-        self.frame(Frame::Text(text));
+        self.frame(Frame::Text(text.into()));
     }
 
     fn step(&mut self, input: &mut Input<'_>) {

@@ -41,8 +41,7 @@ fn small_event_round_trip(c: &mut Criterion) {
     };
     c.bench_function("small event decode+read+encode", |b| {
         b.iter(|| {
-            let Some(Received::Event { args, .. }) = decoder.decode_message(black_box(SMALL).to_owned(), 1).unwrap()
-            else {
+            let Some(Received::Event { args, .. }) = decoder.decode_message(black_box(SMALL).into(), 1).unwrap() else {
                 unreachable!()
             };
             black_box(read_all(&args));
@@ -62,8 +61,7 @@ fn small_event_round_trip(c: &mut Criterion) {
     });
     c.bench_function("small event decode+read", |b| {
         b.iter(|| {
-            let Some(Received::Event { args, .. }) = decoder.decode_message(black_box(SMALL).to_owned(), 1).unwrap()
-            else {
+            let Some(Received::Event { args, .. }) = decoder.decode_message(black_box(SMALL).into(), 1).unwrap() else {
                 unreachable!()
             };
             black_box(read_all(&args))
@@ -109,7 +107,7 @@ fn large_payload_check(c: &mut Criterion) {
     let mut decoder = Decoder::new(&Limits::default());
     for (name, text) in [("ints", ints), ("string", string)] {
         group.bench_function(name, |b| {
-            b.iter(|| black_box(decoder.decode_message(text.clone(), 1).unwrap().is_some()))
+            b.iter(|| black_box(decoder.decode_message(text.as_str().into(), 1).unwrap().is_some()))
         });
     }
     group.finish();

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::binary;
 use crate::config::Limits;
 use crate::error::{DecodeError, EncodeError};
+use crate::frame::Utf8Bytes;
 use crate::json;
 use crate::payload::{Check, First, Payload, Root};
 use crate::value::Value;
@@ -280,7 +281,7 @@ enum State {
 #[derive(Debug)]
 struct Checking {
     header: Header,
-    text: String,
+    text: Utf8Bytes,
     check: Check,
 }
 
@@ -336,7 +337,7 @@ impl Decoder {
     /// `None` when the packet now waits for binary attachments.
     pub fn decode_text(&mut self, text: &str) -> Result<Option<Received>, DecodeError> {
         let step = std::mem::replace(&mut self.step, usize::MAX);
-        let result = self.decode_message(text.to_owned(), 0);
+        let result = self.decode_message(text.into(), 0);
         self.step = step;
         result
     }
@@ -344,7 +345,7 @@ impl Decoder {
     /// Decodes the Socket.IO packet at `text[at..]` (an Engine.IO message: `at` is 1, after its `4`). The text is
     /// kept, not copied, as the payload's. Returns `None` while the text is still being checked (see
     /// [`resume`](Self::resume)) or the packet waits for binary attachments.
-    pub fn decode_message(&mut self, text: String, at: usize) -> Result<Option<Received>, DecodeError> {
+    pub fn decode_message(&mut self, text: Utf8Bytes, at: usize) -> Result<Option<Received>, DecodeError> {
         if !matches!(self.state, State::Idle) {
             return Err(DecodeError::UnexpectedText);
         }
@@ -410,7 +411,7 @@ impl Decoder {
     }
 
     /// The packet of a checked payload (or of none), refused when its payload does not fit its type.
-    fn finish(&mut self, header: Header, payload: Option<(String, Check)>) -> Result<Option<Received>, DecodeError> {
+    fn finish(&mut self, header: Header, payload: Option<(Utf8Bytes, Check)>) -> Result<Option<Received>, DecodeError> {
         let Header {
             kind,
             namespace,

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::error::{DecodeError, EncodeError};
+use crate::frame::Utf8Bytes;
 use crate::json::{self, Num, Str, Token, Tokenizer, MAX_DEPTH};
 use crate::value::Value;
 
@@ -52,8 +53,8 @@ struct StrAt {
 /// Equality compares the values ([`to_value`](Self::to_value)); cloning shares the text.
 #[derive(Clone)]
 pub struct Payload {
-    /// The whole message text; the value is `text[start..end]`.
-    text: Arc<String>,
+    /// The whole message text (shared, not copied); the value is `text[start..end]`.
+    text: Utf8Bytes,
     start: usize,
     end: usize,
     /// The root is an array whose first item is not part of the payload (an event's name).
@@ -70,7 +71,7 @@ impl Payload {
     /// An empty array (`[]`).
     pub fn empty() -> Self {
         Payload {
-            text: Arc::new("[]".to_owned()),
+            text: Utf8Bytes::from_static("[]"),
             start: 0,
             end: 2,
             skip_first: false,
@@ -87,7 +88,7 @@ impl Payload {
         let mut check = Check::new(text, 0, max_depth, 0);
         // With no budget to stop at, the check goes to the end of the text.
         check.step(text, usize::MAX)?;
-        Ok(check.into_payload(text.to_owned(), false))
+        Ok(check.into_payload(text.into(), false))
     }
 
     /// The array of `values`, as it would arrive: written as JSON (binary as attachments) and checked.
@@ -104,7 +105,7 @@ impl Payload {
         // What `json::write` writes is JSON: this check cannot fail.
         let checked = check.step(&text, usize::MAX).unwrap_or(true);
         debug_assert!(checked);
-        let mut payload = check.into_payload(text, false);
+        let mut payload = check.into_payload(text.into(), false);
         payload.attachments = attachments;
         Ok(payload)
     }
@@ -237,7 +238,7 @@ impl Payload {
     pub fn member(&self, key: &str) -> Option<Payload> {
         let (start, end) = self.member_range(key)?;
         Some(Payload {
-            text: Arc::clone(&self.text),
+            text: self.text.clone(),
             start,
             end,
             skip_first: false,
@@ -255,7 +256,7 @@ impl Payload {
 
     /// `start..end` of the value of the last member `key` of an object payload.
     fn member_range(&self, key: &str) -> Option<(usize, usize)> {
-        let text = self.text.as_str();
+        let text: &str = &self.text;
         let mut tokenizer = Tokenizer::range(self.start, self.end, MAX_DEPTH);
         if tokenizer.next(text).ok()?? != Token::ObjectStart {
             return None;
@@ -367,7 +368,7 @@ impl Reader {
     /// The next item, or `None` at the end.
     #[allow(clippy::should_implement_trait)]
     pub fn next<'a>(&mut self, payload: &'a Payload) -> Option<Item<'a>> {
-        let text = payload.text.as_str();
+        let text: &str = &payload.text;
         loop {
             // Checked text: the tokenizer cannot fail here, and an error would only end the reading early.
             let token = self.tokenizer.next(text).ok()??;
@@ -606,12 +607,12 @@ impl Check {
 
     /// The checked value of `text` as a payload (attachments to be set), the root array's first item left out when
     /// `skip_first`.
-    pub fn into_payload(self, text: String, skip_first: bool) -> Payload {
+    pub fn into_payload(self, text: Utf8Bytes, skip_first: bool) -> Payload {
         let end = self.tokenizer.position();
         let skipped = usize::from(skip_first && self.items > 0);
         let len = self.items - skipped;
         Payload {
-            text: Arc::new(text),
+            text,
             start: self.start,
             end,
             skip_first,
@@ -630,7 +631,7 @@ mod tests {
     fn checked(text: &str, attachments: usize, skip_first: bool, budget: usize) -> Payload {
         let mut check = Check::new(text, 0, 64, attachments);
         while !check.step(text, budget).unwrap() {}
-        check.into_payload(text.to_owned(), skip_first)
+        check.into_payload(text.into(), skip_first)
     }
 
     #[test]

@@ -582,7 +582,7 @@ impl Session {
                     let mut pong = String::with_capacity(1 + data.len());
                     pong.push_str(engineio::PONG);
                     pong.push_str(data);
-                    self.transmit.push_back(Frame::Text(pong));
+                    self.transmit.push_back(Frame::Text(pong.into()));
                 }
             }
             EnginePacket::Close => self.lose(now, DisconnectReason::TransportClose, "server closed the session"),
@@ -881,7 +881,7 @@ impl Session {
     }
 
     fn transmit_encoded(&mut self, encoded: Encoded) {
-        self.transmit.push_back(Frame::Text(encoded.text));
+        self.transmit.push_back(Frame::Text(encoded.text.into()));
         self.transmit.extend(encoded.attachments.into_iter().map(Frame::Binary));
     }
 

@@ -67,7 +67,7 @@ impl Harness {
     fn sent(&mut self) -> Vec<String> {
         std::iter::from_fn(|| self.session.poll_transmit())
             .map(|f| match f {
-                Frame::Text(t) => t,
+                Frame::Text(t) => t.to_string(),
                 Frame::Binary(b) => format!("<bin {}>", String::from_utf8_lossy(&b)),
             })
             .collect()
