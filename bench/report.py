@@ -42,13 +42,26 @@ COLUMNS = [
     ("F_worst_poll_connect_ms", "F worst poll ms, connect"),
     ("F_worst_poll_reconnect_ms", "F worst poll ms, reconnect"),
     ("F_worst_poll_5mib_ms", "F worst poll ms, 5 MiB in"),
+    ("F_ints_worst_poll_ms", "F ints: worst poll ms"),
+    ("F_ints_peak_rss_mib", "F ints: peak RSS MiB"),
+    ("F_objects_worst_poll_ms", "F objects: worst poll ms"),
+    ("F_objects_peak_rss_mib", "F objects: peak RSS MiB"),
+    ("F_string_worst_poll_ms", "F string: worst poll ms"),
+    ("F_string_peak_rss_mib", "F string: peak RSS MiB"),
+    ("F_binary_worst_poll_ms", "F binary: worst poll ms"),
+    ("F_binary_peak_rss_mib", "F binary: peak RSS MiB"),
     ("G_rss_mib", "G RSS MiB"),
 ]
+
+# Workload F's large-message shapes: measured for the plugin only.
+SHAPE_KEYS = {key for key, _ in COLUMNS if key.startswith("F_") and key.split("_")[1] in
+              ("ints", "objects", "string", "binary")}
 
 # Figures that do not apply to a client ("—" in the table).
 NOT_APPLICABLE = {
     "node-client": {"A_net_us_per_event", "E_idle_poll_us_1ns", "E_idle_poll_us_10ns", "F_worst_poll_connect_ms",
-                    "F_worst_poll_reconnect_ms", "F_worst_poll_5mib_ms"},
+                    "F_worst_poll_reconnect_ms", "F_worst_poll_5mib_ms"} | SHAPE_KEYS,
+    "websocketpeer": SHAPE_KEYS,
     "empty-godot": {key for key, _ in COLUMNS if key != "G_rss_mib"},
 }
 
@@ -64,6 +77,14 @@ RATIOS = [
 def workload_of(key):
     # G (resident memory) is measured right after A, in the same process.
     return "A" if key.startswith("G_") else key[0]
+
+
+def applies(record, key):
+    """Whether a failure record of workload F concerns `key`: a shape's records concern its own columns only."""
+    shape = record.get("shape")
+    if key in SHAPE_KEYS:
+        return shape is None or key.split("_")[1] == shape
+    return shape is None
 
 
 def fmt(value):
@@ -147,7 +168,7 @@ def main():
                     break
             if why is None:
                 for r in mine:
-                    if r.get("workload") == workload and (r.get("error") or r.get("na")):
+                    if r.get("workload") == workload and applies(r, key) and (r.get("error") or r.get("na")):
                         why = f"{client}, workload {workload}: {r.get('error') or r.get('na')}"
                         break
             values = [float(r[key]) for r in mine if number(r.get(key))]

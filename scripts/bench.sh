@@ -29,6 +29,9 @@
 #   BENCH_IDLE_SLEEP_USEC  workload A, Godot clients: sleep after a frame whose poll() brought nothing
 #                     (default 100 µs; 0 = spin: the process CPU figure then mostly counts idle frames)
 #   BENCH_F_FPS       workload F, Godot clients: Engine.max_fps (default 60; 0 = uncapped)
+#   BENCH_F_SHAPES    workload F, plugin: the large-message shapes, one process each (default
+#                     "ints objects string binary"; "" for none), of BENCH_F_SHAPE_BYTES bytes (default 16 MiB
+#                     times BENCH_SCALE)
 #   GODOT, CARGO_TARGET_DIR: as for scripts/godot.sh and scripts/build-extension.sh
 set -euo pipefail
 
@@ -55,6 +58,12 @@ idle_sleep=${BENCH_IDLE_SLEEP_USEC:-100}
 case $idle_sleep in '' | *[!0-9]*) die "BENCH_IDLE_SLEEP_USEC must be a whole number of µs" ;; esac
 f_fps=${BENCH_F_FPS:-60}
 case $f_fps in '' | *[!0-9]*) die "BENCH_F_FPS must be a whole number" ;; esac
+f_shapes=${BENCH_F_SHAPES-ints objects string binary}
+for shape in $f_shapes; do
+    case $shape in ints | objects | string | binary) ;; *) die "unknown shape '$shape' in BENCH_F_SHAPES" ;; esac
+done
+f_shape_bytes=${BENCH_F_SHAPE_BYTES:-$(python3 -c "import sys; print(max(64, round(16 * 1048576 * float(sys.argv[1]))))" "$scale")}
+case $f_shape_bytes in '' | *[!0-9]*) die "BENCH_F_SHAPE_BYTES must be a whole number" ;; esac
 
 started=$SECONDS
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -75,10 +84,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# fail CLIENT WORKLOAD REASON — records a failed (client, workload) for the report.
+# fail CLIENT WORKLOAD REASON [SHAPE] — records a failed (client, workload[, F shape]) for the report.
 fail() {
-    python3 -c 'import json, sys; print(json.dumps({"client": sys.argv[1], "workload": sys.argv[2], "error": sys.argv[3]}))' \
-        "$1" "$2" "$3" >>"$results"
+    python3 -c 'import json, sys
+r = {"client": sys.argv[1], "workload": sys.argv[2], "error": sys.argv[3]}
+if sys.argv[4:] and sys.argv[4]:
+    r["shape"] = sys.argv[4]
+print(json.dumps(r))' "$1" "$2" "$3" "${4:-}" >>"$results"
 }
 # info CLIENT KEY VALUE — records a fact (string) about a client for the report's notes.
 info() {
@@ -177,9 +189,9 @@ timeout "$timeout_s" node bench/node/bench.js --workload=warmup --url="$url" --s
 
 # ---- 4. workloads ------------------------------------------------------------------------------------------------
 
-# collect CLIENT WORKLOAD LOG RC — appends the RESULT lines of a log; records why when there are none.
+# collect CLIENT WORKLOAD LOG RC [SHAPE] — appends the RESULT lines of a log; records why when there are none.
 collect() {
-    local client=$1 workload=$2 log=$3 rc=$4 why
+    local client=$1 workload=$2 log=$3 rc=$4 shape=${5:-} why
     grep '^RESULT {' "$log" | sed 's/^RESULT //' >>"$results" || true
     if ! grep -q '^RESULT {' "$log"; then
         if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -188,17 +200,21 @@ collect() {
             why="exit code $rc, no result"
         fi
         why="$why: $(grep -E 'ERROR|Error|error|panic|FAIL' "$log" | head -n 1 | cut -c1-160)"
-        fail "$client" "$workload" "${why%: }"
+        fail "$client" "$workload" "${why%: }" "$shape"
     elif [ "$rc" -ne 0 ] && [[ $client != node-client ]]; then
         info "$client" "run-$workload" "$(tail -n 1 "$log" | cut -c1-200)"
     fi
 }
 
+# run_client CLIENT WORKLOAD [SHAPE] — one process; SHAPE: workload F's large-message measurement of that shape.
 run_client() {
-    local client=$1 workload=$2 log=$run_dir/$1-$2.log rc=0 t0=$SECONDS
+    local client=$1 workload=$2 shape=${3:-} rc=0 t0=$SECONDS
+    local log=$run_dir/$1-$2${shape:+-$shape}.log
+    local extra=()
+    [ -z "$shape" ] || extra=(--f-shape="$shape" --f-shape-bytes="$f_shape_bytes")
     if [ -n "${broken[$client]:-}" ]; then
-        fail "$client" "$workload" "${broken[$client]}"
-        note "$workload $client: skipped (${broken[$client]})"
+        fail "$client" "$workload" "${broken[$client]}" "$shape"
+        note "$workload${shape:+ $shape} $client: skipped (${broken[$client]})"
         return
     fi
     case $client in
@@ -212,17 +228,20 @@ run_client() {
             GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
                 bash scripts/run-godot-scene.sh "bench/godot/$project" -- --workload="$workload" --url="$url" \
                 --runs="$runs" --scale="$scale" --clk-tck="$clk_tck" --idle-sleep-usec="$idle_sleep" --f-fps="$f_fps" \
-                >"$log" 2>&1 || rc=$?
+                "${extra[@]}" >"$log" 2>&1 || rc=$?
             ;;
     esac
-    collect "$client" "$workload" "$log" "$rc"
-    note "$workload $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
+    collect "$client" "$workload" "$log" "$rc" "$shape"
+    note "$workload${shape:+ $shape} $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
 }
 
 for workload in $workloads; do
     case $workload in A | B | C | D | E | F) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
     for client in $clients; do
         run_client "$client" "$workload"
+        if [ "$workload" = F ] && [ "$client" = plugin ]; then
+            for shape in $f_shapes; do run_client plugin F "$shape"; done
+        fi
     done
     if [ "$workload" = A ]; then
         if [ -n "${broken[empty-godot]:-}" ]; then
@@ -246,6 +265,7 @@ info - runs "$runs"
 info - scale "$scale"
 info - "A idle sleep" "$idle_sleep µs after a frame whose poll() brought nothing (Godot clients, A only)"
 info - "F frame rate" "Engine.max_fps = $f_fps during F (0 = uncapped); every other workload ran uncapped"
+[ -z "$f_shapes" ] || info - "F shapes" "$f_shapes: one message of at most $f_shape_bytes bytes each (plugin only)"
 info - elapsed "$((SECONDS - started)) s"
 
 python3 bench/report.py "$results" --runs "$runs" --out "$out"

@@ -5,13 +5,15 @@
 //! byte's worth of input is ignored, and a length past the end takes the rest. Text frames are the Socket.IO
 //! packet text (no Engine.IO `4`), invalid UTF-8 replaced.
 //!
-//! Checks: no panic; every packet decoded encodes again, with one attachment per `Binary`; the encoded form
+//! Checks: no panic; a decoder checking texts in steps of 7 bytes gives the same results, frame by frame, as one
+//! checking them at once; every packet decoded encodes again, with one attachment per `Binary`; the encoded form
 //! decodes (text, then its attachments) to an equal packet; and encoding that packet gives the same text again.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use socketio_core::packet::{Decoder, Packet};
+use socketio_core::packet::{Decoder, Packet, Received};
+use socketio_core::DecodeError;
 use socketio_core::{binary, Limits};
 
 enum Frame {
@@ -52,7 +54,7 @@ fn binary_count(packet: &Packet) -> usize {
 fn encode(packet: &Packet) -> (String, Vec<Bytes>) {
     let mut text = String::new();
     let mut attachments = Vec::new();
-    // The decoder never yields NaN or infinity (serde_json refuses out-of-range numbers), so this cannot fail.
+    // The decoder never yields NaN or infinity (it refuses out-of-range numbers), so this cannot fail.
     if let Err(e) = packet.encode(&mut text, &mut attachments) {
         panic!("decoded packet does not encode: {e}: {packet:?}");
     }
@@ -79,12 +81,21 @@ fn check_round_trip(packet: &Packet, limits: &Limits) {
             Err(e) => panic!("attachment {i} of re-encoded {text:?} refused: {e}"),
         };
     }
-    let Some(decoded) = decoded else {
+    let Some(decoded) = decoded.map(|p| p.to_packet()) else {
         panic!("re-encoded {text:?} never completed");
     };
     assert_eq!(&decoded, packet, "round trip through {text:?}");
     let (again, _) = encode(&decoded);
     assert_eq!(again, text, "encoding is not stable");
+}
+
+/// Decodes `text` checking it in steps until it is done.
+fn in_steps(decoder: &mut Decoder, text: String) -> Result<Option<Received>, DecodeError> {
+    let mut result = decoder.decode_message(text.into(), 0);
+    while matches!(result, Ok(None)) && decoder.is_checking() {
+        result = decoder.resume();
+    }
+    result
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -97,13 +108,15 @@ fuzz_target!(|data: &[u8]| {
         ..Limits::default()
     };
     let mut decoder = Decoder::new(&limits);
+    let mut stepped = Decoder::new(&limits).with_step(7);
     for frame in frames(data) {
-        let result = match frame {
-            Frame::Text(text) => decoder.decode_text(&text),
-            Frame::Binary(bytes) => decoder.decode_binary(bytes),
+        let (result, in_steps) = match frame {
+            Frame::Text(text) => (decoder.decode_text(&text), in_steps(&mut stepped, text)),
+            Frame::Binary(bytes) => (decoder.decode_binary(bytes.clone()), stepped.decode_binary(bytes)),
         };
+        assert_eq!(result, in_steps, "checked at once and in steps");
         if let Ok(Some(packet)) = result {
-            check_round_trip(&packet, &limits);
+            check_round_trip(&packet.to_packet(), &limits);
         }
     }
 });

@@ -142,7 +142,7 @@ impl Script {
     }
 
     fn text(&mut self, text: String) {
-        self.frame(Frame::Text(text));
+        self.frame(Frame::Text(text.into()));
     }
 
     fn step(&mut self, input: &mut Input<'_>) {
@@ -290,6 +290,8 @@ impl Script {
                 let _ = self.session.add_namespace(ns);
             }
             18 => {
+                // One step of a message being decoded in steps (see `decode_step`), then a little time.
+                self.session.continue_decoding(self.now);
                 let d = input.byte();
                 self.advance(Duration::from_millis(u64::from(d)));
             }
@@ -399,6 +401,8 @@ fuzz_target!(|data: &[u8]| {
             ..Limits::default()
         },
         connect_timeout: Duration::from_millis(u64::from(c[2]) * 100),
+        // Messages decoded in steps of a few bytes, or at once.
+        decode_step: if c[0] & 0x10 != 0 { 1 + usize::from(c[3] & 0x0f) } else { usize::MAX },
         ..ClientConfig::default()
     };
     let base = Instant::now();

@@ -3,20 +3,18 @@ extends Logger
 ## that no other error was.
 
 var errors: Array[String] = []
-## Warnings are kept apart: they never fail a test, but a test may check that one was given.
+## Warnings, kept apart: they never fail a test, but a test may look for one (expect_warning()).
 var warnings: Array[String] = []
 var _mutex := Mutex.new()
 
 
 func _log_error(_function: String, _file: String, _line: int, code: String, rationale: String,
 		_editor_notify: bool, error_type: int, _script_backtraces: Array[ScriptBacktrace]) -> void:
-	if error_type == ERROR_TYPE_WARNING:
-		_mutex.lock()
-		warnings.append(("%s %s" % [code, rationale]).strip_edges())
-		_mutex.unlock()
-		return
 	_mutex.lock()
-	errors.append(("%s %s" % [code, rationale]).strip_edges())
+	if error_type == ERROR_TYPE_WARNING:
+		warnings.append(("%s %s" % [code, rationale]).strip_edges())
+	else:
+		errors.append(("%s %s" % [code, rationale]).strip_edges())
 	_mutex.unlock()
 
 

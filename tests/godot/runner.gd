@@ -22,6 +22,8 @@ var catcher = null
 var unexpected_errors: Array[String] = []
 var total_passed := 0
 var total_failed := 0
+## The longest poll() of the singleton made by _process since a test last set it to 0, µs.
+var worst_poll_usec := 0
 
 
 func _ready() -> void:
@@ -37,7 +39,9 @@ func _ready() -> void:
 
 
 func _process(_delta: float) -> void:
+	var started := Time.get_ticks_usec()
 	SocketIOClient.get_singleton().poll()
+	worst_poll_usec = maxi(worst_poll_usec, Time.get_ticks_usec() - started)
 
 
 func _suite_paths() -> Array[String]:
@@ -89,6 +93,7 @@ func _run_test(suite: Node, test: String) -> void:
 	unexpected_errors.clear()
 	if catcher != null:
 		catcher.take()
+		catcher.take_warnings()
 	var state := {"done": false}
 	var body := func():
 		await suite.call(test)

@@ -221,7 +221,7 @@ func end() -> void:
 	c.reconnection_delay_max = 5.0
 	c.randomization_factor = 0.5
 	c.path = "/socket.io/"
-	c.max_message_size = 67108864
+	c.max_message_size = 16777216
 	c.max_attachments = 10
 	c.max_nesting_depth = 64
 	c.send_buffer_max_packets = 10000

@@ -254,6 +254,44 @@ function setupNamespace(nsp) {
       }
     });
 
+    // A large message of a given shape, its whole WebSocket message at most nbytes long (exactly nbytes for
+    // "string" and "binary"): "big_shape"(value) with value one of
+    //   "ints"    [1,1,...,1]   (the most values per byte)
+    //   "objects" [{},{},...]   (the most containers per byte)
+    //   "string"  "xxx..."
+    //   "binary"  a Buffer of nbytes bytes, byte i = i % 251 (a binary attachment: its own message of nbytes)
+    // An ack callback, if given, gets the element count (ints, objects), length (string) or size (binary),
+    // before the event is sent.
+    socket.on("big_shape", (...args) => {
+      const [data, cb] = splitAck(args);
+      const shape = data[0];
+      const nbytes = toNonNegInt(data[1], 0);
+      const prefix = nsp.name === "/" ? "" : `${nsp.name},`;
+      // Everything of the message but the value: 42["big_shape",<value>]
+      const overhead = Buffer.byteLength(`42${prefix}["big_shape",]`);
+      let value;
+      let count;
+      if (shape === "ints") {
+        count = Math.max(0, Math.floor((nbytes - overhead - 1) / 2));
+        value = new Array(count).fill(1);
+      } else if (shape === "objects") {
+        count = Math.max(0, Math.floor((nbytes - overhead - 1) / 3));
+        value = Array.from({ length: count }, () => ({}));
+      } else if (shape === "string") {
+        count = Math.max(0, nbytes - overhead - 2);
+        value = "x".repeat(count);
+      } else if (shape === "binary") {
+        count = nbytes;
+        value = Buffer.allocUnsafe(nbytes);
+        for (let i = 0; i < nbytes; i++) value[i] = i % 251;
+      } else {
+        if (cb) cb(-1);
+        return;
+      }
+      if (cb) cb(count);
+      socket.emit("big_shape", value);
+    });
+
     // Server-initiated namespace disconnect: client sees "io server disconnect".
     socket.on("server_disconnect", () => socket.disconnect());
 

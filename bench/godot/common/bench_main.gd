@@ -11,6 +11,9 @@ extends Node
 ##   --clk-tck=N                    (BENCH_CLK_TCK, default 100: the kernel's clock ticks per second)
 ##   --idle-sleep-usec=N            (BENCH_IDLE_SLEEP_USEC, default 100: see idle_sleep_usec; 0 = spin)
 ##   --f-fps=N                      (BENCH_F_FPS, default 60: Engine.max_fps during F; 0 = uncapped)
+##   --f-shape=ints|objects|string|binary  (BENCH_F_SHAPE) F only: instead of the usual F figures, the worst poll()
+##                                  and peak resident memory while one large message of that shape arrives
+##   --f-shape-bytes=N              (BENCH_F_SHAPE_BYTES, default 16 MiB times --scale: that message's size)
 ## Output: one line `RESULT {json}` per measured run, keys named like the table's columns; a failed run prints
 ## `RESULT {"error": ...}` (or `<key>_error` for one figure), and the process quits with 0 either way.
 ##
@@ -143,13 +146,33 @@ func _cpu_usec_stat() -> int:
 
 ## Resident set size in MiB (VmRSS of /proc/self/status); -1 when unreadable.
 func _rss_mib() -> float:
+	return _status_mib("VmRSS:")
+
+
+## Peak resident set size in MiB since the start or the last _reset_peak_rss() (VmHWM); -1 when unreadable.
+func _peak_rss_mib() -> float:
+	return _status_mib("VmHWM:")
+
+
+## Resets the peak resident set size (VmHWM) to the current one: "5" to /proc/self/clear_refs (Linux 4.0+).
+## Returns whether that worked.
+func _reset_peak_rss() -> bool:
+	var f := FileAccess.open("/proc/self/clear_refs", FileAccess.WRITE)
+	if f == null:
+		return false
+	f.store_string("5")
+	f.close()
+	return true
+
+
+func _status_mib(field: String) -> float:
 	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
 	if f == null:
 		return -1.0
 	while not f.eof_reached():
 		var line := f.get_line()
-		if line.begins_with("VmRSS:"):
-			return float(line.substr(6).strip_edges().split(" ")[0]) / 1024.0
+		if line.begins_with(field):
+			return float(line.substr(field.length()).strip_edges().split(" ")[0]) / 1024.0
 	return -1.0
 
 
@@ -456,6 +479,10 @@ func _workload_f() -> void:
 	var fps := maxi(0, int(_arg("f-fps", "60")))
 	Engine.max_fps = fps
 	print("NOTE F: Engine.max_fps=%d (%s)" % [fps, "uncapped" if fps == 0 else "frames capped, as in a game"])
+	var shape := _arg("f-shape", "")
+	if shape != "":
+		await _workload_f_shape(shape, fps)
+		return
 	var connects := maxi(2, _scaled(5))
 	for r in range(1, runs + 1):
 		var res := {"run": r, "fps": fps}
@@ -518,3 +545,61 @@ func _workload_f() -> void:
 					res["F_worst_poll_reconnect_ms"] = worst / 1000.0
 			adapter.close()
 		_result(res)
+
+
+## F with --f-shape: one large message of `shape` per run (see tests/server/server.js "big_shape"), from the request
+## until its handler ran: the worst single poll(), the number of polls, and the peak resident memory (VmHWM, reset
+## just before the request) against the resident memory before it. The handler keeps the received value (as a game
+## would store it) until the run's figures are taken: freeing a value of millions of Variants is Godot's own work,
+## done wherever the game lets go of it, and is left out of the polls measured here.
+func _workload_f_shape(shape: String, fps: int) -> void:
+	var nbytes := maxi(64, int(_arg("f-shape-bytes", str(_scaled(16 * MIB)))))
+	var why := await _connect()
+	if why != "":
+		_result({"shape": shape, "error": why})
+		return
+	await _settle(0.1)
+	var key := "F_%s" % shape
+	for r in range(1, runs + 1):
+		var res := {"run": r, "fps": fps, "shape": shape, "bytes": nbytes}
+		adapter.shape_count = -1
+		adapter.shape_summary = []
+		adapter.shape_value = null
+		await _settle(0.2)
+		var rss_before := _rss_mib()
+		var reset := _reset_peak_rss()
+		adapter.request_shape(shape, nbytes)
+		adapter.flush()
+		var worst := 0
+		var polls := 0
+		var t0 := Time.get_ticks_usec()
+		var deadline := t0 + 120000000
+		while adapter.shape_summary.is_empty() and Time.get_ticks_usec() < deadline:
+			await _frame()
+			var t := Time.get_ticks_usec()
+			poller.poll()
+			worst = maxi(worst, Time.get_ticks_usec() - t)
+			polls += 1
+		var elapsed := Time.get_ticks_usec() - t0
+		var peak := _peak_rss_mib()
+		var summary: Array = adapter.shape_summary
+		var expected := {"ints": TYPE_ARRAY, "objects": TYPE_ARRAY, "string": TYPE_STRING,
+				"binary": TYPE_PACKED_BYTE_ARRAY}
+		if summary.is_empty():
+			res["error"] = "%s: no \"big_shape\" event within 120 s (%s)" % [shape, adapter.last_error]
+		elif summary[0] != expected.get(shape, -1) or summary[1] != adapter.shape_count:
+			res["error"] = "%s: got a %s of %d, expected %d" % [shape, type_string(summary[0]), summary[1],
+					adapter.shape_count]
+		else:
+			res[key + "_worst_poll_ms"] = worst / 1000.0
+			res["polls"] = polls
+			res["elapsed_ms"] = elapsed / 1000.0
+			res["rss_before_mib"] = rss_before
+			if reset and peak >= 0:
+				res[key + "_peak_rss_mib"] = peak
+			else:
+				res[key + "_peak_rss_mib_error"] = "VmHWM could not be reset (/proc/self/clear_refs)"
+		adapter.shape_value = null
+		_result(res)
+		if res.has("error"):
+			return

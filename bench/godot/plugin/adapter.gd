@@ -19,6 +19,11 @@ var connected_usec := 0
 var extra_namespaces_connected := 0
 var attempts := 0
 var last_error := ""
+## F with a shape: the count the server announced, [type, size] of the value received, and the value itself (kept
+## until the driver lets go of it).
+var shape_count = -1
+var shape_summary: Array = []
+var shape_value = null
 
 var _small_args: Array = [SMALL]
 var _extra: Array = []
@@ -71,6 +76,17 @@ func _on_big(data: Array) -> void:
 	big_size = data[0].size() if data.size() > 0 and data[0] is PackedByteArray else -2
 
 
+func _on_big_shape(data: Array) -> void:
+	var value = data[0] if data.size() > 0 else null
+	shape_value = value
+	var size := -1
+	if value is Array or value is PackedByteArray:
+		size = value.size()
+	elif value is String:
+		size = value.length()
+	shape_summary = [typeof(value), size]
+
+
 func _set_if_present(property: String, value) -> void:
 	if property in client:
 		client.set(property, value)
@@ -89,6 +105,7 @@ func start_connect(url: String, reconnection := false) -> int:
 		return FAILED
 	ns.on("echo", _on_echo)
 	ns.on("big", _on_big)
+	ns.on("big_shape", _on_big_shape)
 	return OK
 
 
@@ -137,6 +154,11 @@ func last_binary_size() -> int:
 
 func request_big(nbytes: int) -> void:
 	ns.emit("big", [nbytes, "binary"])
+
+
+## One message of `shape` (ints, objects, string, binary) at most `nbytes` long; the server's ack tells its count.
+func request_shape(shape: String, nbytes: int) -> void:
+	ns.emit_with_ack("big_shape", [shape, nbytes], func(answer): shape_count = answer[0], 30.0)
 
 
 func close() -> void:

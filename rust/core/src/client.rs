@@ -15,6 +15,12 @@ use crate::value::Value;
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
 
+/// Longest time one [`Client::poll`] spends decoding a large received message (checking its payload, in steps of
+/// [`ClientConfig::decode_step`] bytes). A message that needs more is decoded over several polls, and what arrived
+/// after it waits in the socket meanwhile, so that order is kept. 16 MiB of the densest JSON (`[1,1,...]`) takes
+/// about 60 ms to check on a 2-core VM: some 30 polls.
+pub const DECODE_TIME_PER_POLL: Duration = Duration::from_millis(2);
+
 /// A Socket.IO client connection. Drive it with [`Client::poll`], then drain [`Client::poll_event`].
 ///
 /// Nothing here blocks: `connect` starts the connection and returns, and `poll` does only the work that is ready.
@@ -67,26 +73,37 @@ impl Client {
     }
 
     /// Does every piece of work that is ready: transport I/O, decoding, timers, reconnection, writes.
+    ///
+    /// Reading takes at most [`READ_TIME_PER_POLL`](crate::transport::READ_TIME_PER_POLL) and decoding a large
+    /// message at most [`DECODE_TIME_PER_POLL`] (plus one step): what does not fit waits for the next poll, in order.
     pub fn poll(&mut self, now: Instant) {
+        let decode_until = Instant::now() + DECODE_TIME_PER_POLL;
         if let Some(transport) = self.transport.as_mut() {
             transport.limit_reads();
         }
-        for _ in 0..MAX_EVENTS_PER_POLL {
-            let Some(transport) = self.transport.as_mut() else {
-                break;
-            };
-            match transport.poll() {
-                None => break,
-                Some(TransportEvent::Connected) => {}
-                Some(TransportEvent::Frame(frame)) => self.session.handle_frame(now, frame),
-                Some(TransportEvent::Closed(closed)) => {
-                    self.transport = None;
-                    self.session.handle_transport_loss(now, loss_of(closed));
+        let mut decoded = self.decode_until(now, decode_until);
+        if decoded {
+            for _ in 0..MAX_EVENTS_PER_POLL {
+                let Some(transport) = self.transport.as_mut() else {
+                    break;
+                };
+                match transport.poll() {
+                    None => break,
+                    Some(TransportEvent::Connected) => {}
+                    Some(TransportEvent::Frame(frame)) => {
+                        self.session.handle_frame(now, frame);
+                        // A large message: decode it within this poll's budget; the next frames wait for it.
+                        decoded = self.decode_until(now, decode_until);
+                    }
+                    Some(TransportEvent::Closed(closed)) => {
+                        self.transport = None;
+                        self.session.handle_transport_loss(now, loss_of(closed));
+                    }
                 }
-            }
-            // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
-            if self.drive(now) {
-                break;
+                // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
+                if self.drive(now) || !decoded {
+                    break;
+                }
             }
         }
         if self.next_deadline.is_some_and(|deadline| deadline <= now) {
@@ -96,6 +113,17 @@ impl Client {
         if let Some(transport) = self.transport.as_mut() {
             transport.flush();
         }
+    }
+
+    /// Decodes the message being decoded in steps until it is done or `until` passed. Returns whether it is done.
+    fn decode_until(&mut self, now: Instant, until: Instant) -> bool {
+        while self.session.is_decoding() {
+            if Instant::now() >= until {
+                return false;
+            }
+            self.session.continue_decoding(now);
+        }
+        true
     }
 
     /// Writes what is queued now, without waiting for the next `poll`.

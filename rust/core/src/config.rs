@@ -32,7 +32,8 @@ impl Default for ReconnectConfig {
 /// Caps on what the peer may make us hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
-    /// Largest WebSocket message accepted from the server, in bytes. Default 64 MiB.
+    /// Largest WebSocket message accepted from the server, in bytes. Default 16 MiB (socket.io's server accepts 1 MB
+    /// by default). A larger one ends the connection with "parse error".
     pub max_message_bytes: usize,
     /// Most binary attachments in one packet. Default 10 (socket.io-parser's `maxAttachments`).
     pub max_attachments: usize,
@@ -47,7 +48,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_message_bytes: 64 << 20,
+            max_message_bytes: 16 << 20,
             max_attachments: 10,
             max_depth: 64,
             send_buffer_packets: 10_000,
@@ -95,7 +96,15 @@ pub struct ClientConfig {
     pub tls: TlsConfig,
     /// Give up opening a connection (DNS + TCP + TLS + upgrade + Engine.IO handshake) after this long. Default 20 s.
     pub connect_timeout: Duration,
+    /// Bytes of a received message's payload checked per decoding step (see
+    /// [`Session::handle_frame`](crate::session::Session::handle_frame)); [`Client::poll`](crate::Client::poll)
+    /// takes as many steps as [`DECODE_TIME_PER_POLL`](crate::client::DECODE_TIME_PER_POLL) allows. Default 64 KiB:
+    /// a fraction of a millisecond of work.
+    pub decode_step: usize,
 }
+
+/// Default of [`ClientConfig::decode_step`].
+pub const DEFAULT_DECODE_STEP: usize = 64 << 10;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -105,6 +114,7 @@ impl Default for ClientConfig {
             limits: Limits::default(),
             tls: TlsConfig::default(),
             connect_timeout: Duration::from_secs(20),
+            decode_step: DEFAULT_DECODE_STEP,
         }
     }
 }

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use crate::error::DecodeError;
-use crate::json;
-use crate::value::Value;
+use crate::payload::Payload;
 
 /// What the server said in its OPEN packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,27 +64,25 @@ pub fn decode(text: &str) -> Result<EnginePacket<'_>, DecodeError> {
 
 fn parse_handshake(json_text: &str) -> Result<Handshake, DecodeError> {
     let bad = |why: &str| DecodeError::BadHandshake(why.to_owned());
-    let value = json::parse(json_text, 4).map_err(|e| DecodeError::BadHandshake(e.to_string()))?;
-    let sid = value
-        .get("sid")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no string \"sid\""))?;
+    // Checked without building a tree: only four members are read.
+    let value = Payload::parse(json_text, 4).map_err(|e| DecodeError::BadHandshake(e.to_string()))?;
+    let sid = value.get_str("sid").ok_or_else(|| bad("no string \"sid\""))?;
     if sid.is_empty() {
         return Err(bad("empty \"sid\""));
     }
-    let millis = |key: &str| match value.get(key) {
-        Some(&Value::Int(ms)) if ms >= 0 => Ok(Duration::from_millis(ms as u64)),
+    let millis = |key: &str| match value.get_int(key) {
+        Some(ms) if ms >= 0 => Ok(Duration::from_millis(ms as u64)),
         _ => Err(DecodeError::BadHandshake(format!(
             "\"{key}\" is not a non-negative integer"
         ))),
     };
-    let max_payload = match value.get("maxPayload") {
-        None => DEFAULT_MAX_PAYLOAD,
-        Some(&Value::Int(n)) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        Some(_) => return Err(bad("\"maxPayload\" is not a positive integer")),
+    let max_payload = match value.get_int("maxPayload") {
+        None if !value.has("maxPayload") => DEFAULT_MAX_PAYLOAD,
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => return Err(bad("\"maxPayload\" is not a positive integer")),
     };
     Ok(Handshake {
-        sid: sid.to_owned(),
+        sid,
         ping_interval: millis("pingInterval")?,
         ping_timeout: millis("pingTimeout")?,
         max_payload,

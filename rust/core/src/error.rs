@@ -44,7 +44,7 @@ pub enum DecodeError {
     UnexpectedBinary,
     /// A text frame arrived while attachments were still due.
     UnexpectedText,
-    /// A message over the size cap.
+    /// A message over the size cap (`Limits::max_message_bytes`, the Godot property `max_message_size`).
     MessageTooLarge {
         /// Size of the message.
         size: usize,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::value::Value;
+use crate::payload::Payload;
 
 /// Identifies one `emit_with_ack` of this client; unique for the client's lifetime.
 pub type AckId = u64;
@@ -84,7 +84,7 @@ pub struct ConnectError {
     /// Human-readable message: the server's `message`, or a description of the transport failure.
     pub message: String,
     /// The server's `data`, when its middleware attached some (`err.data = {...}`).
-    pub data: Option<Value>,
+    pub data: Option<Payload>,
 }
 
 /// One thing that happened, in the order it happened. Drained with `Client::poll_event`.
@@ -101,6 +101,10 @@ pub enum ClientEvent {
     Closed {
         /// Why.
         reason: DisconnectReason,
+        /// What more the client knows of it: the decoder's refusal after a [`DisconnectReason::ParseError`] (e.g.
+        /// `message of 16777300 bytes, larger than max_message_size (16777216 bytes)`), the error after a
+        /// [`DisconnectReason::TransportError`]; `None` after a close by either side or a ping timeout.
+        cause: Option<String>,
     },
     /// A namespace is connected.
     NamespaceConnected {
@@ -135,8 +139,8 @@ pub enum ClientEvent {
         namespace: String,
         /// Event name.
         name: String,
-        /// Arguments after the name.
-        args: Vec<Value>,
+        /// Arguments after the name (checked, not decoded: read them with [`Payload::reader`]).
+        args: Payload,
         /// Present when the server waits for an acknowledgement: answer with `Client::send_ack`.
         ack: Option<AckRequest>,
     },
@@ -147,7 +151,7 @@ pub enum ClientEvent {
         /// The id `emit_with_ack` returned.
         id: AckId,
         /// The server's answer.
-        args: Vec<Value>,
+        args: Payload,
     },
     /// No answer came in time for one of our `emit_with_ack` calls (or the connection was closed by the client).
     AckTimeout {

@@ -1,11 +1,17 @@
 //! Socket.IO v5 packets: encoding to a text frame plus attachments, and a decoder that refuses malformed input.
+//!
+//! Outgoing packets are [`Packet`]s of [`Value`]s. Incoming ones are [`Received`]: their payloads are checked but
+//! not decoded ([`Payload`]), and a large one is checked in steps ([`Decoder::resume`]), so that neither memory nor a
+//! single poll grows with the message beyond the message itself.
 
 use bytes::Bytes;
 
 use crate::binary;
 use crate::config::Limits;
 use crate::error::{DecodeError, EncodeError};
+use crate::frame::Utf8Bytes;
 use crate::json;
+use crate::payload::{Check, First, Payload, Root};
 use crate::value::Value;
 
 /// Event names the protocol keeps for itself; neither side may emit them.
@@ -161,92 +167,331 @@ fn write_indexed<'a>(
     Ok(())
 }
 
+/// A packet as received: its payloads checked, not decoded (see [`Payload`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// CONNECT: the server's answer `{"sid": ..., "pid"?: ...}`.
+    Connect {
+        /// Namespace path.
+        namespace: String,
+        /// Payload (an object), if any.
+        data: Option<Payload>,
+    },
+    /// DISCONNECT.
+    Disconnect {
+        /// Namespace path.
+        namespace: String,
+    },
+    /// EVENT or BINARY_EVENT.
+    Event {
+        /// Namespace path.
+        namespace: String,
+        /// Event name.
+        name: String,
+        /// Arguments after the name (an array payload, attachments in place).
+        args: Payload,
+        /// Ack id, when the sender waits for an acknowledgement.
+        id: Option<u64>,
+    },
+    /// ACK or BINARY_ACK.
+    Ack {
+        /// Namespace path.
+        namespace: String,
+        /// The id of the event this answers.
+        id: u64,
+        /// The answer (an array payload).
+        args: Payload,
+    },
+    /// CONNECT_ERROR: an object `{"message": ..., "data"?: ...}` or a string.
+    ConnectError {
+        /// Namespace path.
+        namespace: String,
+        /// Payload.
+        data: Payload,
+    },
+}
+
+impl Received {
+    /// The packet's namespace.
+    pub fn namespace(&self) -> &str {
+        match self {
+            Received::Connect { namespace, .. }
+            | Received::Disconnect { namespace }
+            | Received::Event { namespace, .. }
+            | Received::Ack { namespace, .. }
+            | Received::ConnectError { namespace, .. } => namespace,
+        }
+    }
+
+    /// The same packet with its payloads decoded into [`Value`]s (for tests and tools: a tree is several times the
+    /// size of its text).
+    pub fn to_packet(&self) -> Packet {
+        match self.clone() {
+            Received::Connect { namespace, data } => Packet::Connect {
+                namespace,
+                data: data.map(|d| d.to_value()),
+            },
+            Received::Disconnect { namespace } => Packet::Disconnect { namespace },
+            Received::Event {
+                namespace,
+                name,
+                args,
+                id,
+            } => Packet::Event {
+                namespace,
+                name,
+                args: args.to_values(),
+                id,
+            },
+            Received::Ack { namespace, id, args } => Packet::Ack {
+                namespace,
+                id,
+                args: args.to_values(),
+            },
+            Received::ConnectError { namespace, data } => Packet::ConnectError {
+                namespace,
+                data: data.to_value(),
+            },
+        }
+    }
+}
+
 /// Turns Socket.IO text payloads and binary frames into complete packets.
 ///
-/// It holds at most one packet waiting for its attachments; nothing is allocated from a count the peer declares.
+/// It holds at most one packet being checked or waiting for its attachments; nothing is allocated from a count the
+/// peer declares. A text is checked `step` bytes at a time when the decoder was made [`with_step`](Self::with_step):
+/// [`decode_message`](Self::decode_message) then returns `None` until [`resume`](Self::resume) has checked it all.
 #[derive(Debug)]
 pub struct Decoder {
     max_attachments: usize,
     max_depth: usize,
-    pending: Option<PendingBinary>,
+    step: usize,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Idle,
+    /// A text being checked.
+    Checking(Box<Checking>),
+    /// A binary packet waiting for attachments.
+    Binary(Box<PendingBinary>),
+}
+
+#[derive(Debug)]
+struct Checking {
+    header: Header,
+    text: Utf8Bytes,
+    check: Check,
 }
 
 #[derive(Debug)]
 struct PendingBinary {
-    packet: Packet,
+    packet: Received,
     expected: usize,
     received: Vec<Bytes>,
 }
 
+/// What precedes a packet's payload.
+#[derive(Debug)]
+struct Header {
+    kind: u8,
+    namespace: String,
+    id: Option<u64>,
+    attachments: usize,
+}
+
 impl Decoder {
-    /// A decoder enforcing these limits.
+    /// A decoder enforcing these limits, checking each text in one go.
     pub fn new(limits: &Limits) -> Self {
         Decoder {
             max_attachments: limits.max_attachments,
             max_depth: limits.max_depth,
-            pending: None,
+            step: usize::MAX,
+            state: State::Idle,
         }
+    }
+
+    /// The same, checking texts `step` bytes at a time (at least one token per step).
+    pub fn with_step(mut self, step: usize) -> Self {
+        self.step = step.max(1);
+        self
     }
 
     /// Whether a binary packet is waiting for attachments.
     pub fn is_waiting_for_binary(&self) -> bool {
-        self.pending.is_some()
+        matches!(self.state, State::Binary(_))
+    }
+
+    /// Whether a text is being checked (call [`resume`](Self::resume)).
+    pub fn is_checking(&self) -> bool {
+        matches!(self.state, State::Checking(_))
     }
 
     /// Forgets any partial packet (on a new connection).
     pub fn reset(&mut self) {
-        self.pending = None;
+        self.state = State::Idle;
     }
 
-    /// Decodes the text of a Socket.IO packet (the Engine.IO `4` prefix already removed).
-    /// Returns `None` when the packet now waits for binary attachments.
-    pub fn decode_text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
-        if self.pending.is_some() {
+    /// Decodes the text of a Socket.IO packet (without the Engine.IO `4` prefix), checking it in one go. Returns
+    /// `None` when the packet now waits for binary attachments.
+    pub fn decode_text(&mut self, text: &str) -> Result<Option<Received>, DecodeError> {
+        let step = std::mem::replace(&mut self.step, usize::MAX);
+        let result = self.decode_message(text.into(), 0);
+        self.step = step;
+        result
+    }
+
+    /// Decodes the Socket.IO packet at `text[at..]` (an Engine.IO message: `at` is 1, after its `4`). The text is
+    /// kept, not copied, as the payload's. Returns `None` while the text is still being checked (see
+    /// [`resume`](Self::resume)) or the packet waits for binary attachments.
+    pub fn decode_message(&mut self, text: Utf8Bytes, at: usize) -> Result<Option<Received>, DecodeError> {
+        if !matches!(self.state, State::Idle) {
             return Err(DecodeError::UnexpectedText);
         }
-        let (packet, attachments) = decode_packet(text, self.max_attachments, self.max_depth)?;
-        if attachments == 0 {
-            // No attachments, no placeholders to fill: an object that merely has a `_placeholder` key stays as is.
-            return Ok(Some(packet));
+        let (header, payload_at) = decode_header(text.get(at..).ok_or(DecodeError::Empty)?, self.max_attachments)?;
+        let payload_at = at + payload_at;
+        if payload_at >= text.len() {
+            // No payload at all.
+            return self.finish(header, None);
         }
-        self.pending = Some(PendingBinary {
-            packet,
-            expected: attachments,
-            received: Vec::new(),
-        });
-        Ok(None)
+        let check = Check::new(&text, payload_at, self.max_depth, header.attachments);
+        self.state = State::Checking(Box::new(Checking { header, text, check }));
+        self.resume()
+    }
+
+    /// Checks the next `step` bytes of the text being checked; returns the packet once it is all checked (`None`
+    /// before, and when the packet then waits for attachments, or when nothing is being checked).
+    pub fn resume(&mut self) -> Result<Option<Received>, DecodeError> {
+        let State::Checking(checking) = &mut self.state else {
+            return Ok(None);
+        };
+        match checking.check.step(&checking.text, self.step) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                self.state = State::Idle;
+                return Err(e);
+            }
+        }
+        let State::Checking(checking) = std::mem::replace(&mut self.state, State::Idle) else {
+            return Ok(None);
+        };
+        let Checking { header, text, check } = *checking;
+        self.finish(header, Some((text, check)))
     }
 
     /// Takes one binary attachment. Returns the packet once its last attachment has arrived.
-    pub fn decode_binary(&mut self, bytes: Bytes) -> Result<Option<Packet>, DecodeError> {
-        let pending = self.pending.as_mut().ok_or(DecodeError::UnexpectedBinary)?;
+    pub fn decode_binary(&mut self, bytes: Bytes) -> Result<Option<Received>, DecodeError> {
+        let State::Binary(pending) = &mut self.state else {
+            self.state = State::Idle;
+            return Err(DecodeError::UnexpectedBinary);
+        };
         pending.received.push(bytes);
         if pending.received.len() < pending.expected {
             return Ok(None);
         }
-        let PendingBinary { packet, received, .. } = self.pending.take().ok_or(DecodeError::UnexpectedBinary)?;
-        finish(packet, &received).map(Some)
-    }
-}
-
-/// Puts attachments in place; `packet` holds the placeholders.
-fn finish(mut packet: Packet, attachments: &[Bytes]) -> Result<Packet, DecodeError> {
-    match &mut packet {
-        Packet::Event { args, .. } | Packet::Ack { args, .. } => {
-            for arg in args {
-                binary::fill_placeholders(arg, attachments)?;
+        let State::Binary(pending) = std::mem::replace(&mut self.state, State::Idle) else {
+            return Err(DecodeError::UnexpectedBinary);
+        };
+        let PendingBinary {
+            mut packet, received, ..
+        } = *pending;
+        match &mut packet {
+            Received::Event { args, .. } | Received::Ack { args, .. } => {
+                if !args.placeholders_valid() {
+                    return Err(DecodeError::BadPlaceholder);
+                }
+                args.set_attachments(received);
             }
+            // Only EVENT and ACK packets can be binary.
+            _ => {}
         }
-        Packet::Connect { data: Some(data), .. } | Packet::ConnectError { data, .. } => {
-            binary::fill_placeholders(data, attachments)?;
-        }
-        _ => {}
+        Ok(Some(packet))
     }
-    Ok(packet)
+
+    /// The packet of a checked payload (or of none), refused when its payload does not fit its type.
+    fn finish(&mut self, header: Header, payload: Option<(Utf8Bytes, Check)>) -> Result<Option<Received>, DecodeError> {
+        let Header {
+            kind,
+            namespace,
+            id,
+            attachments,
+        } = header;
+        let root = payload.as_ref().and_then(|(_, check)| check.root);
+        let packet = match kind {
+            b'0' => match payload {
+                None => Received::Connect { namespace, data: None },
+                Some((text, check)) if root == Some(Root::Object) => Received::Connect {
+                    namespace,
+                    data: Some(check.into_payload(text, false)),
+                },
+                Some(_) => return Err(DecodeError::InvalidPayload("CONNECT payload must be an object")),
+            },
+            b'1' => match payload {
+                None => Received::Disconnect { namespace },
+                Some(_) => return Err(DecodeError::InvalidPayload("DISCONNECT takes no payload")),
+            },
+            b'2' | b'5' => {
+                let Some((text, check)) = payload.filter(|_| root == Some(Root::Array)) else {
+                    return Err(DecodeError::InvalidPayload("EVENT payload must be an array"));
+                };
+                let name = match &check.first {
+                    None => return Err(DecodeError::InvalidPayload("EVENT payload has no event name")),
+                    Some(First::Other) => return Err(DecodeError::InvalidPayload("EVENT name must be a string")),
+                    Some(First::Str(name)) => name.clone(),
+                };
+                if RESERVED_EVENTS.contains(&name.as_str()) {
+                    return Err(DecodeError::ReservedEventName(name));
+                }
+                Received::Event {
+                    namespace,
+                    name,
+                    args: check.into_payload(text, true),
+                    id,
+                }
+            }
+            b'3' | b'6' => {
+                let id = id.ok_or(DecodeError::BadAckId)?;
+                let Some((text, check)) = payload.filter(|_| root == Some(Root::Array)) else {
+                    return Err(DecodeError::InvalidPayload("ACK payload must be an array"));
+                };
+                Received::Ack {
+                    namespace,
+                    id,
+                    args: check.into_payload(text, false),
+                }
+            }
+            _ => match payload {
+                Some((text, check)) if matches!(root, Some(Root::Object | Root::Str)) => Received::ConnectError {
+                    namespace,
+                    data: check.into_payload(text, false),
+                },
+                _ => {
+                    return Err(DecodeError::InvalidPayload(
+                        "CONNECT_ERROR payload must be an object or a string",
+                    ))
+                }
+            },
+        };
+        if id.is_some() && !matches!(packet, Received::Event { .. } | Received::Ack { .. }) {
+            return Err(DecodeError::BadAckId);
+        }
+        if attachments == 0 {
+            // No attachments, no placeholders to fill: an object that merely has a `_placeholder` key stays as is.
+            return Ok(Some(packet));
+        }
+        self.state = State::Binary(Box::new(PendingBinary {
+            packet,
+            expected: attachments,
+            received: Vec::new(),
+        }));
+        Ok(None)
+    }
 }
 
-/// Parses a packet's text: header, then payload checked against its type. Returns the attachment count.
-fn decode_packet(text: &str, max_attachments: usize, max_depth: usize) -> Result<(Packet, usize), DecodeError> {
+/// Parses a packet's header (type, attachment count, namespace, ack id). Returns it with the payload's offset.
+fn decode_header(text: &str, max_attachments: usize) -> Result<(Header, usize), DecodeError> {
     let bytes = text.as_bytes();
     let kind = *bytes.first().ok_or(DecodeError::Empty)?;
     let mut pos = 1;
@@ -303,63 +548,15 @@ fn decode_packet(text: &str, max_attachments: usize, max_depth: usize) -> Result
         }
         id = Some(parsed);
     }
-
-    let payload = &text[pos..];
-    let data = if payload.is_empty() {
-        None
-    } else {
-        Some(json::parse(payload, max_depth)?)
-    };
-
-    let packet = match kind {
-        b'0' => match data {
-            Some(Value::Object(_)) | None => Packet::Connect { namespace, data },
-            Some(_) => return Err(DecodeError::InvalidPayload("CONNECT payload must be an object")),
+    Ok((
+        Header {
+            kind,
+            namespace,
+            id,
+            attachments,
         },
-        b'1' => match data {
-            None => Packet::Disconnect { namespace },
-            Some(_) => return Err(DecodeError::InvalidPayload("DISCONNECT takes no payload")),
-        },
-        b'2' | b'5' => {
-            let Some(Value::Array(mut items)) = data else {
-                return Err(DecodeError::InvalidPayload("EVENT payload must be an array"));
-            };
-            if items.is_empty() {
-                return Err(DecodeError::InvalidPayload("EVENT payload has no event name"));
-            }
-            let Value::String(name) = items.remove(0) else {
-                return Err(DecodeError::InvalidPayload("EVENT name must be a string"));
-            };
-            if RESERVED_EVENTS.contains(&name.as_str()) {
-                return Err(DecodeError::ReservedEventName(name));
-            }
-            Packet::Event {
-                namespace,
-                name,
-                args: items,
-                id,
-            }
-        }
-        b'3' | b'6' => {
-            let id = id.ok_or(DecodeError::BadAckId)?;
-            let Some(Value::Array(args)) = data else {
-                return Err(DecodeError::InvalidPayload("ACK payload must be an array"));
-            };
-            Packet::Ack { namespace, id, args }
-        }
-        _ => match data {
-            Some(data @ (Value::Object(_) | Value::String(_))) => Packet::ConnectError { namespace, data },
-            _ => {
-                return Err(DecodeError::InvalidPayload(
-                    "CONNECT_ERROR payload must be an object or a string",
-                ))
-            }
-        },
-    };
-    if id.is_some() && !matches!(packet, Packet::Event { .. } | Packet::Ack { .. }) {
-        return Err(DecodeError::BadAckId);
-    }
-    Ok((packet, attachments))
+        pos,
+    ))
 }
 
 /// Number of ASCII digits starting at `pos`.

@@ -18,7 +18,8 @@ use crate::engineio::{self, EnginePacket, Handshake};
 use crate::error::{BufferLimit, CommandError, DecodeError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use crate::frame::Frame;
-use crate::packet::{self, Decoder, Packet};
+use crate::packet::{self, Decoder, Packet, Received};
+use crate::payload::Payload;
 use crate::table::PathTable;
 use crate::value::Value;
 
@@ -129,8 +130,8 @@ impl Namespace {
             return;
         }
         if let ClientEvent::Event { args, ack: None, .. } = event {
-            if let Some(Value::String(offset)) = args.last() {
-                self.last_offset = Some(offset.clone());
+            if let Some(offset) = args.last_string() {
+                self.last_offset = Some(offset);
             }
         }
     }
@@ -193,7 +194,7 @@ impl Session {
     /// A session with these settings, idle. `rng_seed` seeds the reconnection jitter.
     pub fn new(config: ClientConfig, rng_seed: u64) -> Self {
         Session {
-            decoder: Decoder::new(&config.limits),
+            decoder: Decoder::new(&config.limits).with_step(config.decode_step),
             config,
             state: EngineState::Idle,
             namespaces: PathTable::new(),
@@ -605,18 +606,39 @@ impl Session {
     // ----- inputs --------------------------------------------------------------------------------------------
 
     /// A frame arrived from the transport.
+    ///
+    /// A large text frame may not be decoded at once: its payload is checked [`ClientConfig::decode_step`] bytes at
+    /// a time, and [`is_decoding`](Self::is_decoding) stays true until [`continue_decoding`](Self::continue_decoding)
+    /// has checked it all. A frame handed in meanwhile waits for that (the decoding is finished first), so frames
+    /// are always taken in order; a driver that wants to spread the work over several polls holds frames back
+    /// while decoding.
     pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+        while self.decoder.is_checking() {
+            self.continue_decoding(now);
+        }
         let max = self.config.limits.max_message_bytes;
         if frame.len() > max {
-            self.lose(
-                now,
-                DisconnectReason::ParseError,
-                &DecodeError::MessageTooLarge { size: frame.len(), max }.to_string(),
-            );
+            let error = DecodeError::MessageTooLarge { size: frame.len(), max };
+            self.lose(now, DisconnectReason::ParseError, &error.to_string());
             return;
         }
         if let Err(error) = self.process_frame(now, frame) {
             self.lose(now, DisconnectReason::ParseError, &error.to_string());
+        }
+    }
+
+    /// Whether a received message is being decoded in steps (see [`handle_frame`](Self::handle_frame)).
+    pub fn is_decoding(&self) -> bool {
+        self.decoder.is_checking()
+    }
+
+    /// Decodes the next step ([`ClientConfig::decode_step`] bytes) of the message being decoded, and handles it once
+    /// it is complete. Does nothing when no message is being decoded.
+    pub fn continue_decoding(&mut self, now: Instant) {
+        match self.decoder.resume() {
+            Ok(Some(packet)) => self.handle_packet(now, packet),
+            Ok(None) => {}
+            Err(error) => self.lose(now, DisconnectReason::ParseError, &error.to_string()),
         }
     }
 
@@ -633,6 +655,16 @@ impl Session {
             }
             Frame::Text(text) => text,
         };
+        if text.starts_with(engineio::MESSAGE_PREFIX) {
+            if !self.is_open() {
+                return Err(DecodeError::InvalidPayload("message before the Engine.IO handshake"));
+            }
+            // The text becomes the payload's as it is: no copy.
+            if let Some(packet) = self.decoder.decode_message(text, engineio::MESSAGE_PREFIX.len_utf8())? {
+                self.handle_packet(now, packet);
+            }
+            return Ok(());
+        }
         match engineio::decode(&text)? {
             EnginePacket::Open(handshake) => self.handle_open(now, handshake)?,
             EnginePacket::Ping(data) => {
@@ -645,18 +677,11 @@ impl Session {
                     let mut pong = String::with_capacity(1 + data.len());
                     pong.push_str(engineio::PONG);
                     pong.push_str(data);
-                    self.transmit.push_back(Frame::Text(pong));
+                    self.transmit.push_back(Frame::Text(pong.into()));
                 }
             }
             EnginePacket::Close => self.lose(now, DisconnectReason::TransportClose, "server closed the session"),
-            EnginePacket::Message(body) => {
-                if !self.is_open() {
-                    return Err(DecodeError::InvalidPayload("message before the Engine.IO handshake"));
-                }
-                if let Some(packet) = self.decoder.decode_text(body)? {
-                    self.handle_packet(now, packet);
-                }
-            }
+            EnginePacket::Message(_) => {} // Handled above.
             EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => {}
         }
         Ok(())
@@ -689,14 +714,14 @@ impl Session {
         Ok(())
     }
 
-    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+    fn handle_packet(&mut self, now: Instant, packet: Received) {
         let Some(index) = self.namespace_index(packet.namespace()) else {
             match packet {
                 // The answer to the CONNECT of a namespace removed meanwhile: now the server accepts its DISCONNECT.
-                Packet::Connect { namespace, .. } if self.leaving.remove(&namespace) => {
+                Received::Connect { namespace, .. } if self.leaving.remove(&namespace) => {
                     self.push_packet(&Packet::Disconnect { namespace });
                 }
-                Packet::ConnectError { namespace, .. } => {
+                Received::ConnectError { namespace, .. } => {
                     self.leaving.remove(&namespace);
                 }
                 _ => {} // A namespace we never joined (or removed): ignore, as socket.io-client does.
@@ -704,8 +729,8 @@ impl Session {
             return;
         };
         match packet {
-            Packet::Connect { namespace, data } => self.handle_connect(index, namespace, data),
-            Packet::ConnectError { namespace, data } => {
+            Received::Connect { namespace, data } => self.handle_connect(index, namespace, data),
+            Received::ConnectError { namespace, data } => {
                 let ns = &mut self.namespaces[index];
                 ns.connect_in_flight = false;
                 if ns.state != ConnectionState::Connecting {
@@ -714,18 +739,19 @@ impl Session {
                 ns.state = ConnectionState::Disconnected;
                 want(ns, &mut self.wanted, false);
                 ns.early_events.clear();
-                let error = match data {
-                    Value::String(message) => ConnectError { message, data: None },
-                    data => ConnectError {
-                        message: data.get("message").and_then(Value::as_str).unwrap_or("").to_owned(),
-                        data: data.get("data").cloned(),
+                let error = match data.as_string() {
+                    // A bare string (old servers).
+                    Some(message) => ConnectError { message, data: None },
+                    None => ConnectError {
+                        message: data.get_str("message").unwrap_or_default(),
+                        data: data.member("data"),
                     },
                 };
                 self.events
                     .push_back(ClientEvent::NamespaceConnectError { namespace, error });
                 self.close_if_unused();
             }
-            Packet::Disconnect { namespace } => {
+            Received::Disconnect { namespace } => {
                 let ns = &mut self.namespaces[index];
                 if ns.state == ConnectionState::Disconnected {
                     return;
@@ -747,7 +773,7 @@ impl Session {
                     self.shut_engine(DisconnectReason::IoServerDisconnect);
                 }
             }
-            Packet::Event {
+            Received::Event {
                 namespace,
                 name,
                 args,
@@ -785,7 +811,7 @@ impl Session {
                     ConnectionState::Disconnected => {}
                 }
             }
-            Packet::Ack { namespace, id, args } => {
+            Received::Ack { namespace, id, args } => {
                 let Some(pending) = self.acks.get(&id) else { return };
                 if pending.namespace != namespace {
                     return;
@@ -799,7 +825,7 @@ impl Session {
         }
     }
 
-    fn handle_connect(&mut self, index: usize, namespace: String, data: Option<Value>) {
+    fn handle_connect(&mut self, index: usize, namespace: String, data: Option<Payload>) {
         let ns = &mut self.namespaces[index];
         let answered = std::mem::replace(&mut ns.connect_in_flight, false);
         if ns.state != ConnectionState::Connecting {
@@ -809,8 +835,8 @@ impl Session {
             }
             return;
         }
-        let sid = data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str);
-        let Some(sid) = sid.map(str::to_owned) else {
+        let sid = data.as_ref().and_then(|d| d.get_str("sid"));
+        let Some(sid) = sid else {
             ns.state = ConnectionState::Disconnected;
             want(ns, &mut self.wanted, false);
             ns.early_events.clear();
@@ -824,11 +850,7 @@ impl Session {
             self.close_if_unused();
             return;
         };
-        let pid = data
-            .as_ref()
-            .and_then(|d| d.get("pid"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let pid = data.as_ref().and_then(|d| d.get_str("pid"));
         let recovered = pid.is_some() && pid == ns.pid;
         ns.pid = pid;
         if !recovered {
@@ -939,7 +961,7 @@ impl Session {
 
     fn start_opening(&mut self, now: Instant) {
         // A new connection picks up limits changed since the last one.
-        self.decoder = Decoder::new(&self.config.limits);
+        self.decoder = Decoder::new(&self.config.limits).with_step(self.config.decode_step);
         self.state = EngineState::Opening {
             deadline: later(now, self.config.connect_timeout),
         };
@@ -971,7 +993,7 @@ impl Session {
     }
 
     fn transmit_encoded(&mut self, encoded: Encoded) {
-        self.transmit.push_back(Frame::Text(encoded.text));
+        self.transmit.push_back(Frame::Text(encoded.text.into()));
         self.transmit.extend(encoded.attachments.into_iter().map(Frame::Binary));
     }
 
@@ -1075,7 +1097,7 @@ impl Session {
         self.reconnect_attempt = 0;
         self.decoder.reset();
         if was_open {
-            self.events.push_back(ClientEvent::Closed { reason });
+            self.events.push_back(ClientEvent::Closed { reason, cause: None });
         }
     }
 
@@ -1118,7 +1140,9 @@ impl Session {
         self.decoder.reset();
         self.drop_namespaces(reason, reconnect);
         if was_open {
-            self.events.push_back(ClientEvent::Closed { reason });
+            let cause = matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError)
+                .then(|| message.to_owned());
+            self.events.push_back(ClientEvent::Closed { reason, cause });
         } else {
             self.events.push_back(ClientEvent::TransportError(ConnectError {
                 message: message.to_owned(),

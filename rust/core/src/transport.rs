@@ -35,7 +35,6 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rustls::{ClientConnection, StreamOwned};
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -349,7 +348,7 @@ impl WebSocketTransport {
     /// sent after the close are dropped.
     pub fn send(&mut self, frame: Frame) {
         let message = match frame {
-            Frame::Text(text) => Message::Text(text.into()),
+            Frame::Text(text) => Message::Text(text),
             Frame::Binary(bytes) => Message::Binary(bytes),
         };
         match &mut self.state {
@@ -493,7 +492,8 @@ enum ReadOutcome {
 fn read_one(ws: &mut WebSocket<Stream>) -> ReadOutcome {
     loop {
         match ws.read() {
-            Ok(Message::Text(text)) => return ReadOutcome::Frame(Frame::Text(utf8_into_string(text))),
+            // The text stays in the bytes it was read into: a large message is not copied.
+            Ok(Message::Text(text)) => return ReadOutcome::Frame(Frame::Text(text)),
             Ok(Message::Binary(bytes)) => return ReadOutcome::Frame(Frame::Binary(bytes)),
             // Pongs to pings are queued by tungstenite and go out with the next write or flush.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
@@ -507,14 +507,6 @@ fn read_one(ws: &mut WebSocket<Stream>) -> ReadOutcome {
             }
             Err(e) => return ReadOutcome::Closed(classify(e)),
         }
-    }
-}
-
-/// The text without a copy when tungstenite's buffer is not shared (it was validated as UTF-8 already).
-fn utf8_into_string(text: tungstenite::Utf8Bytes) -> String {
-    match String::from_utf8(Vec::from(Bytes::from(text))) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 

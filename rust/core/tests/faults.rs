@@ -44,7 +44,7 @@ fn first_args(events: &[ClientEvent], ns: &str, name: &str) -> Vec<Value> {
                 name: n,
                 args,
                 ..
-            } if namespace == ns && n == name => args.first().cloned(),
+            } if namespace == ns && n == name => args.to_values().first().cloned(),
             _ => None,
         })
         .collect()
@@ -64,7 +64,8 @@ fn server_killed_and_restarted_on_the_same_port() {
     assert!(events.iter().any(|e| matches!(
         e,
         ClientEvent::Closed {
-            reason: DisconnectReason::TransportClose | DisconnectReason::TransportError
+            reason: DisconnectReason::TransportClose | DisconnectReason::TransportError,
+            ..
         }
     )));
     // Emits made while the server is down wait in the send buffer...

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use socketio_core::error::BufferLimit;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
 use socketio_core::{
-    AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Value,
+    AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Payload, Value,
 };
 
 const OPEN: &str = r#"0{"sid":"eio-sid","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}"#;
@@ -68,7 +68,7 @@ impl Harness {
     fn sent(&mut self) -> Vec<String> {
         std::iter::from_fn(|| self.session.poll_transmit())
             .map(|f| match f {
-                Frame::Text(t) => t,
+                Frame::Text(t) => t.to_string(),
                 Frame::Binary(b) => format!("<bin {}>", String::from_utf8_lossy(&b)),
             })
             .collect()
@@ -104,8 +104,23 @@ fn event(ns: &str, name: &str, args: Vec<Value>, ack_id: Option<u64>) -> ClientE
     ClientEvent::Event {
         namespace: ns.into(),
         name: name.into(),
-        args,
+        args: payload(args),
         ack: ack_id.map(|id| AckRequest { id, session: 0 }),
+    }
+}
+
+fn payload(values: Vec<Value>) -> Payload {
+    Payload::from_values(&values).unwrap()
+}
+
+/// The cause of `event`, which must be a `Closed` with `reason`.
+fn closed_cause(event: &ClientEvent, reason: DisconnectReason) -> String {
+    match event {
+        ClientEvent::Closed {
+            reason: r,
+            cause: Some(cause),
+        } if *r == reason => cause.clone(),
+        other => panic!("expected Closed({reason:?}) with a cause, got {other:?}"),
     }
 }
 
@@ -236,7 +251,8 @@ fn ping_timeout_closes_and_reconnects_with_backoff() {
     assert_eq!(
         events[1],
         ClientEvent::Closed {
-            reason: DisconnectReason::PingTimeout
+            reason: DisconnectReason::PingTimeout,
+            cause: None
         }
     );
     let ClientEvent::ReconnectAttempt { attempt: 1, delay } = events[2] else {
@@ -339,7 +355,8 @@ fn server_disconnect_does_not_reconnect() {
                 was_connected: true
             },
             ClientEvent::Closed {
-                reason: DisconnectReason::IoServerDisconnect
+                reason: DisconnectReason::IoServerDisconnect,
+                cause: None
             },
         ]
     );
@@ -354,7 +371,8 @@ fn transport_close_and_error_reasons() {
     assert_eq!(
         h.events()[1],
         ClientEvent::Closed {
-            reason: DisconnectReason::TransportClose
+            reason: DisconnectReason::TransportClose,
+            cause: None
         }
     );
     let mut h = Harness::connected();
@@ -363,7 +381,8 @@ fn transport_close_and_error_reasons() {
     assert_eq!(
         h.events()[1],
         ClientEvent::Closed {
-            reason: DisconnectReason::TransportError
+            reason: DisconnectReason::TransportError,
+            cause: Some("reset".into())
         }
     );
 }
@@ -374,10 +393,8 @@ fn malformed_packet_is_a_parse_error() {
     h.text(r#"42[{"toString":"x"}]"#);
     let events = h.events();
     assert_eq!(
-        events[1],
-        ClientEvent::Closed {
-            reason: DisconnectReason::ParseError
-        }
+        closed_cause(&events[1], DisconnectReason::ParseError),
+        "invalid payload: EVENT name must be a string"
     );
     assert!(matches!(events[2], ClientEvent::ReconnectAttempt { .. }));
 }
@@ -394,10 +411,8 @@ fn oversized_frame_is_refused() {
     let _ = h.events();
     h.text(&format!("42[\"x\",\"{}\"]", "a".repeat(200)));
     assert_eq!(
-        h.events()[1],
-        ClientEvent::Closed {
-            reason: DisconnectReason::ParseError
-        }
+        closed_cause(&h.events()[1], DisconnectReason::ParseError),
+        "message of 210 bytes, larger than max_message_size (100 bytes)"
     );
 }
 
@@ -422,10 +437,8 @@ fn binary_events_are_reassembled() {
     );
     h.binary(b"stray");
     assert_eq!(
-        h.events()[1],
-        ClientEvent::Closed {
-            reason: DisconnectReason::ParseError
-        }
+        closed_cause(&h.events()[1], DisconnectReason::ParseError),
+        "binary frame with no binary packet waiting"
     );
 }
 
@@ -468,7 +481,7 @@ fn acks_resolve_exactly_once() {
         [ClientEvent::AckResponse {
             namespace: "/".into(),
             id: a,
-            args: vec!["answer".into(), Value::Int(1)]
+            args: payload(vec!["answer".into(), Value::Int(1)])
         }]
     );
     h.advance(Duration::from_secs(5));
@@ -504,7 +517,7 @@ fn ack_from_another_namespace_is_ignored() {
         [ClientEvent::AckResponse {
             namespace: "/admin".into(),
             id,
-            args: vec!["right".into()]
+            args: payload(vec!["right".into()])
         }]
     );
 }
@@ -523,7 +536,7 @@ fn namespaces_with_auth_and_refusal() {
             namespace: "/admin".into(),
             error: socketio_core::ConnectError {
                 message: "Not authorized".into(),
-                data: Some(obj(&[("code", Value::Int(401))])),
+                data: Some(Payload::from_value(&obj(&[("code", Value::Int(401))])).unwrap()),
             },
         }]
     );
@@ -701,7 +714,8 @@ fn client_close_disconnects_everything_and_times_out_acks() {
                 was_connected: true
             },
             ClientEvent::Closed {
-                reason: DisconnectReason::IoClientDisconnect
+                reason: DisconnectReason::IoClientDisconnect,
+                cause: None
             },
         ]
     );
@@ -842,12 +856,7 @@ fn limit_changes_apply_to_the_next_connection() {
     h.text(r#"40{"sid":"s2"}"#);
     let _ = h.events();
     h.text(r#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
-    assert_eq!(
-        h.events()[1],
-        ClientEvent::Closed {
-            reason: DisconnectReason::ParseError
-        }
-    );
+    closed_cause(&h.events()[1], DisconnectReason::ParseError);
 }
 
 #[test]
@@ -865,7 +874,8 @@ fn refusal_of_the_only_namespace_closes_the_connection() {
     assert_eq!(
         events[1],
         ClientEvent::Closed {
-            reason: DisconnectReason::IoClientDisconnect
+            reason: DisconnectReason::IoClientDisconnect,
+            cause: None
         }
     );
     assert_eq!(h.commands(), [TransportCommand::Close]);
@@ -972,9 +982,13 @@ fn offsets_count_only_delivered_events_and_an_overlong_replay_drops_recovery() {
     for i in 0..10_001 {
         h.text(&format!("42[\"missed\",\"off-{i}\"]"));
     }
-    assert!(h.events().contains(&ClientEvent::Closed {
-        reason: DisconnectReason::ParseError
-    }));
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        ClientEvent::Closed {
+            reason: DisconnectReason::ParseError,
+            ..
+        }
+    )));
     h.advance(Duration::from_secs(5));
     h.text(OPEN);
     assert_eq!(h.sent(), ["40"], "recovery dropped: a fresh session rather than a gap");

@@ -217,19 +217,19 @@ fn text_and_binary_round_trip() {
         "/socket.io/?token=abc&EIO=4&transport=websocket"
     );
 
-    t.send(Frame::Text("4hello, wörld".to_owned()));
+    t.send(Frame::Text("4hello, wörld".into()));
     t.send(Frame::Binary(Bytes::from_static(&[0, 1, 2, 255])));
-    t.send(Frame::Text(String::new()));
+    t.send(Frame::Text("".into()));
     t.send(Frame::Binary(Bytes::new()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("4hello, wörld".to_owned()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("4hello, wörld".into()));
     assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::from_static(&[0, 1, 2, 255])));
-    assert_eq!(expect_frame(&mut t), Frame::Text(String::new()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("".into()));
     assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::new()));
 
     t.close();
     assert!(!t.is_connected());
     assert_silent(&mut t);
-    t.send(Frame::Text("after close".to_owned())); // dropped, no panic
+    t.send(Frame::Text("after close".into())); // dropped, no panic
     assert_silent(&mut t);
     join(server);
 }
@@ -256,10 +256,10 @@ fn five_mib_binary_arrives_whole_both_ways() {
 fn frames_sent_while_connecting_are_delivered_in_order() {
     let (port, server) = ws_server(|ws, _| echo(ws));
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
-    t.send(Frame::Text("first".to_owned()));
+    t.send(Frame::Text("first".into()));
     t.send(Frame::Binary(Bytes::from_static(b"second")));
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("first".to_owned()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("first".into()));
     assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::from_static(b"second")));
     drop(t);
     join(server);
@@ -286,7 +286,7 @@ fn pings_are_answered_and_not_reported() {
     });
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("after the ping".to_owned()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("after the ping".into()));
     assert_eq!(
         pong_rx.recv_timeout(DEADLINE).expect("pong"),
         Bytes::from_static(b"are you there")
@@ -328,7 +328,7 @@ fn never_blocks_against_a_silent_server(scheme: &str) {
         let took = before.elapsed();
         assert!(took < Duration::from_millis(5), "poll took {took:?}");
         assert_eq!(event, None);
-        t.send(Frame::Text("queued".to_owned()));
+        t.send(Frame::Text("queued".into()));
         t.flush();
         polls += 1;
         thread::sleep(Duration::from_millis(1));
@@ -434,10 +434,10 @@ fn server_close_is_reported_once() {
     });
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("bye".to_owned()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("bye".into()));
     assert_eq!(expect_closed(&mut t), TransportClosed::Closed);
     assert_silent(&mut t);
-    t.send(Frame::Text("too late".to_owned()));
+    t.send(Frame::Text("too late".into()));
     t.flush();
     assert_silent(&mut t);
     join(server);
@@ -545,8 +545,8 @@ fn wss_accepted_with_the_certificate_as_custom_root() {
     let (port, server) = wss_server(&cert, echo);
     let mut t = connect(&format!("wss://localhost:{port}"), custom_roots(&cert, None));
     expect_connected(&mut t);
-    t.send(Frame::Text("secure".to_owned()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("secure".to_owned()));
+    t.send(Frame::Text("secure".into()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("secure".into()));
     drop(t);
     join(server);
 }
@@ -559,12 +559,12 @@ fn wss_five_mib_round_trip() {
     expect_connected(&mut t);
     let big = pattern(5 << 20);
     t.send(Frame::Binary(big.clone()));
-    t.send(Frame::Text("end".to_owned()));
+    t.send(Frame::Text("end".into()));
     match expect_frame(&mut t) {
         Frame::Binary(got) => assert!(got == big, "payload differs ({} bytes)", got.len()),
         other => panic!("expected binary, got {other:?}"),
     }
-    assert_eq!(expect_frame(&mut t), Frame::Text("end".to_owned()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("end".into()));
     drop(t);
     join(server);
 }
@@ -623,8 +623,8 @@ fn wss_accepted_with_the_server_name_override_on_an_ip() {
         custom_roots(&cert, Some("localhost")),
     );
     expect_connected(&mut t);
-    t.send(Frame::Text("by name".to_owned()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("by name".to_owned()));
+    t.send(Frame::Text("by name".into()));
+    assert_eq!(expect_frame(&mut t), Frame::Text("by name".into()));
     drop(t);
     join(server);
 }
@@ -671,8 +671,8 @@ fn wss_any_name_roots_accept_a_trusted_certificate_for_another_name() {
             any_name_roots(&cert.pem, server_name),
         );
         expect_connected(&mut t);
-        t.send(Frame::Text("any name".to_owned()));
-        assert_eq!(expect_frame(&mut t), Frame::Text("any name".to_owned()));
+        t.send(Frame::Text("any name".into()));
+        assert_eq!(expect_frame(&mut t), Frame::Text("any name".into()));
         drop(t);
         join(server);
     }

@@ -105,10 +105,12 @@ pub struct SocketIOClient {
     path: GString,
 
     /// Largest WebSocket message accepted from the server, in bytes; a larger one closes the connection
-    /// ([code]"parse error"[/code]). Default [code]67108864[/code] (64 MiB). Takes effect at the next connection
+    /// ([code]"parse error"[/code], and a warning naming the limit). Default [code]16777216[/code] (16 MiB; socket.io's
+    /// server accepts 1 MB by default). A message of that size arrives and is converted over several frames, a few
+    /// milliseconds of work in each. Takes effect at the next connection
     /// ([method connect_to_url] or a reconnection).
     #[var(set)]
-    #[init(val = 64 << 20)]
+    #[init(val = 16 << 20)]
     max_message_size: i64,
 
     /// Most binary attachments ([PackedByteArray]s) in one received packet. Default [code]10[/code], as
@@ -383,15 +385,16 @@ impl SocketIOClient {
     fn poll(mut this: Gd<Self>) {
         let client = this.clone();
         guarded(&client, "SocketIOClient.poll", (), || {
+            let start = Instant::now();
             {
                 let mut c = this.bind_mut();
                 // This poll writes whatever was queued: a deferred flush still to come has nothing left to do, and
                 // one that never came (a full message queue) no longer holds back the next.
                 c.flush_queued = false;
-                c.session.core.poll(Instant::now());
+                c.session.core.poll(start);
                 c.session.drain_core();
             }
-            dispatch::run(&this);
+            dispatch::run(&this, start + dispatch::CONVERT_TIME_PER_POLL);
         });
     }
 
@@ -651,7 +654,7 @@ impl SocketIOClient {
     /// connected to the forgotten handles' signals is disconnected.
     fn close_now(this: &mut Gd<Self>) {
         let closed = this.bind_mut().session.begin_close(Instant::now());
-        dispatch::run(this);
+        dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
         let leftovers = this.bind_mut().session.forget(closed);
         drop(leftovers);
     }
@@ -669,7 +672,7 @@ impl SocketIOClient {
         let Some(removed) = this.bind_mut().session.begin_remove(path, Instant::now()) else {
             return Error::ERR_DOES_NOT_EXIST;
         };
-        dispatch::run(this);
+        dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
         let leftovers = this.bind_mut().session.forget_removed(removed);
         drop(leftovers);
         Error::OK
@@ -715,7 +718,7 @@ impl SocketIOClient {
         let was_active = this.bind().session.core.state() != ConnectionState::Disconnected;
         if was_active {
             this.bind_mut().session.close_connection(Instant::now());
-            dispatch::run(this);
+            dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
         }
 
         let result = {
@@ -798,7 +801,7 @@ impl SocketIOClient {
             Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
             Err(e) => godot_error!("disconnect_from_namespace(\"{path}\"): {e}"),
         }
-        dispatch::run(this);
+        dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
     }
 
     /// `emit()`, `emit_volatile()` and `emit_with_ack()` of namespace `path`. Returns whether the packet was sent

@@ -12,15 +12,16 @@
 //! that names the type and where it sits, e.g. `data[1]["pos"] is a Vector2, which cannot be sent (use an Array or
 //! Dictionary)`. Nothing is sent when any part is refused.
 //!
-//! Received (Value → Variant): `Int` → `int`, `Float` → `float`, `Binary` → `PackedByteArray`, `Array` → `Array`,
-//! `Object` → `Dictionary` (keys in arrival order).
+//! Received payloads are not [`Value`]s: [`crate::build`] makes their Godot values straight from the JSON text
+//! (integers → `int`, other numbers → `float`, binary → `PackedByteArray`, arrays → `Array`, objects →
+//! `Dictionary` with keys in arrival order).
 
 use std::fmt;
 
 use bytes::Bytes;
 use godot::builtin::{
     AnyArray, AnyDictionary, GString, NodePath, PackedByteArray, PackedFloat32Array, PackedFloat64Array,
-    PackedInt32Array, PackedInt64Array, PackedStringArray, StringName, VarArray, VarDictionary, Variant, VariantType,
+    PackedInt32Array, PackedInt64Array, PackedStringArray, StringName, Variant, VariantType,
 };
 use godot::classes::{Engine, Object};
 use godot::meta::ToGodot;
@@ -324,69 +325,6 @@ fn type_name(variant: &Variant) -> String {
         };
     }
     godot::global::type_string(ty.ord() as i64).to_string()
-}
-
-/// Converts a received value for GDScript.
-pub fn value_to_variant(value: &Value) -> Variant {
-    match value {
-        Value::Null => Variant::nil(),
-        Value::Bool(b) => b.to_variant(),
-        Value::Int(i) => i.to_variant(),
-        Value::Float(f) => f.to_variant(),
-        Value::String(s) => GString::from(&*marshal::godot_text(s)).to_variant(),
-        Value::Array(items) => values_to_array_by_value(items).to_variant(),
-        Value::Object(entries) => {
-            let mut dict = VarDictionary::new();
-            for (k, v) in entries {
-                dict.set(
-                    &GString::from(&*marshal::godot_text(k)).to_variant(),
-                    &value_to_variant(v),
-                );
-            }
-            dict.to_variant()
-        }
-        Value::Binary(bytes) => PackedByteArray::from(bytes.as_ref()).to_variant(),
-    }
-}
-
-/// Above this many bytes of binary attachments, received arguments are built value by value: the fast path would
-/// copy them twice more.
-const BINARY_BYTES_THROUGH_BYTES: usize = 64 << 10;
-
-/// Converts received arguments into the `Array` handlers get.
-///
-/// Built in one `bytes_to_var` call from their binary serialization ([`marshal`]), unless they carry large binary
-/// attachments.
-pub fn values_to_array(values: &[Value]) -> VarArray {
-    if binary_bytes(values) <= BINARY_BYTES_THROUGH_BYTES {
-        let mut encoded = Vec::with_capacity(64);
-        marshal::encode_array(values, &mut encoded);
-        if let Ok(array) = godot::global::bytes_to_var(&PackedByteArray::from(encoded.as_slice())).try_to() {
-            return array;
-        }
-    }
-    values_to_array_by_value(values)
-}
-
-/// Total size of the binary attachments in `values`.
-fn binary_bytes(values: &[Value]) -> usize {
-    values
-        .iter()
-        .map(|value| match value {
-            Value::Binary(bytes) => bytes.len(),
-            Value::Array(items) => binary_bytes(items),
-            Value::Object(entries) => entries.iter().map(|(_, v)| binary_bytes(std::slice::from_ref(v))).sum(),
-            _ => 0,
-        })
-        .sum()
-}
-
-fn values_to_array_by_value(values: &[Value]) -> VarArray {
-    let mut array = VarArray::new();
-    for v in values {
-        array.push(&value_to_variant(v));
-    }
-    array
 }
 
 #[cfg(test)]

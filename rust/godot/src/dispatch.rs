@@ -9,12 +9,18 @@
 //! `poll()`, `close()` and `connect_to_url()`: the queue is shared, so a nested dispatch simply continues with the
 //! next event, and every event is dispatched once, in arrival order.
 //!
+//! The arguments of an event or ack are built as Godot values before its actions are planned ([`crate::build`]).
+//! A large payload is built over several calls, [`CONVERT_TIME_PER_POLL`] at most in each (from the start of the
+//! `poll()`): its event waits, built so far, in [`Session`], and the events after it wait in the queue, so that
+//! handlers see events in the order they came, each complete.
+//!
 //! The same rule holds for everything that can run GDScript indirectly: dropping the last reference to a Callable
 //! (a lambda's captures may be freed, and their scripts run `_notification`), disconnecting signals, and reporting
 //! errors (a script `Logger` runs inside `push_error`). Such things are carried out of the borrow, as
 //! [`Action::Release`] or [`Leftovers`], or as error messages reported by the caller once the borrow is released.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use godot::builtin::{Callable, GString, StringName, VarArray, VarDictionary, Variant};
 use godot::classes::Object;
@@ -25,10 +31,26 @@ use socketio_core::packet::RESERVED_EVENTS;
 use socketio_core::table::PathTable;
 use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
+use crate::build::{self, Build, Godot};
 use crate::client::SocketIOClient;
-use crate::convert::{self, values_to_array};
+use crate::convert;
 use crate::marshal::godot_text;
 use crate::namespace::{Detached, SocketIONamespace};
+
+/// Longest time a `poll()` (or another call that dispatches) spends building received payloads, counted from the
+/// start of the call: what is left waits for the next call, in order. The engine work of the largest chunk a build
+/// cannot cut comes on top (see [`crate::build`]).
+pub const CONVERT_TIME_PER_POLL: Duration = Duration::from_millis(4);
+
+/// What [`Session::next_actions`] found.
+pub enum Next {
+    /// The actions of the next event.
+    Actions(Vec<Action>),
+    /// A payload is being built and its time is up: dispatch nothing more in this call.
+    Busy,
+    /// Nothing left.
+    Empty,
+}
 
 /// Why an event name is refused, if it is.
 pub fn check_event_name(name: &str) -> Result<(), String> {
@@ -227,15 +249,14 @@ pub struct Session {
     /// The protocol engine.
     pub core: Client,
     queue: VecDeque<ClientEvent>,
-    /// The cause of each queued `Closed` by a parse or transport error, in order: read from the core as the event
-    /// is drained (a handler that runs before the event is dispatched may close or reconnect, which changes it).
-    causes: VecDeque<String>,
     /// The current handles, by path (constant-time lookups however many namespaces a game makes).
     namespaces: PathTable<NamespaceEntry>,
     /// Handles of a `close()` or `remove_namespace()` whose final events are being dispatched (usually none).
     retired: Vec<Retired>,
     next_retired: u64,
     acks: HashMap<AckId, (u64, Callable)>,
+    /// The event at the head of the dispatch order whose payload is being built (over several polls).
+    building: Option<(ClientEvent, Build<Godot>)>,
     /// Incremented by every `close()`: handles, handlers and callbacks of earlier epochs are forgotten once the
     /// close's own events are dispatched, while anything a handler creates during that dispatch survives.
     epoch: u64,
@@ -247,11 +268,11 @@ impl Session {
         Session {
             core: Client::new(ClientConfig::default()),
             queue: VecDeque::new(),
-            causes: VecDeque::new(),
             namespaces: PathTable::new(),
             retired: Vec::new(),
             next_retired: 0,
             acks: HashMap::new(),
+            building: None,
             epoch: 0,
         }
     }
@@ -259,12 +280,6 @@ impl Session {
     /// Moves every event the core has into the dispatch queue.
     pub fn drain_core(&mut self) {
         while let Some(event) = self.core.poll_event() {
-            if let ClientEvent::Closed { reason } = &event {
-                if warns(*reason) {
-                    self.causes
-                        .push_back(self.core.last_error().unwrap_or("no details").to_owned());
-                }
-            }
             self.queue.push_back(event);
         }
     }
@@ -363,10 +378,14 @@ impl Session {
     /// Drops queued server events, of namespace `path` or of all namespaces, keeping lifecycle events and ack
     /// answers: after a `close()` or `disconnect_from_namespace()`, events already received are not delivered.
     pub fn purge_events(&mut self, path: Option<&str>) {
-        self.queue.retain(|event| match event {
+        let keep = |event: &ClientEvent| match event {
             ClientEvent::Event { namespace, .. } => path.is_some_and(|p| p != namespace),
             _ => true,
-        });
+        };
+        self.queue.retain(keep);
+        if self.building.as_ref().is_some_and(|(event, _)| !keep(event)) {
+            self.building = None;
+        }
     }
 
     /// Closes the connection, keeping the handles and their handlers: drops undelivered server events, closes the
@@ -464,7 +483,7 @@ impl Session {
             .collect();
         self.core = Client::new(config);
         self.queue.clear();
-        self.causes.clear();
+        self.building = None;
         self.queue.extend(
             connected
                 .into_iter()
@@ -488,20 +507,50 @@ impl Session {
         self.core.close(std::time::Instant::now());
         while self.core.poll_event().is_some() {}
         self.queue.clear();
-        self.causes.clear();
+        self.building = None;
         let entries = std::mem::take(&mut self.namespaces);
         self.retire(self.epoch, entries, Detached::Closed);
         self.epoch += 1;
         self.forget(u64::MAX)
     }
 
-    /// Pops the next event and decides what it means in GDScript. `None` when the queue is empty.
-    pub fn next_actions(&mut self, client: InstanceId) -> Option<Vec<Action>> {
-        let event = self.queue.pop_front()?;
-        Some(self.plan(event, client))
+    /// Pops the next event and decides what it means in GDScript, once its payload is built (until `deadline` in
+    /// this call; a payload not built by then is taken up again by the next call).
+    pub fn next_actions(&mut self, client: InstanceId, deadline: Instant) -> Next {
+        let (event, mut build) = match self.building.take() {
+            Some(building) => building,
+            None => {
+                let Some(event) = self.queue.pop_front() else {
+                    return Next::Empty;
+                };
+                match self.payload_to_build(&event) {
+                    Some(payload) => (event, Build::new(payload)),
+                    None => return Next::Actions(self.plan(event, None, client)),
+                }
+            }
+        };
+        let deadline = (!build.is_small()).then_some(deadline);
+        if !build.run(&mut Godot, deadline) {
+            self.building = Some((event, build));
+            return Next::Busy;
+        }
+        let data = build.finish(&mut Godot).try_to::<VarArray>().unwrap_or_default();
+        Next::Actions(self.plan(event, Some(data), client))
     }
 
-    fn plan(&mut self, event: ClientEvent, client: InstanceId) -> Vec<Action> {
+    /// The payload of `event` that its actions need built, if any: the arguments of an event on a namespace we
+    /// have, or of an ack answer whose callback takes them.
+    fn payload_to_build(&self, event: &ClientEvent) -> Option<socketio_core::Payload> {
+        match event {
+            ClientEvent::Event { namespace, args, .. } if self.entry(namespace).is_some() => Some(args.clone()),
+            ClientEvent::AckResponse { id, args, .. } if self.acks.contains_key(id) => Some(args.clone()),
+            _ => None,
+        }
+    }
+
+    /// The actions of `event`; `data` is its payload built, when [`payload_to_build`](Self::payload_to_build) named
+    /// one.
+    fn plan(&mut self, event: ClientEvent, data: Option<VarArray>, client: InstanceId) -> Vec<Action> {
         let mut actions = Vec::new();
         match event {
             ClientEvent::Open { .. } => {}
@@ -522,9 +571,9 @@ impl Session {
             }
             // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
             // failure is also told with its cause, which the reason string alone does not say.
-            ClientEvent::Closed { reason } => {
+            ClientEvent::Closed { reason, cause } => {
                 if warns(reason) {
-                    let cause = self.causes.pop_front().unwrap_or_default();
+                    let cause = cause.unwrap_or_else(|| "no details".to_owned());
                     actions.push(Action::Warning(format!(
                         "SocketIOClient: the connection was lost ({reason}): {cause}"
                     )));
@@ -587,7 +636,7 @@ impl Session {
                 // are dropped for good, with whatever their captures hold.
                 // So are those of an `on_for()` owner that was freed.
                 actions.extend(sweep(&mut entry.handlers).into_iter().map(Action::Release));
-                let data = values_to_array(&args);
+                let data = data.unwrap_or_else(|| build::array(&args));
                 let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;
@@ -609,7 +658,10 @@ impl Session {
             }
             ClientEvent::AckResponse { id, args, .. } => {
                 if let Some((_, callback)) = self.acks.remove(&id) {
-                    actions.push(callback_call(callback, Some(&args)));
+                    actions.push(callback_call(
+                        callback,
+                        Some(data.unwrap_or_else(|| build::array(&args))),
+                    ));
                 }
             }
             ClientEvent::AckTimeout { id, .. } => {
@@ -654,16 +706,13 @@ fn sweep(handlers: &mut Vec<Handler>) -> Vec<Callable> {
 }
 
 /// `{"message": ..., "data": ..., "namespace": ...}` for `connect_error`.
-fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictionary {
+fn error_dict(message: &str, data: Option<&socketio_core::Payload>, namespace: &str) -> VarDictionary {
     let mut dict = VarDictionary::new();
     dict.set(
         &"message".to_variant(),
         &GString::from(&*godot_text(message)).to_variant(),
     );
-    dict.set(
-        &"data".to_variant(),
-        &data.map(convert::value_to_variant).unwrap_or_default(),
-    );
+    dict.set(&"data".to_variant(), &data.map(build::value).unwrap_or_default());
     dict.set(&"namespace".to_variant(), &namespace.to_variant());
     dict
 }
@@ -671,18 +720,18 @@ fn error_dict(message: &str, data: Option<&Value>, namespace: &str) -> VarDictio
 /// Calls an `emit_with_ack` callback with the server's answer (`None`: the request timed out), in the shape it was
 /// declared with (see [`ACK_CALLBACK_SHAPES`]). A callback that became invalid (its object was freed) is not called,
 /// only released.
-fn callback_call(callback: Callable, answer: Option<&[Value]>) -> Action {
+fn callback_call(callback: Callable, answer: Option<VarArray>) -> Action {
     if !callback.is_valid() {
         return Action::Release(callback);
     }
     let mut args = VarArray::new();
     match (callback.get_argument_count(), answer) {
         (0, _) => {}
-        (1, Some(answer)) => args.push(&values_to_array(answer).to_variant()),
+        (1, Some(answer)) => args.push(&answer.to_variant()),
         (1, None) => args.push(&timeout_array().to_variant()),
         (_, Some(answer)) => {
             args.push(&Variant::nil());
-            args.push(&values_to_array(answer).to_variant());
+            args.push(&answer.to_variant());
         }
         (_, None) => {
             args.push(&"timeout".to_variant());
@@ -773,15 +822,16 @@ fn ack_arguments(args: &[&Variant]) -> Result<Vec<Value>, String> {
     }
 }
 
-/// Dispatches queued events until the queue is empty, holding no borrow while actions run.
-pub fn run(client: &Gd<SocketIOClient>) {
+/// Dispatches queued events until the queue is empty or the time to build payloads (until `deadline`) is up,
+/// holding no borrow while actions run.
+pub fn run(client: &Gd<SocketIOClient>, deadline: Instant) {
     let mut gd = client.clone();
     let id = gd.instance_id();
     // Made once per run rather than once per event.
     let mut event_received: Option<StringName> = None;
     loop {
-        let actions = { gd.bind_mut().session_mut().next_actions(id) };
-        let Some(actions) = actions else {
+        let next = { gd.bind_mut().session_mut().next_actions(id, deadline) };
+        let Next::Actions(actions) = next else {
             break;
         };
         for action in actions {

@@ -5,6 +5,7 @@
 //! ([`tls`]), and turns the core's events into signals and Callable calls ([`dispatch`]) without holding a borrow
 //! of any object while GDScript runs.
 
+mod build;
 mod client;
 mod convert;
 mod defaults;

@@ -21,15 +21,15 @@ use socketio_core::Value;
 use crate::convert::MAX_DEPTH;
 
 // Variant type numbers (Godot 4's `Variant::Type`).
-const NIL: u32 = 0;
-const BOOL: u32 = 1;
-const INT: u32 = 2;
-const FLOAT: u32 = 3;
-const STRING: u32 = 4;
+pub(crate) const NIL: u32 = 0;
+pub(crate) const BOOL: u32 = 1;
+pub(crate) const INT: u32 = 2;
+pub(crate) const FLOAT: u32 = 3;
+pub(crate) const STRING: u32 = 4;
 const STRING_NAME: u32 = 21;
-const DICTIONARY: u32 = 27;
-const ARRAY: u32 = 28;
-const PACKED_BYTE_ARRAY: u32 = 29;
+pub(crate) const DICTIONARY: u32 = 27;
+pub(crate) const ARRAY: u32 = 28;
+pub(crate) const PACKED_BYTE_ARRAY: u32 = 29;
 const PACKED_INT32_ARRAY: u32 = 30;
 const PACKED_INT64_ARRAY: u32 = 31;
 const PACKED_FLOAT32_ARRAY: u32 = 32;
@@ -38,7 +38,7 @@ const PACKED_STRING_ARRAY: u32 = 34;
 
 const TYPE_MASK: u32 = 0xff;
 /// `int` and `float` stored in 64 bits (otherwise 32).
-const FLAG_64: u32 = 1 << 16;
+pub(crate) const FLAG_64: u32 = 1 << 16;
 /// Element typing of a typed `Array` (bits 16–17), and of a typed `Dictionary`'s keys (16–17) and values (18–19):
 /// 0 none, 1 a built-in type (a `u32` follows), 2 a class name, 3 a script path (a string follows).
 const CONTAINER_TYPE_BITS: u32 = 0b11;
@@ -228,7 +228,9 @@ fn finite(f: f64) -> Option<Value> {
     f.is_finite().then_some(Value::Float(f))
 }
 
-/// Encodes `values` as an `Array` for `bytes_to_var`, appending to `out`.
+/// Encodes `values` as an `Array` for `bytes_to_var`, appending to `out` (received payloads are written by
+/// [`crate::build`] straight from their text; this is the same format from [`Value`]s, for tests).
+#[cfg(test)]
 pub fn encode_array(values: &[Value], out: &mut Vec<u8>) {
     put_u32(out, ARRAY);
     put_len(out, values.len());
@@ -237,6 +239,7 @@ pub fn encode_array(values: &[Value], out: &mut Vec<u8>) {
     }
 }
 
+#[cfg(test)]
 fn encode_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => put_u32(out, NIL),
@@ -283,7 +286,7 @@ pub fn godot_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -292,7 +295,7 @@ fn put_len(out: &mut Vec<u8>, len: usize) {
     put_u32(out, u32::try_from(len).unwrap_or(u32::MAX));
 }
 
-fn put_padded(out: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn put_padded(out: &mut Vec<u8>, data: &[u8]) {
     put_len(out, data.len());
     out.extend_from_slice(data);
     out.resize(out.len() + (4 - data.len() % 4) % 4, 0);

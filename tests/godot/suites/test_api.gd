@@ -171,7 +171,7 @@ func test_property_defaults_and_setters() -> void:
 func test_limit_properties() -> void:
 	var c := client
 	var defaults := {
-		"max_message_size": 67108864,
+		"max_message_size": 16777216,
 		"max_attachments": 10,
 		"max_nesting_depth": 64,
 		"send_buffer_max_packets": 10000,
