@@ -19,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use socketio_core::engineio::{self, EnginePacket};
 use socketio_core::packet::Decoder;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
-use socketio_core::{AckId, ClientConfig, ClientEvent, Frame, Limits, ReconnectConfig, Value};
+use socketio_core::{AckId, AckRequest, ClientConfig, ClientEvent, Frame, Limits, ReconnectConfig, Value};
 
 const NAMESPACES: [&str; 4] = ["/", "/a", "/b", "nope"];
 const MAX_OPS: usize = 400;
@@ -111,8 +111,8 @@ struct Script {
     emitted: Vec<AckId>,
     emitted_set: HashSet<AckId>,
     resolved: HashSet<AckId>,
-    /// Ack ids the server asked for in events (for `send_ack`).
-    server_acks: Vec<u64>,
+    /// Ack requests of the server's events (for `send_ack`): as the session reported them, or made up.
+    server_acks: Vec<AckRequest>,
     /// What the server would decode from our frames; reset on each new transport.
     server: Decoder,
 }
@@ -200,7 +200,6 @@ impl Script {
                     6 => format!(r#"42{p}["ev",1,"offset-{}"]"#, input.byte()),
                     7 => {
                         let id = u64::from(input.byte());
-                        self.server_acks.push(id);
                         format!(r#"42{p}{id}["ev",{{"a":[1.5,null]}}]"#)
                     }
                     8 => {
@@ -277,12 +276,15 @@ impl Script {
             }
             15 => {
                 let ns = input.namespace();
-                let id = match self.server_acks.pop() {
-                    Some(id) if input.byte() & 1 == 0 => id,
-                    _ => u64::from(input.byte()),
+                let request = match self.server_acks.pop() {
+                    Some(request) if input.byte() & 1 == 0 => request,
+                    _ => AckRequest {
+                        id: u64::from(input.byte()),
+                        session: u64::from(input.byte()),
+                    },
                 };
                 let args = input.args();
-                let _ = self.session.send_ack(ns, id, args);
+                let _ = self.session.send_ack(ns, request, args);
             }
             16 => self.session.close(),
             17 => {
@@ -347,6 +349,9 @@ impl Script {
             if trace() {
                 eprintln!("  !! {event:?}");
             }
+            if let ClientEvent::Event { ack: Some(request), .. } = &event {
+                self.server_acks.push(*request);
+            }
             if let ClientEvent::AckResponse { id, .. } | ClientEvent::AckTimeout { id, .. } = event {
                 assert!(
                     self.emitted_set.contains(&id),
@@ -402,7 +407,11 @@ fuzz_target!(|data: &[u8]| {
         },
         connect_timeout: Duration::from_millis(u64::from(c[2]) * 100),
         // Messages decoded in steps of a few bytes, or at once.
-        decode_step: if c[0] & 0x10 != 0 { 1 + usize::from(c[3] & 0x0f) } else { usize::MAX },
+        decode_step: if c[0] & 0x10 != 0 {
+            1 + usize::from(c[3] & 0x0f)
+        } else {
+            usize::MAX
+        },
         ..ClientConfig::default()
     };
     let base = Instant::now();
