@@ -287,9 +287,9 @@ impl ServerCertVerifier for GodotTrust {
             (Some(leaf), true) if leaf.self_issued => leaf.check_pinned(now)?,
             _ => {
                 trust.verify_chain(end_entity, intermediates, now, self.algorithms.all)?;
-                // webpki checks the extended key usage, mbedTLS also the key usage.
-                if leaf.as_ref().is_some_and(|leaf| !leaf.digital_signature) {
-                    return Err(CertificateError::InvalidPurpose.into());
+                // webpki checks the extended key usage; mbedTLS also the key usage.
+                if let Some(leaf) = &leaf {
+                    leaf.check_purposes()?;
                 }
             }
         }
@@ -416,6 +416,12 @@ impl Leaf {
                 "it is signed with MD5 or SHA-1, which Godot refuses",
             )))));
         }
+        self.check_purposes()
+    }
+
+    /// The certificate may serve a TLS server (extended key usage) and sign its handshakes (key usage), as mbedTLS
+    /// asks of the key exchanges rustls makes.
+    fn check_purposes(&self) -> Result<(), CertificateError> {
         if !self.server_auth || !self.digital_signature {
             return Err(CertificateError::InvalidPurpose);
         }

@@ -571,14 +571,16 @@ impl Session {
             }
             // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
             // failure is also told with its cause, which the reason string alone does not say.
-            ClientEvent::Closed { reason, cause } => {
-                if warns(reason) {
-                    let cause = cause.unwrap_or_else(|| "no details".to_owned());
-                    actions.push(Action::Warning(format!(
-                        "SocketIOClient: the connection was lost ({reason}): {cause}"
-                    )));
-                }
+            // The core gives a cause exactly for the failures (a parse or transport error).
+            ClientEvent::Closed {
+                reason,
+                cause: Some(cause),
+            } => {
+                actions.push(Action::Warning(format!(
+                    "SocketIOClient: the connection was lost ({reason}): {cause}"
+                )));
             }
+            ClientEvent::Closed { cause: None, .. } => {}
             ClientEvent::NamespaceConnected { namespace, sid, .. } => {
                 let sid = GString::from(sid.as_str());
                 if namespace == "/" {
@@ -688,11 +690,6 @@ impl Default for Session {
     fn default() -> Self {
         Session::new()
     }
-}
-
-/// Whether a connection closed for `reason` is also reported with `push_warning` (with its cause).
-fn warns(reason: DisconnectReason) -> bool {
-    matches!(reason, DisconnectReason::ParseError | DisconnectReason::TransportError)
 }
 
 /// Takes out the handlers that can no longer run (see [`Handler::is_live`]), to be dropped unborrowed.

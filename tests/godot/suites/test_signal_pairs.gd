@@ -65,16 +65,17 @@ static func _phases(log: Array) -> Array:
 ## `connected` and `disconnected` alternate, starting with `connected`.
 func _check_strict_pair(log: Array, what: String) -> void:
 	var open := false
+	var broken := ""
 	for entry in log:
-		if entry[0] == "connected":
-			if not check(not open, "%s: no second connected before a disconnected: %s" % [what, log]):
-				return
-			open = true
-		elif entry[0] == "disconnected":
-			if not check(open, "%s: no disconnected without a connected before it: %s" % [what, log]):
-				return
-			open = false
-	check(true, "%s: connected and disconnected alternate" % what)
+		if entry[0] == "connected" and open:
+			broken = "a second connected before a disconnected"
+		elif entry[0] == "disconnected" and not open:
+			broken = "a disconnected without a connected before it"
+		if broken != "":
+			break
+		if entry[0] == "connected" or entry[0] == "disconnected":
+			open = entry[0] == "connected"
+	check(broken == "", "%s: connected and disconnected alternate (%s): %s" % [what, broken, log])
 
 
 func test_pair_when_the_server_kicks_main_while_another_namespace_keeps_the_connection() -> void:
