@@ -639,11 +639,12 @@ impl Session {
                 // So are those of an `on_for()` owner that was freed.
                 actions.extend(sweep(&mut entry.handlers).into_iter().map(Action::Release));
                 let data = data.unwrap_or_else(|| build::array(&args));
-                let signal = NamespaceSignal::EventReceived(GString::from(&*godot_text(&name)), data.clone());
+                // The name as Godot holds it (a NUL is U+FFFD there): for the signal, and the handlers registered
+                // under it.
+                let name = godot_text(&name);
+                let signal = NamespaceSignal::EventReceived(GString::from(&*name), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;
-                // Handlers are registered under names as Godot holds them (a NUL is U+FFFD there).
-                let name = godot_text(&name);
                 for handler in entry.handlers.iter().filter(|handler| handler.event == *name) {
                     let mut args = VarArray::new();
                     // Read at each event: a script reloaded while the game runs may have changed it.
