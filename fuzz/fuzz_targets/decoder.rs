@@ -12,16 +12,17 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use socketio_core::packet::{Decoder, Packet, Received};
+use socketio_core::codec::packet::{Decoder, Packet, Received};
 use socketio_core::DecodeError;
-use socketio_core::{binary, Limits};
+use socketio_core::codec::binary;
+use socketio_core::Limits;
 
-enum Frame {
+enum RawPacket {
     Text(String),
     Binary(Bytes),
 }
 
-fn frames(mut data: &[u8]) -> Vec<Frame> {
+fn frames(mut data: &[u8]) -> Vec<RawPacket> {
     let mut frames = Vec::new();
     while let Some((&header, rest)) = data.split_first() {
         data = rest;
@@ -35,9 +36,9 @@ fn frames(mut data: &[u8]) -> Vec<Frame> {
         let (body, rest) = data.split_at(len.min(data.len()));
         data = rest;
         frames.push(if header & 0x80 != 0 {
-            Frame::Binary(Bytes::copy_from_slice(body))
+            RawPacket::Binary(Bytes::copy_from_slice(body))
         } else {
-            Frame::Text(String::from_utf8_lossy(body).into_owned())
+            RawPacket::Text(String::from_utf8_lossy(body).into_owned())
         });
     }
     frames
@@ -111,8 +112,8 @@ fuzz_target!(|data: &[u8]| {
     let mut stepped = Decoder::new(&limits).with_step(7);
     for frame in frames(data) {
         let (result, in_steps) = match frame {
-            Frame::Text(text) => (decoder.decode_text(&text), in_steps(&mut stepped, text)),
-            Frame::Binary(bytes) => (decoder.decode_binary(bytes.clone()), stepped.decode_binary(bytes)),
+            RawPacket::Text(text) => (decoder.decode_text(&text), in_steps(&mut stepped, text)),
+            RawPacket::Binary(bytes) => (decoder.decode_binary(bytes.clone()), stepped.decode_binary(bytes)),
         };
         assert_eq!(result, in_steps, "checked at once and in steps");
         if let Ok(Some(packet)) = result {

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use socketio_core::engineio::{self, EnginePacket};
-use socketio_core::packet::Decoder;
+use socketio_core::codec::engineio::{self, EnginePacket};
+use socketio_core::codec::packet::Decoder;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
-use socketio_core::{AckId, AckRequest, ClientConfig, ClientEvent, Frame, Limits, ReconnectConfig, Value};
+use socketio_core::{AckId, AckRequest, ClientConfig, ClientEvent, RawPacket, Limits, ReconnectConfig, Value};
 
 const NAMESPACES: [&str; 4] = ["/", "/a", "/b", "nope"];
 const MAX_OPS: usize = 400;
@@ -134,7 +134,7 @@ impl Script {
         }
     }
 
-    fn frame(&mut self, frame: Frame) {
+    fn frame(&mut self, frame: RawPacket) {
         if trace() {
             eprintln!("  <- {frame:?}");
         }
@@ -142,7 +142,7 @@ impl Script {
     }
 
     fn text(&mut self, text: String) {
-        self.frame(Frame::Text(text.into()));
+        self.frame(RawPacket::Text(text.into()));
     }
 
     fn step(&mut self, input: &mut Input<'_>) {
@@ -224,7 +224,7 @@ impl Script {
             }
             6 => {
                 let bytes = input.chunk();
-                self.frame(Frame::Binary(Bytes::from(bytes)));
+                self.frame(RawPacket::Binary(Bytes::from(bytes)));
             }
             7 => {
                 let text = ["2", "2probe", "3", "1", "5", "6", "4", ""][usize::from(input.byte() % 8)];
@@ -368,9 +368,9 @@ impl Script {
     }
 
     /// Checks that a frame we write is something a server decodes.
-    fn server_receives(&mut self, frame: Frame) {
+    fn server_receives(&mut self, frame: RawPacket) {
         match frame {
-            Frame::Text(text) => match engineio::decode(&text) {
+            RawPacket::Text(text) => match engineio::decode(&text) {
                 Ok(EnginePacket::Message(body)) => {
                     if let Err(e) = self.server.decode_text(body) {
                         panic!("the server cannot decode our {text:?}: {e}");
@@ -379,7 +379,7 @@ impl Script {
                 Ok(EnginePacket::Pong(_)) => {}
                 other => panic!("unexpected frame from the client {text:?}: {other:?}"),
             },
-            Frame::Binary(bytes) => {
+            RawPacket::Binary(bytes) => {
                 if let Err(e) = self.server.decode_binary(bytes) {
                     panic!("the server cannot take our binary frame: {e}");
                 }

@@ -7,8 +7,8 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use socketio_core::packet::{Decoder, Packet, Received};
-use socketio_core::payload::Item;
+use socketio_core::codec::packet::{Decoder, Packet, Received};
+use socketio_core::codec::payload::Item;
 use socketio_core::{Limits, Payload, Value};
 
 const SMALL: &str = r#"42["move",{"x":1.5,"y":2,"name":"player"}]"#;

@@ -4,13 +4,13 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
+use crate::codec::value::Value;
 use crate::config::ClientConfig;
 use crate::endpoint::Endpoint;
 use crate::error::{CommandError, UrlError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
 use crate::session::{Session, TransportCommand, TransportLoss};
 use crate::transport::{TransportClosed, TransportEvent, WebSocketTransport};
-use crate::value::Value;
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
@@ -90,7 +90,7 @@ impl Client {
                 match transport.poll() {
                     None => break,
                     Some(TransportEvent::Connected) => {}
-                    Some(TransportEvent::Frame(frame)) => {
+                    Some(TransportEvent::RawPacket(frame)) => {
                         self.session.handle_frame(now, frame);
                         // A large message: decode it within this poll's budget; the next frames wait for it.
                         decoded = self.decode_until(now, decode_until);

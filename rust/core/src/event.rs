@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::payload::Payload;
+use crate::codec::payload::Payload;
 
 /// Identifies one `emit_with_ack` of this client; unique for the client's lifetime.
 pub type AckId = u64;

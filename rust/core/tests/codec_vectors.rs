@@ -1,7 +1,7 @@
 //! Codec vectors from the socket.io-protocol v5 document, and every refusal the decoder makes.
 
 use bytes::Bytes;
-use socketio_core::packet::{Decoder, Packet};
+use socketio_core::codec::packet::{Decoder, Packet};
 use socketio_core::{DecodeError, Limits, Value};
 
 fn decoder() -> Decoder {

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use socketio_core::{json, Value};
+use socketio_core::codec::json;
+use socketio_core::Value;
 
 /// A value of `serde_json` as the core's model reads it: integers that fit in an `i64` stay integers, every other
 /// number is a float; object keys deduplicated, the last one winning (as our objects are read by GDScript).

@@ -11,9 +11,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
-use socketio_core::payload::Item;
+use socketio_core::codec::payload::Item;
 use socketio_core::session::Session;
-use socketio_core::{ClientConfig, ClientEvent, DisconnectReason, Frame, Payload, Value};
+use socketio_core::{ClientConfig, ClientEvent, DisconnectReason, Payload, RawPacket, Value};
 
 struct Counting;
 
@@ -62,8 +62,8 @@ fn connected(decode_step: usize) -> Session {
     let mut session = Session::new(config, 1);
     session.connect_namespace("/", None).unwrap();
     session.open(now);
-    session.handle_frame(now, Frame::Text(OPEN.into()));
-    session.handle_frame(now, Frame::Text(r#"40{"sid":"s"}"#.into()));
+    session.handle_frame(now, RawPacket::Text(OPEN.into()));
+    session.handle_frame(now, RawPacket::Text(r#"40{"sid":"s"}"#.into()));
     while session.is_decoding() {
         session.continue_decoding(now);
     }
@@ -135,7 +135,7 @@ fn large_messages_are_decoded_without_a_tree() {
         let mut session = connected(64 << 10);
         let now = Instant::now();
         let (steps, peak) = peak_during(|| {
-            session.handle_frame(now, Frame::Text(text.into()));
+            session.handle_frame(now, RawPacket::Text(text.into()));
             let mut steps = 1;
             while session.is_decoding() {
                 session.continue_decoding(now);
@@ -181,14 +181,14 @@ fn decoding_in_steps_gives_the_same_events_in_order() {
         let mut events = Vec::new();
         let mut steps = 0;
         for frame in &frames {
-            session.handle_frame(now, Frame::Text(frame.as_str().into()));
+            session.handle_frame(now, RawPacket::Text(frame.as_str().into()));
             while drive && session.is_decoding() {
                 session.continue_decoding(now);
                 steps += 1;
             }
             events.extend(std::iter::from_fn(|| session.poll_event()));
         }
-        session.handle_frame(now, Frame::Binary(Bytes::from_static(b"\x00\x01")));
+        session.handle_frame(now, RawPacket::Binary(Bytes::from_static(b"\x00\x01")));
         events.extend(std::iter::from_fn(|| session.poll_event()));
         (events, steps)
     };
@@ -234,7 +234,7 @@ fn a_bad_message_refused_after_some_steps_delivers_nothing() {
     let mut session = connected(16);
     let now = Instant::now();
     let bad = format!("42[\"big\",{}x]", "[1,2,3],".repeat(100));
-    session.handle_frame(now, Frame::Text(bad.into()));
+    session.handle_frame(now, RawPacket::Text(bad.into()));
     assert!(session.is_decoding());
     while session.is_decoding() {
         session.continue_decoding(now);

@@ -3,8 +3,9 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use socketio_core::packet::{Decoder, Packet, MAX_ACK_ID, RESERVED_EVENTS};
-use socketio_core::{binary, engineio, json, Limits, Value};
+use socketio_core::codec::packet::{Decoder, Packet, MAX_ACK_ID, RESERVED_EVENTS};
+use socketio_core::codec::{binary, engineio, json};
+use socketio_core::{Limits, Value};
 
 /// Limits roomy enough for any generated packet: attachments are only bounded by what the generator makes.
 fn limits() -> Limits {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use socketio_core::error::BufferLimit;
 use socketio_core::session::{Session, TransportCommand, TransportLoss};
 use socketio_core::{
-    AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Frame, Payload, Value,
+    AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Payload, RawPacket, Value,
 };
 
 const OPEN: &str = r#"0{"sid":"eio-sid","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}"#;
@@ -57,19 +57,19 @@ impl Harness {
     }
 
     fn text(&mut self, text: &str) {
-        self.session.handle_frame(self.now, Frame::Text(text.into()));
+        self.session.handle_frame(self.now, RawPacket::Text(text.into()));
     }
 
     fn binary(&mut self, bytes: &'static [u8]) {
         self.session
-            .handle_frame(self.now, Frame::Binary(Bytes::from_static(bytes)));
+            .handle_frame(self.now, RawPacket::Binary(Bytes::from_static(bytes)));
     }
 
     fn sent(&mut self) -> Vec<String> {
         std::iter::from_fn(|| self.session.poll_transmit())
             .map(|f| match f {
-                Frame::Text(t) => t.to_string(),
-                Frame::Binary(b) => format!("<bin {}>", String::from_utf8_lossy(&b)),
+                RawPacket::Text(t) => t.to_string(),
+                RawPacket::Binary(b) => format!("<bin {}>", String::from_utf8_lossy(&b)),
             })
             .collect()
     }

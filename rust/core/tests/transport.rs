@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use socketio_core::codec::raw::RawPacket;
 use socketio_core::config::{TlsConfig, TlsVerification};
 use socketio_core::endpoint::Endpoint;
-use socketio_core::frame::Frame;
 use socketio_core::transport::{TransportClosed, TransportEvent, WebSocketTransport};
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -61,9 +61,9 @@ fn expect_connected(t: &mut WebSocketTransport) {
     assert!(t.is_connected());
 }
 
-fn expect_frame(t: &mut WebSocketTransport) -> Frame {
+fn expect_frame(t: &mut WebSocketTransport) -> RawPacket {
     match next_event(t) {
-        TransportEvent::Frame(frame) => frame,
+        TransportEvent::RawPacket(frame) => frame,
         other => panic!("expected a frame, got {other:?}"),
     }
 }
@@ -217,19 +217,22 @@ fn text_and_binary_round_trip() {
         "/socket.io/?token=abc&EIO=4&transport=websocket"
     );
 
-    t.send(Frame::Text("4hello, wörld".into()));
-    t.send(Frame::Binary(Bytes::from_static(&[0, 1, 2, 255])));
-    t.send(Frame::Text("".into()));
-    t.send(Frame::Binary(Bytes::new()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("4hello, wörld".into()));
-    assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::from_static(&[0, 1, 2, 255])));
-    assert_eq!(expect_frame(&mut t), Frame::Text("".into()));
-    assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::new()));
+    t.send(RawPacket::Text("4hello, wörld".into()));
+    t.send(RawPacket::Binary(Bytes::from_static(&[0, 1, 2, 255])));
+    t.send(RawPacket::Text("".into()));
+    t.send(RawPacket::Binary(Bytes::new()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("4hello, wörld".into()));
+    assert_eq!(
+        expect_frame(&mut t),
+        RawPacket::Binary(Bytes::from_static(&[0, 1, 2, 255]))
+    );
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Binary(Bytes::new()));
 
     t.close();
     assert!(!t.is_connected());
     assert_silent(&mut t);
-    t.send(Frame::Text("after close".into())); // dropped, no panic
+    t.send(RawPacket::Text("after close".into())); // dropped, no panic
     assert_silent(&mut t);
     join(server);
 }
@@ -240,9 +243,9 @@ fn five_mib_binary_arrives_whole_both_ways() {
     let mut t = connect(&format!("ws://localhost:{port}"), TlsConfig::default());
     expect_connected(&mut t);
     let big = pattern(5 << 20);
-    t.send(Frame::Binary(big.clone()));
+    t.send(RawPacket::Binary(big.clone()));
     match expect_frame(&mut t) {
-        Frame::Binary(got) => {
+        RawPacket::Binary(got) => {
             assert_eq!(got.len(), big.len());
             assert!(got == big, "payload differs");
         }
@@ -256,11 +259,11 @@ fn five_mib_binary_arrives_whole_both_ways() {
 fn frames_sent_while_connecting_are_delivered_in_order() {
     let (port, server) = ws_server(|ws, _| echo(ws));
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
-    t.send(Frame::Text("first".into()));
-    t.send(Frame::Binary(Bytes::from_static(b"second")));
+    t.send(RawPacket::Text("first".into()));
+    t.send(RawPacket::Binary(Bytes::from_static(b"second")));
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("first".into()));
-    assert_eq!(expect_frame(&mut t), Frame::Binary(Bytes::from_static(b"second")));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("first".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Binary(Bytes::from_static(b"second")));
     drop(t);
     join(server);
 }
@@ -286,7 +289,7 @@ fn pings_are_answered_and_not_reported() {
     });
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("after the ping".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("after the ping".into()));
     assert_eq!(
         pong_rx.recv_timeout(DEADLINE).expect("pong"),
         Bytes::from_static(b"are you there")
@@ -328,7 +331,7 @@ fn never_blocks_against_a_silent_server(scheme: &str) {
         let took = before.elapsed();
         assert!(took < Duration::from_millis(5), "poll took {took:?}");
         assert_eq!(event, None);
-        t.send(Frame::Text("queued".into()));
+        t.send(RawPacket::Text("queued".into()));
         t.flush();
         polls += 1;
         thread::sleep(Duration::from_millis(1));
@@ -434,10 +437,10 @@ fn server_close_is_reported_once() {
     });
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Text("bye".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("bye".into()));
     assert_eq!(expect_closed(&mut t), TransportClosed::Closed);
     assert_silent(&mut t);
-    t.send(Frame::Text("too late".into()));
+    t.send(RawPacket::Text("too late".into()));
     t.flush();
     assert_silent(&mut t);
     join(server);
@@ -497,7 +500,7 @@ fn message_over_the_cap_closes_with_message_too_large() {
         1024,
     );
     expect_connected(&mut t);
-    assert_eq!(expect_frame(&mut t), Frame::Binary(pattern(1000)));
+    assert_eq!(expect_frame(&mut t), RawPacket::Binary(pattern(1000)));
     assert_eq!(
         expect_closed(&mut t),
         TransportClosed::MessageTooLarge { size: 2048, max: 1024 }
@@ -545,8 +548,8 @@ fn wss_accepted_with_the_certificate_as_custom_root() {
     let (port, server) = wss_server(&cert, echo);
     let mut t = connect(&format!("wss://localhost:{port}"), custom_roots(&cert, None));
     expect_connected(&mut t);
-    t.send(Frame::Text("secure".into()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("secure".into()));
+    t.send(RawPacket::Text("secure".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("secure".into()));
     drop(t);
     join(server);
 }
@@ -558,13 +561,13 @@ fn wss_five_mib_round_trip() {
     let mut t = connect(&format!("wss://localhost:{port}"), custom_roots(&cert, None));
     expect_connected(&mut t);
     let big = pattern(5 << 20);
-    t.send(Frame::Binary(big.clone()));
-    t.send(Frame::Text("end".into()));
+    t.send(RawPacket::Binary(big.clone()));
+    t.send(RawPacket::Text("end".into()));
     match expect_frame(&mut t) {
-        Frame::Binary(got) => assert!(got == big, "payload differs ({} bytes)", got.len()),
+        RawPacket::Binary(got) => assert!(got == big, "payload differs ({} bytes)", got.len()),
         other => panic!("expected binary, got {other:?}"),
     }
-    assert_eq!(expect_frame(&mut t), Frame::Text("end".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("end".into()));
     drop(t);
     join(server);
 }
@@ -579,10 +582,10 @@ fn wss_accepted_with_verification_disabled() {
     };
     let mut t = connect(&format!("wss://127.0.0.1:{port}"), tls);
     expect_connected(&mut t);
-    t.send(Frame::Binary(Bytes::from_static(b"\x00unverified")));
+    t.send(RawPacket::Binary(Bytes::from_static(b"\x00unverified")));
     assert_eq!(
         expect_frame(&mut t),
-        Frame::Binary(Bytes::from_static(b"\x00unverified"))
+        RawPacket::Binary(Bytes::from_static(b"\x00unverified"))
     );
     drop(t);
     join(server);
@@ -623,8 +626,8 @@ fn wss_accepted_with_the_server_name_override_on_an_ip() {
         custom_roots(&cert, Some("localhost")),
     );
     expect_connected(&mut t);
-    t.send(Frame::Text("by name".into()));
-    assert_eq!(expect_frame(&mut t), Frame::Text("by name".into()));
+    t.send(RawPacket::Text("by name".into()));
+    assert_eq!(expect_frame(&mut t), RawPacket::Text("by name".into()));
     drop(t);
     join(server);
 }
@@ -671,8 +674,8 @@ fn wss_any_name_roots_accept_a_trusted_certificate_for_another_name() {
             any_name_roots(&cert.pem, server_name),
         );
         expect_connected(&mut t);
-        t.send(Frame::Text("any name".into()));
-        assert_eq!(expect_frame(&mut t), Frame::Text("any name".into()));
+        t.send(RawPacket::Text("any name".into()));
+        assert_eq!(expect_frame(&mut t), RawPacket::Text("any name".into()));
         drop(t);
         join(server);
     }

@@ -3,7 +3,7 @@
 //!
 //! # How
 //!
-//! A [`Build`] reads the payload item by item ([`socketio_core::payload::Reader`]) and writes each value in Godot's
+//! A [`Build`] reads the payload item by item ([`socketio_core::codec::payload::Reader`]) and writes each value in Godot's
 //! binary serialization ([`crate::marshal`]) into a buffer; one `bytes_to_var` call then makes the Godot value of the
 //! whole buffer. That is the fast path, and all a small event takes: one pass over the text, one engine call,
 //! nothing allocated per value on the Rust side.
@@ -34,7 +34,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use godot::builtin::{GString, PackedByteArray, VarArray, VarDictionary, Variant};
 use godot::meta::ToGodot;
-use socketio_core::payload::{Item, Reader};
+use socketio_core::codec::payload::{Item, Reader};
 use socketio_core::Payload;
 
 use crate::marshal::{

@@ -27,8 +27,8 @@ use godot::classes::Object;
 use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
-use socketio_core::packet::RESERVED_EVENTS;
-use socketio_core::table::PathTable;
+use socketio_core::codec::packet::RESERVED_EVENTS;
+use socketio_core::session::table::PathTable;
 use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
 use crate::build::{self, Build, Godot};

@@ -23,10 +23,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::codec::json::{self, Num, Str, Token, Tokenizer, MAX_DEPTH};
+use crate::codec::raw::Utf8Bytes;
+use crate::codec::value::Value;
 use crate::error::{DecodeError, EncodeError};
-use crate::frame::Utf8Bytes;
-use crate::json::{self, Num, Str, Token, Tokenizer, MAX_DEPTH};
-use crate::value::Value;
 
 /// Where a binary attachment's placeholder object `{"_placeholder":true,"num":N}` sits in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Binary attachments on the way out: counting them. (On the way in, a [`Payload`](crate::Payload) yields each
 //! attachment in place of its placeholder.)
 
-use crate::value::Value;
+use crate::codec::value::Value;
 
 /// How many `Binary` values `value` holds, at any depth.
 pub fn count(value: &Value) -> usize {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::codec::payload::Payload;
 use crate::error::DecodeError;
-use crate::payload::Payload;
 
 /// What the server said in its OPEN packet.
 #[derive(Debug, Clone, PartialEq, Eq)]

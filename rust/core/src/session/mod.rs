@@ -6,22 +6,25 @@
 //! user), and [`Session::next_deadline`] (when to call [`Session::handle_timeout`]). It never reads a clock and
 //! never touches a socket, so every scenario can be replayed in a test with made-up instants.
 
+pub mod backoff;
+pub mod table;
+
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::backoff::{self, Jitter};
-use crate::binary;
+use crate::codec::binary;
+use crate::codec::engineio::{self, EnginePacket, Handshake};
+use crate::codec::packet::{self, Decoder, Packet, Received};
+use crate::codec::payload::Payload;
+use crate::codec::raw::RawPacket;
+use crate::codec::value::Value;
 use crate::config::ClientConfig;
-use crate::engineio::{self, EnginePacket, Handshake};
 use crate::error::{BufferLimit, CommandError, DecodeError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
-use crate::frame::Frame;
-use crate::packet::{self, Decoder, Packet, Received};
-use crate::payload::Payload;
-use crate::table::PathTable;
-use crate::value::Value;
+use backoff::Jitter;
+use table::PathTable;
 
 /// What the session asks of its transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +188,7 @@ pub struct Session {
     /// Attempts made in the current reconnection episode (0 when not reconnecting).
     reconnect_attempt: u32,
     jitter: Jitter,
-    transmit: VecDeque<Frame>,
+    transmit: VecDeque<RawPacket>,
     commands: VecDeque<TransportCommand>,
     events: VecDeque<ClientEvent>,
 }
@@ -225,7 +228,7 @@ impl Session {
     // ----- outputs -------------------------------------------------------------------------------------------
 
     /// The next frame to write.
-    pub fn poll_transmit(&mut self) -> Option<Frame> {
+    pub fn poll_transmit(&mut self) -> Option<RawPacket> {
         self.transmit.pop_front()
     }
 
@@ -612,7 +615,7 @@ impl Session {
     /// has checked it all. A frame handed in meanwhile waits for that (the decoding is finished first), so frames
     /// are always taken in order; a driver that wants to spread the work over several polls holds frames back
     /// while decoding.
-    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+    pub fn handle_frame(&mut self, now: Instant, frame: RawPacket) {
         while self.decoder.is_checking() {
             self.continue_decoding(now);
         }
@@ -642,9 +645,9 @@ impl Session {
         }
     }
 
-    fn process_frame(&mut self, now: Instant, frame: Frame) -> Result<(), DecodeError> {
+    fn process_frame(&mut self, now: Instant, frame: RawPacket) -> Result<(), DecodeError> {
         let text = match frame {
-            Frame::Binary(bytes) => {
+            RawPacket::Binary(bytes) => {
                 if !self.is_open() {
                     return Err(DecodeError::UnexpectedBinary);
                 }
@@ -653,7 +656,7 @@ impl Session {
                 }
                 return Ok(());
             }
-            Frame::Text(text) => text,
+            RawPacket::Text(text) => text,
         };
         if text.starts_with(engineio::MESSAGE_PREFIX) {
             if !self.is_open() {
@@ -677,7 +680,7 @@ impl Session {
                     let mut pong = String::with_capacity(1 + data.len());
                     pong.push_str(engineio::PONG);
                     pong.push_str(data);
-                    self.transmit.push_back(Frame::Text(pong.into()));
+                    self.transmit.push_back(RawPacket::Text(pong.into()));
                 }
             }
             EnginePacket::Close => self.lose(now, DisconnectReason::TransportClose, "server closed the session"),
@@ -993,8 +996,9 @@ impl Session {
     }
 
     fn transmit_encoded(&mut self, encoded: Encoded) {
-        self.transmit.push_back(Frame::Text(encoded.text.into()));
-        self.transmit.extend(encoded.attachments.into_iter().map(Frame::Binary));
+        self.transmit.push_back(RawPacket::Text(encoded.text.into()));
+        self.transmit
+            .extend(encoded.attachments.into_iter().map(RawPacket::Binary));
     }
 
     /// Queues one of our own control packets (CONNECT, DISCONNECT). Their payloads were checked when given

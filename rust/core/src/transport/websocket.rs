@@ -4,7 +4,7 @@
 //!
 //! Opening a connection takes four steps that can each wait for seconds: the DNS lookup, the TCP connect, the
 //! TLS handshake and the WebSocket upgrade. None of them may block the caller, which is a game's main loop.
-//! [`WebSocketTransport::connect`] hands them to a [`Connector`](crate::connect::Connector), which
+//! [`WebSocketTransport::connect`] hands them to a [`Connector`](crate::transport::connect::Connector), which
 //! [`poll`](WebSocketTransport::poll) advances as far as each can go without waiting (a host name is resolved on
 //! a short-lived thread, since std has no non-blocking DNS). Once open, all I/O happens in `poll` /
 //! [`send`](WebSocketTransport::send) / [`flush`](WebSocketTransport::flush) on the caller's thread, on a
@@ -13,12 +13,12 @@
 //! - `connect` returns at once; `close` or drop abandons the attempt and closes the socket.
 //! - A read or write that would block returns `WouldBlock`; unwritten bytes stay in tungstenite's write buffer
 //!   until the next `poll`, `send` or `flush`.
-//! - A step that never completes is ended by the session's connect timeout (see `crate::connect`).
+//! - A step that never completes is ended by the session's connect timeout (see `crate::transport::connect`).
 //!
 //! # TLS
 //!
 //! rustls with the *ring* provider, installed per connection (the process-wide default provider is neither
-//! read nor set). What is trusted, and how, is [`crate::tls`]'s: Godot's own verdicts for the same `TLSOptions`.
+//! read nor set). What is trusted, and how, is [`crate::transport::tls`]'s: Godot's own verdicts for the same `TLSOptions`.
 //! [`TlsConfig::server_name`](crate::TlsConfig::server_name) replaces the URL's host for SNI and certificate
 //! verification; the `Host` header keeps the URL's host.
 //!
@@ -42,10 +42,10 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
+use crate::codec::raw::RawPacket;
 use crate::config::TlsConfig;
-use crate::connect::{Connector, Progress};
 use crate::endpoint::Endpoint;
-use crate::frame::Frame;
+use crate::transport::connect::{Connector, Progress};
 
 /// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
 /// costs a memset of it: 128 KiB (its default) made an idle poll ~6 µs; 8 KiB keeps it well under 1 µs while
@@ -108,7 +108,7 @@ pub enum TransportEvent {
     /// The WebSocket is open. Reported once, first.
     Connected,
     /// A data message arrived.
-    Frame(Frame),
+    RawPacket(RawPacket),
     /// The connection is over. Reported once, last; `poll` returns `None` afterwards.
     Closed(TransportClosed),
 }
@@ -331,7 +331,7 @@ impl WebSocketTransport {
                     return Some(TransportEvent::Closed(why));
                 }
                 match read_one(ws) {
-                    ReadOutcome::Frame(frame) => Some(TransportEvent::Frame(frame)),
+                    ReadOutcome::RawPacket(frame) => Some(TransportEvent::RawPacket(frame)),
                     ReadOutcome::Idle => None,
                     ReadOutcome::Closed(why) => {
                         self.finish(Some(&why));
@@ -346,10 +346,10 @@ impl WebSocketTransport {
     /// leave in one write. A failure is reported by the next `poll`, as
     /// [`TransportClosed::Error`]. Frames sent while connecting are written once the connection opens; frames
     /// sent after the close are dropped.
-    pub fn send(&mut self, frame: Frame) {
+    pub fn send(&mut self, frame: RawPacket) {
         let message = match frame {
-            Frame::Text(text) => Message::Text(text),
-            Frame::Binary(bytes) => Message::Binary(bytes),
+            RawPacket::Text(text) => Message::Text(text),
+            RawPacket::Binary(bytes) => Message::Binary(bytes),
         };
         match &mut self.state {
             State::Connecting(_) => {
@@ -483,7 +483,7 @@ impl fmt::Debug for WebSocketTransport {
 }
 
 enum ReadOutcome {
-    Frame(Frame),
+    RawPacket(RawPacket),
     Idle,
     Closed(TransportClosed),
 }
@@ -493,8 +493,8 @@ fn read_one(ws: &mut WebSocket<Stream>) -> ReadOutcome {
     loop {
         match ws.read() {
             // The text stays in the bytes it was read into: a large message is not copied.
-            Ok(Message::Text(text)) => return ReadOutcome::Frame(Frame::Text(text)),
-            Ok(Message::Binary(bytes)) => return ReadOutcome::Frame(Frame::Binary(bytes)),
+            Ok(Message::Text(text)) => return ReadOutcome::RawPacket(RawPacket::Text(text)),
+            Ok(Message::Binary(bytes)) => return ReadOutcome::RawPacket(RawPacket::Binary(bytes)),
             // Pongs to pings are queued by tungstenite and go out with the next write or flush.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
             Ok(Message::Close(_)) => return ReadOutcome::Closed(TransportClosed::Closed),

@@ -3,7 +3,7 @@
 //!
 //! # Reading without a tree
 //!
-//! Received payloads are never parsed into a tree on their way to the game (see [`crate::payload`]): their text is
+//! Received payloads are never parsed into a tree on their way to the game (see [`crate::codec::payload`]): their text is
 //! checked once by the tokenizer, kept as it is, and read again token by token by whoever converts it. The
 //! tokenizer holds no more than its position and one entry per open container, so checking a message costs no
 //! memory beyond the message, and it can be done in steps ([`Tokenizer::next`] may be called over several polls).
@@ -23,8 +23,8 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
+use crate::codec::value::Value;
 use crate::error::{DecodeError, EncodeError};
-use crate::value::Value;
 
 /// Deepest nesting accepted whatever the configured cap (a [`Value`] is dropped recursively, so it must stay shallow
 /// enough for any thread's stack). A cap above this is treated as this.

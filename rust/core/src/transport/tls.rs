@@ -92,7 +92,7 @@ pub(crate) fn tls_setup(
 /// the name asked for and the names the certificate holds; an unknown issuer), other errors as rustls says them.
 pub(crate) fn describe_handshake_error(e: &std::io::Error) -> String {
     let Some(rustls::Error::InvalidCertificate(refusal)) = e.get_ref().and_then(|e| e.downcast_ref()) else {
-        return crate::transport::describe_io(e);
+        return crate::transport::websocket::describe_io(e);
     };
     let cause = match refusal {
         CertificateError::UnknownIssuer => {

@@ -32,8 +32,8 @@ use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
-use crate::tls::{describe_handshake_error, tls_setup};
-use crate::transport::{describe_io, describe_upgrade_error, Stream, TLS_BUFFER_LIMIT};
+use crate::transport::tls::{describe_handshake_error, tls_setup};
+use crate::transport::websocket::{describe_io, describe_upgrade_error, Stream, TLS_BUFFER_LIMIT};
 
 /// Longest wait for one TCP connect, per address the host name resolves to.
 pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

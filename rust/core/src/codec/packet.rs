@@ -6,13 +6,13 @@
 
 use bytes::Bytes;
 
-use crate::binary;
+use crate::codec::binary;
+use crate::codec::json;
+use crate::codec::payload::{Check, First, Payload, Root};
+use crate::codec::raw::Utf8Bytes;
+use crate::codec::value::Value;
 use crate::config::Limits;
 use crate::error::{DecodeError, EncodeError};
-use crate::frame::Utf8Bytes;
-use crate::json;
-use crate::payload::{Check, First, Payload, Root};
-use crate::value::Value;
 
 /// Event names the protocol keeps for itself; neither side may emit them.
 pub const RESERVED_EVENTS: [&str; 6] = [

@@ -1,25 +1,26 @@
-//! WebSocket frames as the engine sees them.
+//! Engine.IO packets as transports carry them, before decoding.
 
 use bytes::Bytes;
 /// UTF-8 text in shared bytes (tungstenite's): a received message's text goes from the socket's buffer to the
 /// payload that holds it without a copy. `From<String>` and `From<&str>`; derefs to `str`.
 pub use tungstenite::Utf8Bytes;
 
-/// One WebSocket data message: an Engine.IO text packet, or a raw binary attachment.
+/// One Engine.IO packet as a transport carries it, not yet decoded: a text packet (a WebSocket text message, or
+/// one packet of a polling payload), or a binary one (a Socket.IO attachment).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
+pub enum RawPacket {
     /// A text message (an Engine.IO packet, type digit first).
     Text(Utf8Bytes),
     /// A binary message (a Socket.IO binary attachment).
     Binary(Bytes),
 }
 
-impl Frame {
+impl RawPacket {
     /// Payload length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            Frame::Text(s) => s.len(),
-            Frame::Binary(b) => b.len(),
+            RawPacket::Text(s) => s.len(),
+            RawPacket::Binary(b) => b.len(),
         }
     }
 
