@@ -20,15 +20,41 @@ pub fn repo_root() -> PathBuf {
 
 static SETUP: Once = Once::new();
 
-/// Installs the server's npm dependencies once per test binary (a no-op when they are current).
-fn setup_node() {
+/// How to get what the test server needs; the tests never install anything themselves.
+const SETUP_HINT: &str = "run `bash scripts/setup-node.sh` (it installs Debian's nodejs and npm if they are missing, \
+     then the server's packages pinned in tests/server/package-lock.json with `npm ci`), or `bash scripts/test.sh`, \
+     which runs it first";
+
+/// Checks, once per test binary, that Node.js and the server's npm packages are there, and fails with what to do
+/// when they are not. A test run never calls a package manager.
+fn check_node() {
     SETUP.call_once(|| {
-        let status = Command::new("bash")
-            .arg(repo_root().join("scripts/setup-node.sh"))
-            .status()
-            .expect("run scripts/setup-node.sh");
-        assert!(status.success(), "scripts/setup-node.sh failed");
+        if let Some(problem) = node_problem() {
+            panic!("the real socket.io test server cannot start: {problem}; {SETUP_HINT}");
+        }
     });
+}
+
+/// What is missing for `node tests/server/server.js`, if anything.
+fn node_problem() -> Option<String> {
+    match Command::new("node").arg("--version").output() {
+        Err(e) => return Some(format!("Node.js is not installed (`node --version`: {e})")),
+        Ok(out) if !out.status.success() => return Some("`node --version` failed".to_owned()),
+        Ok(_) => {}
+    }
+    let server = repo_root().join("tests/server");
+    if !server.join("node_modules/socket.io").is_dir() {
+        return Some("its npm packages are not installed (tests/server/node_modules/socket.io is missing)".to_owned());
+    }
+    // npm writes this file on every install; older than the lock file means the lock changed since.
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (
+        modified(server.join("package-lock.json")),
+        modified(server.join("node_modules/.package-lock.json")),
+    ) {
+        (Some(lock), Some(installed)) if installed >= lock => None,
+        _ => Some("its npm packages are older than tests/server/package-lock.json".to_owned()),
+    }
 }
 
 /// A running `node tests/server/server.js`; killed on drop.
@@ -46,7 +72,7 @@ impl TestServer {
 
     /// Starts the server on `port` (0 for a free one), e.g. to restart a killed server where it was.
     pub fn start_on(port: u16, args: &[&str]) -> TestServer {
-        setup_node();
+        check_node();
         let port = port.to_string();
         let mut child = Command::new("node")
             .arg(repo_root().join("tests/server/server.js"))
