@@ -20,9 +20,10 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["plugin", "websocketpeer", "node-client", "empty-godot"]
+CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "node-client", "empty-godot"]
 CLIENT_LABELS = {
     "plugin": "plugin (this addon)",
+    "plugin-baseline": "plugin at BENCH_BASELINE (before)",
     "websocketpeer": "WebSocketPeer + GDScript (floor)",
     "node-client": "socket.io-client (Node)",
     "empty-godot": "empty Godot process",
@@ -72,6 +73,8 @@ RATIOS = [
     ("C_binary_mibs", "plugin", "websocketpeer"),
     ("D_connect_ms", "plugin", "websocketpeer"),
 ]
+# With BENCH_BASELINE: every figure of the plugin against the same figure of the baseline build, in the same run.
+BASELINE_RATIOS = [(key, "plugin", "plugin-baseline") for key, _ in COLUMNS]
 
 
 def workload_of(key):
@@ -199,6 +202,12 @@ def main():
         x, y = medians.get((a, key)), medians.get((b, key))
         value = f"{x / y:.2f}" if x is not None and y else "n/a"
         lines.append(f"ratio {key} {a}/{b} = {value}")
+    if "plugin-baseline" in clients:
+        lines.append("")
+        for key, a, b in BASELINE_RATIOS:
+            x, y = medians.get((a, key)), medians.get((b, key))
+            if x is not None and y:
+                lines.append(f"ratio {key} {a}/{b} = {x / y:.2f}")
 
     notes = ["", "Cells: median over the runs (min–max). —: does not apply to that client. n/a [k]: failed, reason k below."]
     if reasons:

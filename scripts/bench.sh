@@ -32,6 +32,10 @@
 #   BENCH_F_SHAPES    workload F, plugin: the large-message shapes, one process each (default
 #                     "ints objects string binary"; "" for none), of BENCH_F_SHAPE_BYTES bytes (default 16 MiB
 #                     times BENCH_SCALE)
+#   BENCH_BASELINE    a git revision (e.g. main, HEAD~3, a tag): also runs that revision's plugin as the client
+#                     "plugin-baseline", right after "plugin" in every workload, and adds plugin/plugin-baseline ratios:
+#                     a before/after comparison within one run. Its source is exported with `git archive` and built
+#                     in release into target/bench-baseline/ (cargo's own directory there, so a rerun is incremental).
 #   GODOT, CARGO_TARGET_DIR: as for scripts/godot.sh and scripts/build-extension.sh
 set -euo pipefail
 
@@ -46,6 +50,17 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
 clients=${BENCH_CLIENTS:-plugin websocketpeer node-client}
+baseline=${BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+    baseline_commit=$(git -C "$root" rev-parse --verify --quiet "$baseline^{commit}") ||
+        die "BENCH_BASELINE: '$baseline' is not a revision of this repository"
+    # plugin-baseline runs right after plugin (or first, when plugin is not among the clients).
+    if [[ " $clients " == *" plugin "* ]]; then
+        clients=$(sed 's/\bplugin\b/plugin plugin-baseline/' <<<"$clients")
+    else
+        clients="plugin-baseline $clients"
+    fi
+fi
 workloads=${BENCH_WORKLOADS:-A B C D E F}
 timeout_s=${BENCH_TIMEOUT:-900}
 out=${BENCH_OUT:-$root/bench/results/latest.md}
@@ -145,6 +160,26 @@ if [[ " $clients " == *" plugin "* ]]; then
     fi
 fi
 
+if [ -n "$baseline" ]; then
+    # The baseline's own tree, built with its own scripts, in a project of its own: a copy of bench/godot/plugin
+    # (this run's adapter and driver) with the baseline's addon installed.
+    baseline_dir=$root/target/bench-baseline
+    rm -rf "$baseline_dir/src" "bench/godot/plugin-baseline"
+    mkdir -p "$baseline_dir/src"
+    git -C "$root" archive "$baseline_commit" | tar -x -C "$baseline_dir/src"
+    note "building the baseline $baseline (${baseline_commit:0:12}, release)"
+    if ! CARGO_TARGET_DIR=$baseline_dir/cargo bash "$baseline_dir/src/scripts/build-extension.sh" release \
+        >"$run_dir/build-baseline.log" 2>&1; then
+        tail -n 30 "$run_dir/build-baseline.log" >&2
+        broken[plugin-baseline]="the baseline's release build failed (see build-baseline.log)"
+    else
+        info plugin-baseline build "release of $baseline (${baseline_commit:0:12}), $(git -C "$root" log -1 --format=%s "$baseline_commit" | cut -c1-80)"
+        mkdir -p bench/godot/plugin-baseline/addons/socketio
+        (cd bench/godot/plugin && tar -c --exclude=./.godot --exclude=./addons .) | tar -x -C bench/godot/plugin-baseline
+        cp -R "$baseline_dir/src/addon/." bench/godot/plugin-baseline/addons/socketio/
+    fi
+fi
+
 # prepare_godot CLIENT PROJECT — (re)imports a bench project; marks the client broken on failure.
 prepare_godot() {
     local client=$1 project=$2 log=$run_dir/import-$2.log
@@ -157,10 +192,10 @@ prepare_godot() {
 }
 for client in $clients; do
     case $client in
-        plugin | websocketpeer)
+        plugin | websocketpeer | plugin-baseline)
             [ -n "${broken[$client]:-}" ] || { note "importing bench/godot/$client"; prepare_godot "$client" "$client"; } ;;
         node-client) ;;
-        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client)" ;;
+        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client; BENCH_BASELINE adds plugin-baseline)" ;;
     esac
 done
 if [[ " $workloads " == *" A "* ]]; then
@@ -222,11 +257,12 @@ run_client() {
             timeout --kill-after=10 "$timeout_s" node bench/node/bench.js --workload="$workload" --url="$url" \
                 --runs="$runs" --scale="$scale" >"$log" 2>&1 || rc=$?
             ;;
-        plugin | websocketpeer | empty-godot)
+        plugin | websocketpeer | empty-godot | plugin-baseline)
             local project=$client
             [ "$client" = empty-godot ] && project=empty
             GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
                 bash scripts/run-godot-scene.sh "bench/godot/$project" -- --workload="$workload" --url="$url" \
+                --client-name="$client" \
                 --runs="$runs" --scale="$scale" --clk-tck="$clk_tck" --idle-sleep-usec="$idle_sleep" --f-fps="$f_fps" \
                 "${extra[@]}" >"$log" 2>&1 || rc=$?
             ;;
@@ -239,8 +275,8 @@ for workload in $workloads; do
     case $workload in A | B | C | D | E | F) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
     for client in $clients; do
         run_client "$client" "$workload"
-        if [ "$workload" = F ] && [ "$client" = plugin ]; then
-            for shape in $f_shapes; do run_client plugin F "$shape"; done
+        if [ "$workload" = F ] && { [ "$client" = plugin ] || [ "$client" = plugin-baseline ]; }; then
+            for shape in $f_shapes; do run_client "$client" F "$shape"; done
         fi
     done
     if [ "$workload" = A ]; then

@@ -64,7 +64,8 @@ func _ready() -> void:
 		get_tree().quit(0)
 		return
 	adapter = script.new()
-	client_name = adapter.NAME
+	# bench.sh names the client (a baseline build runs the plugin's adapter under another name).
+	client_name = _arg("client-name", adapter.NAME)
 	poller = adapter.poller()
 	match workload:
 		"none":
