@@ -11,12 +11,13 @@ use godot::global::{godot_error, Error};
 use godot::meta::ToGodot;
 use godot::obj::{Base, Gd, InstanceId, Singleton, WithBaseField};
 use godot::prelude::{godot_api, GodotClass};
+use socketio_core::check::{self, EventNameError, NamespaceError};
 use socketio_core::endpoint::Endpoint;
 use socketio_core::{CommandError, ConnectionState, Value};
 
 use crate::convert;
 use crate::defaults;
-use crate::dispatch::{self, check_event_name, check_namespace_path, ClientSignal, Leftovers, Session};
+use crate::dispatch::{self, ClientSignal, Leftovers, Session};
 use crate::enums::ClientState;
 use crate::guard::{guarded, on_main_thread};
 use crate::namespace::SocketIONamespace;
@@ -264,7 +265,7 @@ impl SocketIOClient {
         let path = namespace.to_string();
         let client = this.clone();
         guarded(&client, "SocketIOClient.create_namespace", None, || {
-            if let Err(message) = check_namespace_path(&path) {
+            if let Err(message) = valid_namespace(&path) {
                 godot_error!("create_namespace: {message}");
                 return None;
             }
@@ -599,6 +600,27 @@ fn seconds(name: &str, value: f64) -> Option<Duration> {
     duration
 }
 
+/// The core's rule for event names ([`check::event_name`]), worded for GDScript.
+fn valid_event_name(name: &str) -> Result<(), String> {
+    check::event_name(name).map_err(|refusal| match refusal {
+        EventNameError::Reserved(_) => format!("{refusal} (use the client's and namespace's signals instead)"),
+        EventNameError::Empty => refusal.to_string(),
+    })
+}
+
+/// The core's rule for namespace paths ([`check::namespace`]), worded for GDScript: the path is shown as given,
+/// escaped when it holds control characters and cut when it is too long to print.
+fn valid_namespace(path: &str) -> Result<(), String> {
+    check::namespace(path).map_err(|refusal| {
+        let shown = match refusal {
+            NamespaceError::ControlCharacter => path.escape_debug().to_string(),
+            NamespaceError::TooLong { .. } => format!("{}…", path.chars().take(32).collect::<String>()),
+            NamespaceError::NoLeadingSlash | NamespaceError::Comma => path.to_owned(),
+        };
+        format!("invalid namespace \"{shown}\": {refusal}")
+    })
+}
+
 /// The `Error` code for a refused command.
 pub(crate) fn command_error_code(error: &CommandError) -> Error {
     match error {
@@ -707,7 +729,7 @@ impl SocketIOClient {
         // "/", which the client's own signals are about).
         let extra = endpoint.extra_namespace().map(str::to_owned);
         if let Some(extra) = &extra {
-            if let Err(message) = check_namespace_path(extra) {
+            if let Err(message) = valid_namespace(extra) {
                 godot_error!("{label}: the URL's path names the namespace to connect; {message}");
                 return Error::ERR_INVALID_PARAMETER;
             }
@@ -810,7 +832,7 @@ impl SocketIOClient {
     pub(crate) fn send_event(this: &mut Gd<Self>, path: &str, event: &str, data: &AnyArray, kind: EmitKind) -> bool {
         let label = CallLabel(kind.method(), event);
         let volatile = matches!(kind, EmitKind::Volatile);
-        let checked = check_event_name(event)
+        let checked = valid_event_name(event)
             .and_then(|()| convert::args_to_values(data, "data").map_err(|refusal| refusal.to_string()));
         let args = match checked {
             Ok(args) => args,
@@ -900,7 +922,7 @@ impl SocketIOClient {
         owner: Option<InstanceId>,
     ) {
         let label = CallLabel(if owner.is_some() { "on_for" } else { "on" }, event);
-        if let Err(message) = check_event_name(event) {
+        if let Err(message) = valid_event_name(event) {
             godot_error!("{label}: {message}");
         } else if !callback.is_valid() {
             godot_error!("{label}: the callback is not a valid Callable");
@@ -995,5 +1017,45 @@ struct CallLabel<'a>(&'a str, &'a str);
 impl std::fmt::Display for CallLabel<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}(\"{}\")", self.0, self.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_name_refusals() {
+        assert_eq!(valid_event_name("chat"), Ok(()));
+        assert_eq!(valid_event_name("").unwrap_err(), "the event name is empty");
+        assert_eq!(
+            valid_event_name("connect").unwrap_err(),
+            "\"connect\" is reserved by Socket.IO (use the client's and namespace's signals instead)"
+        );
+    }
+
+    #[test]
+    fn namespace_refusals() {
+        assert_eq!(valid_namespace("/chat"), Ok(()));
+        assert_eq!(
+            valid_namespace("chat").unwrap_err(),
+            "invalid namespace \"chat\": it must start with \"/\" (e.g. \"/chat\")"
+        );
+        assert_eq!(
+            valid_namespace("/a,b").unwrap_err(),
+            "invalid namespace \"/a,b\": it must not contain a comma"
+        );
+        assert_eq!(
+            valid_namespace("/a\nb").unwrap_err(),
+            "invalid namespace \"/a\\nb\": it must not contain control characters"
+        );
+        let long = format!("/{}", "x".repeat(2000));
+        assert_eq!(
+            valid_namespace(&long).unwrap_err(),
+            format!(
+                "invalid namespace \"/{}…\": it is 2001 bytes long, more than 1024",
+                "x".repeat(31)
+            )
+        );
     }
 }

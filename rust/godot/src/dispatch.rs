@@ -27,7 +27,6 @@ use godot::classes::Object;
 use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
-use socketio_core::codec::packet::RESERVED_EVENTS;
 use socketio_core::session::table::PathTable;
 use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
@@ -50,33 +49,6 @@ pub enum Next {
     Busy,
     /// Nothing left.
     Empty,
-}
-
-/// Why an event name is refused, if it is.
-pub fn check_event_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        Err("the event name is empty".to_owned())
-    } else if RESERVED_EVENTS.contains(&name) {
-        // The core's list: the protocol reserves these for its own lifecycle.
-        Err(format!(
-            "\"{name}\" is reserved by Socket.IO (use the client's and namespace's signals instead)"
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Why a namespace path is refused, if it is.
-pub fn check_namespace_path(path: &str) -> Result<(), String> {
-    if !path.starts_with('/') {
-        Err(format!(
-            "invalid namespace \"{path}\": it must start with \"/\" (e.g. \"/chat\")"
-        ))
-    } else if path.contains(',') {
-        Err(format!("invalid namespace \"{path}\": it must not contain a comma"))
-    } else {
-        Ok(())
-    }
 }
 
 /// A signal of `SocketIOClient`, with its arguments.
@@ -858,30 +830,5 @@ fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Opt
         Action::Release(callable) => drop(callable),
         Action::Error(message) => godot_error!("{message}"),
         Action::Warning(message) => godot_warn!("{message}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_names() {
-        assert!(check_event_name("chat").is_ok());
-        assert!(check_event_name("").unwrap_err().contains("empty"));
-        for name in RESERVED_EVENTS {
-            assert!(check_event_name(name).unwrap_err().contains("reserved"), "{name}");
-        }
-    }
-
-    #[test]
-    fn namespace_paths() {
-        assert!(check_namespace_path("/").is_ok());
-        assert!(check_namespace_path("/admin").is_ok());
-        assert!(check_namespace_path("admin")
-            .unwrap_err()
-            .contains("must start with \"/\""));
-        assert!(check_namespace_path("").is_err());
-        assert!(check_namespace_path("/a,b").is_err());
     }
 }
