@@ -454,8 +454,13 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.set_randomization_factor") {
             return;
         }
-        if !(0.0..=1.0).contains(&value) {
-            godot_error!("randomization_factor must be between 0.0 and 1.0, not {value}");
+        let range = check::RANDOMIZATION_RANGE;
+        if !range.contains(&value) {
+            godot_error!(
+                "randomization_factor must be between {:?} and {:?}, not {value}",
+                range.start(),
+                range.end()
+            );
             return;
         }
         self.randomization_factor = value;
@@ -492,12 +497,17 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.set_max_nesting_depth") {
             return;
         }
-        if !(1..=127).contains(&value) {
-            godot_error!("max_nesting_depth must be between 1 and 127, not {value}");
+        let range = check::MAX_DEPTH_RANGE;
+        let Some(depth) = usize::try_from(value).ok().filter(|depth| range.contains(depth)) else {
+            godot_error!(
+                "max_nesting_depth must be between {} and {}, not {value}",
+                range.start(),
+                range.end()
+            );
             return;
-        }
+        };
         self.max_nesting_depth = value;
-        self.session.core.config_mut().limits.max_depth = value as usize;
+        self.session.core.config_mut().limits.max_depth = depth;
     }
 
     /// Setter of [member send_buffer_max_packets].
