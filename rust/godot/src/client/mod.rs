@@ -1,0 +1,410 @@
+//! `SocketIOClient`: the engine singleton GDScript talks to.
+//!
+//! This file declares the class: its fields, its properties (with their setters) and its signals. The rest of it is
+//! split by concern:
+//! - [`api`]: the methods GDScript calls (connect, close, poll, namespaces, state);
+//! - [`commands`]: what they do, and what namespace handles ask of the client (emit, handlers, namespace state);
+//! - [`hooks`]: what the client hooks into Godot's main loop (the end-of-frame flush, the shutdown at exit).
+//!
+//! Methods that may run GDScript (`poll`, `close`, `connect_to_url`) take `Gd<Self>` (`#[func(gd_self)]`) so no
+//! borrow of the object is held while handlers and signal receivers run; see [`crate::dispatch`].
+
+mod api;
+mod commands;
+mod hooks;
+
+use std::time::Duration;
+
+use godot::builtin::{Callable, GString, VarDictionary};
+use godot::classes::Object;
+use godot::global::godot_error;
+use godot::obj::{Base, Gd, InstanceId};
+use godot::prelude::{godot_api, GodotClass};
+use socketio_core::check;
+
+pub(crate) use commands::EmitKind;
+
+use crate::dispatch::{ClientSignal, Leftovers, Session};
+use crate::guard::on_main_thread;
+
+/// Socket.IO v5 protocol client for real-time bidirectional communication.
+///
+/// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
+/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]),
+/// multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
+/// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
+///
+/// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
+/// Emits made during a frame are written together at the end of that frame. Use the client from the main thread
+/// only: a call from another thread is refused with an error.
+///
+/// [codeblock]
+/// var socketio = SocketIOClient.get_singleton()
+/// socketio.connect_to_url("ws://localhost:3000")
+/// var main_ns = socketio.get_namespace("/")
+/// main_ns.on("welcome", func(data): print("Welcome: ", data))
+/// main_ns.emit("chat_message", ["Hello, server!"])
+///
+/// func _process(_delta):
+///     socketio.poll()
+/// [/codeblock]
+///
+/// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
+/// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
+/// [method close] forgets them, and [method remove_namespace] one of them. Namespaces cost nothing per call however
+/// many there are (lookups are constant-time), so a game may make one per match and remove it afterwards.
+///
+/// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
+/// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
+/// ([member send_buffer_max_packets], [member send_buffer_max_bytes]) are properties, as are the reconnection
+/// settings and [member connect_timeout].
+///
+/// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
+/// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
+/// (connected).
+#[derive(GodotClass)]
+#[class(init, singleton)]
+pub struct SocketIOClient {
+    base: Base<Object>,
+    session: Session,
+    /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
+    exit_hook: Option<(InstanceId, Callable)>,
+    /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
+    flush_queued: bool,
+    /// That flush, made by the first one queued and reused every frame after.
+    flush_call: Option<Callable>,
+
+    /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
+    /// disconnect). Default [code]true[/code].
+    #[var(set)]
+    #[init(val = true)]
+    reconnection: bool,
+
+    /// Give up reconnecting after this many attempts ([signal reconnect_failed]); [code]0[/code] (default) never
+    /// gives up.
+    #[var(set)]
+    #[init(val = 0)]
+    reconnection_attempts: i64,
+
+    /// Delay in seconds before the first reconnection attempt; it doubles with each attempt, up to
+    /// [member reconnection_delay_max]. Default [code]1.0[/code].
+    #[var(set)]
+    #[init(val = 1.0)]
+    reconnection_delay: f64,
+
+    /// Longest delay in seconds between two reconnection attempts. Default [code]5.0[/code].
+    #[var(set)]
+    #[init(val = 5.0)]
+    reconnection_delay_max: f64,
+
+    /// Random jitter applied to reconnection delays, between [code]0.0[/code] and [code]1.0[/code].
+    /// Default [code]0.5[/code].
+    #[var(set)]
+    #[init(val = 0.5)]
+    randomization_factor: f64,
+
+    /// Server path of the Socket.IO endpoint. Default [code]"/socket.io/"[/code]. Takes effect at the next
+    /// [method connect_to_url].
+    #[var(set)]
+    #[init(val = "/socket.io/".into())]
+    path: GString,
+
+    /// Largest WebSocket message accepted from the server, in bytes; a larger one closes the connection
+    /// ([code]"parse error"[/code], and a warning naming the limit). Default [code]16777216[/code] (16 MiB; socket.io's
+    /// server accepts 1 MB by default). A message of that size arrives and is converted over several frames, a few
+    /// milliseconds of work in each. Takes effect at the next connection
+    /// ([method connect_to_url] or a reconnection).
+    #[var(set)]
+    #[init(val = 16 << 20)]
+    max_message_size: i64,
+
+    /// Most binary attachments ([PackedByteArray]s) in one received packet. Default [code]10[/code], as
+    /// socket.io-parser's [code]maxAttachments[/code]. Takes effect at the next connection.
+    #[var(set)]
+    #[init(val = 10)]
+    max_attachments: i64,
+
+    /// Deepest nesting of arrays and dictionaries accepted in received data, between [code]1[/code] and
+    /// [code]127[/code]. Default [code]64[/code]. Takes effect at the next connection. (What is sent may be nested
+    /// 64 levels deep.)
+    #[var(set)]
+    #[init(val = 64)]
+    max_nesting_depth: i64,
+
+    /// Most emits a namespace buffers while it is not connected (they are sent once it connects); past that, emits
+    /// are refused with an error. Default [code]10000[/code]. Applies to the following emits.
+    #[var(set)]
+    #[init(val = 10_000)]
+    send_buffer_max_packets: i64,
+
+    /// Most bytes a namespace buffers while it is not connected, as for [member send_buffer_max_packets].
+    /// Default [code]16777216[/code] (16 MiB).
+    #[var(set)]
+    #[init(val = 16 << 20)]
+    send_buffer_max_bytes: i64,
+
+    /// Seconds allowed to open a connection (DNS, TCP, TLS, WebSocket upgrade and Engine.IO handshake) before it
+    /// counts as failed ([signal connect_error], then reconnection if enabled). Default [code]20.0[/code]. Takes
+    /// effect at the next connection attempt.
+    #[var(set)]
+    #[init(val = 20.0)]
+    connect_timeout: f64,
+}
+
+#[godot_api]
+impl SocketIOClient {
+    /// Emitted when connecting fails: the connection could not be opened ([code]"namespace"[/code] is empty), or
+    /// the server refused a namespace. [param error] holds [code]"message"[/code], [code]"data"[/code] (the
+    /// server's details, or [code]null[/code]) and [code]"namespace"[/code].
+    #[signal]
+    fn connect_error(error: VarDictionary);
+
+    /// Emitted when the main namespace [code]"/"[/code] connects. [param session_id] is its Socket.IO session id.
+    /// Each [signal connected] is followed by exactly one [signal disconnected] before the next one.
+    #[signal]
+    fn connected(session_id: GString);
+
+    /// Emitted when the main namespace [code]"/"[/code], connected before, is disconnected, whatever ended it, with
+    /// socket.io's reason: [code]"io server disconnect"[/code] (the server disconnected it, even while other
+    /// namespaces keep the connection open), [code]"io client disconnect"[/code] ([method close],
+    /// [method connect_to_url] again, or [code]disconnect_from_namespace()[/code] on [code]"/"[/code]), or the
+    /// connection ending: [code]"transport close"[/code], [code]"transport error"[/code], [code]"ping timeout"[/code],
+    /// [code]"parse error"[/code]. It pairs with [signal connected]: one for each, never one without a
+    /// [signal connected] before it (a connection that never opened is [signal connect_error]).
+    #[signal]
+    fn disconnected(reason: GString);
+
+    /// Emitted when any namespace (the main one included) connects.
+    #[signal]
+    fn namespace_connected(namespace_path: GString);
+
+    /// Emitted when any namespace is disconnected.
+    #[signal]
+    fn namespace_disconnected(namespace_path: GString);
+
+    /// Emitted when a reconnection attempt is scheduled: [param attempt] counts from 1, [param delay] is the wait
+    /// in seconds before it starts.
+    #[signal]
+    fn reconnect_attempt(attempt: i64, delay: f64);
+
+    /// Emitted when reconnection succeeded, after [param attempt] attempts. Namespaces then reconnect by themselves.
+    #[signal]
+    fn reconnected(attempt: i64);
+
+    /// Emitted when reconnection gives up after [member reconnection_attempts] attempts.
+    #[signal]
+    fn reconnect_failed();
+
+    /// Setter of [member reconnection].
+    #[func]
+    fn set_reconnection(&mut self, value: bool) {
+        if !on_main_thread("SocketIOClient.set_reconnection") {
+            return;
+        }
+        self.reconnection = value;
+        self.session.core.config_mut().reconnect.enabled = value;
+    }
+
+    /// Setter of [member reconnection_attempts].
+    #[func]
+    fn set_reconnection_attempts(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_attempts") {
+            return;
+        }
+        if value < 0 {
+            godot_error!("reconnection_attempts must be 0 (unlimited) or more, not {value}");
+            return;
+        }
+        self.reconnection_attempts = value;
+        let max = u32::try_from(value).unwrap_or(u32::MAX);
+        self.session.core.config_mut().reconnect.max_attempts = (max > 0).then_some(max);
+    }
+
+    /// Setter of [member reconnection_delay].
+    #[func]
+    fn set_reconnection_delay(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_delay") {
+            return;
+        }
+        if let Some(delay) = seconds("reconnection_delay", value) {
+            self.reconnection_delay = value;
+            self.session.core.config_mut().reconnect.delay = delay;
+        }
+    }
+
+    /// Setter of [member reconnection_delay_max].
+    #[func]
+    fn set_reconnection_delay_max(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_reconnection_delay_max") {
+            return;
+        }
+        if let Some(delay) = seconds("reconnection_delay_max", value) {
+            self.reconnection_delay_max = value;
+            self.session.core.config_mut().reconnect.delay_max = delay;
+        }
+    }
+
+    /// Setter of [member randomization_factor].
+    #[func]
+    fn set_randomization_factor(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_randomization_factor") {
+            return;
+        }
+        let range = check::RANDOMIZATION_RANGE;
+        if !range.contains(&value) {
+            godot_error!(
+                "randomization_factor must be between {:?} and {:?}, not {value}",
+                range.start(),
+                range.end()
+            );
+            return;
+        }
+        self.randomization_factor = value;
+        self.session.core.config_mut().reconnect.randomization = value;
+    }
+
+    /// Setter of [member max_message_size].
+    #[func]
+    fn set_max_message_size(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_message_size") {
+            return;
+        }
+        if let Some(size) = at_least("max_message_size", value, 1) {
+            self.max_message_size = value;
+            self.session.core.config_mut().limits.max_message_bytes = size;
+        }
+    }
+
+    /// Setter of [member max_attachments].
+    #[func]
+    fn set_max_attachments(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_attachments") {
+            return;
+        }
+        if let Some(count) = at_least("max_attachments", value, 0) {
+            self.max_attachments = value;
+            self.session.core.config_mut().limits.max_attachments = count;
+        }
+    }
+
+    /// Setter of [member max_nesting_depth].
+    #[func]
+    fn set_max_nesting_depth(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_max_nesting_depth") {
+            return;
+        }
+        let range = check::MAX_DEPTH_RANGE;
+        let Some(depth) = usize::try_from(value).ok().filter(|depth| range.contains(depth)) else {
+            godot_error!(
+                "max_nesting_depth must be between {} and {}, not {value}",
+                range.start(),
+                range.end()
+            );
+            return;
+        };
+        self.max_nesting_depth = value;
+        self.session.core.config_mut().limits.max_depth = depth;
+    }
+
+    /// Setter of [member send_buffer_max_packets].
+    #[func]
+    fn set_send_buffer_max_packets(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_send_buffer_max_packets") {
+            return;
+        }
+        if let Some(count) = at_least("send_buffer_max_packets", value, 0) {
+            self.send_buffer_max_packets = value;
+            self.session.core.config_mut().limits.send_buffer_packets = count;
+        }
+    }
+
+    /// Setter of [member send_buffer_max_bytes].
+    #[func]
+    fn set_send_buffer_max_bytes(&mut self, value: i64) {
+        if !on_main_thread("SocketIOClient.set_send_buffer_max_bytes") {
+            return;
+        }
+        if let Some(size) = at_least("send_buffer_max_bytes", value, 0) {
+            self.send_buffer_max_bytes = value;
+            self.session.core.config_mut().limits.send_buffer_bytes = size;
+        }
+    }
+
+    /// Setter of [member connect_timeout].
+    #[func]
+    fn set_connect_timeout(&mut self, value: f64) {
+        if !on_main_thread("SocketIOClient.set_connect_timeout") {
+            return;
+        }
+        let Some(timeout) = seconds("connect_timeout", value) else {
+            return;
+        };
+        if timeout.is_zero() {
+            godot_error!("connect_timeout must be more than 0 seconds, not {value}");
+            return;
+        }
+        self.connect_timeout = value;
+        self.session.core.config_mut().connect_timeout = timeout;
+    }
+
+    /// Setter of [member path].
+    #[func]
+    fn set_path(&mut self, value: GString) {
+        if !on_main_thread("SocketIOClient.set_path") {
+            return;
+        }
+        let path = value.to_string();
+        if !path.starts_with('/') {
+            godot_error!("path must start with \"/\", not \"{path}\"");
+            return;
+        }
+        self.path = value;
+        self.session.core.config_mut().path = path;
+    }
+}
+
+/// A count or size property as `usize`, or `None` (reported) when below `min`.
+fn at_least(name: &str, value: i64, min: i64) -> Option<usize> {
+    let converted = usize::try_from(value).ok().filter(|_| value >= min);
+    if converted.is_none() {
+        godot_error!("{name} must be {min} or more, not {value}");
+    }
+    converted
+}
+
+/// A duration property in seconds, or `None` (reported) when negative or not finite.
+fn seconds(name: &str, value: f64) -> Option<Duration> {
+    let duration = Duration::try_from_secs_f64(value).ok();
+    if duration.is_none() {
+        godot_error!("{name} must be a finite number of seconds, 0 or more, not {value}");
+    }
+    duration
+}
+
+impl SocketIOClient {
+    /// The session, for the namespace handles and the dispatcher.
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Emits one of the client's signals (no borrow held).
+    pub(crate) fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal) {
+        let mut signals = this.signals();
+        match signal {
+            ClientSignal::ConnectError(error) => signals.connect_error().emit(&error),
+            ClientSignal::Connected(sid) => signals.connected().emit(&sid),
+            ClientSignal::Disconnected(reason) => signals.disconnected().emit(&reason),
+            ClientSignal::NamespaceConnected(path) => signals.namespace_connected().emit(&path),
+            ClientSignal::NamespaceDisconnected(path) => signals.namespace_disconnected().emit(&path),
+            ClientSignal::ReconnectAttempt(attempt, delay) => signals.reconnect_attempt().emit(attempt, delay),
+            ClientSignal::Reconnected(attempt) => signals.reconnected().emit(attempt),
+            ClientSignal::ReconnectFailed => signals.reconnect_failed().emit(),
+        }
+    }
+
+    /// After a caught panic: a fresh engine with the same settings. The pending callbacks are returned, to be
+    /// dropped once the client is no longer borrowed.
+    pub(crate) fn reset_after_panic(&mut self) -> Leftovers {
+        self.session.reset()
+    }
+}
