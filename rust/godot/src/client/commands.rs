@@ -161,7 +161,7 @@ impl SocketIOClient {
                 return Error::ERR_INVALID_PARAMETER;
             }
         };
-        let path = this.bind().path.to_string();
+        let path = this.bind().config().path.clone();
         let endpoint = match Endpoint::parse(url, &path) {
             Ok(endpoint) => endpoint,
             Err(e) => {

@@ -1,7 +1,7 @@
 //! `SocketIOClient`: the engine singleton GDScript talks to.
 //!
-//! This file declares the class: its fields, its properties (with their setters) and its signals. The rest of it is
-//! split by concern:
+//! This file declares the class: its fields, its signals, and its properties, whose getters and setters go straight
+//! to the core's settings ([`properties`] converts and checks). The rest of it is split by concern:
 //! - [`api`]: the methods GDScript calls (connect, close, poll, namespaces, state);
 //! - [`commands`]: what they do, and what namespace handles ask of the client (emit, handlers, namespace state);
 //! - [`hooks`]: what the client hooks into Godot's main loop (the end-of-frame flush, the shutdown at exit).
@@ -12,15 +12,14 @@
 mod api;
 mod commands;
 mod hooks;
-
-use std::time::Duration;
+mod properties;
 
 use godot::builtin::{Callable, GString, VarDictionary};
 use godot::classes::Object;
 use godot::global::godot_error;
 use godot::obj::{Base, Gd, InstanceId};
-use godot::prelude::{godot_api, GodotClass};
-use socketio_core::check;
+use godot::prelude::{godot_api, GodotClass, PhantomVar};
+use socketio_core::ClientConfig;
 
 pub(crate) use commands::EmitKind;
 
@@ -76,79 +75,67 @@ pub struct SocketIOClient {
 
     /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
     /// disconnect). Default [code]true[/code].
-    #[var(set)]
-    #[init(val = true)]
-    reconnection: bool,
+    #[var(get, set)]
+    reconnection: PhantomVar<bool>,
 
     /// Give up reconnecting after this many attempts ([signal reconnect_failed]); [code]0[/code] (default) never
     /// gives up.
-    #[var(set)]
-    #[init(val = 0)]
-    reconnection_attempts: i64,
+    #[var(get, set)]
+    reconnection_attempts: PhantomVar<i64>,
 
     /// Delay in seconds before the first reconnection attempt; it doubles with each attempt, up to
     /// [member reconnection_delay_max]. Default [code]1.0[/code].
-    #[var(set)]
-    #[init(val = 1.0)]
-    reconnection_delay: f64,
+    #[var(get, set)]
+    reconnection_delay: PhantomVar<f64>,
 
     /// Longest delay in seconds between two reconnection attempts. Default [code]5.0[/code].
-    #[var(set)]
-    #[init(val = 5.0)]
-    reconnection_delay_max: f64,
+    #[var(get, set)]
+    reconnection_delay_max: PhantomVar<f64>,
 
     /// Random jitter applied to reconnection delays, between [code]0.0[/code] and [code]1.0[/code].
     /// Default [code]0.5[/code].
-    #[var(set)]
-    #[init(val = 0.5)]
-    randomization_factor: f64,
+    #[var(get, set)]
+    randomization_factor: PhantomVar<f64>,
 
     /// Server path of the Socket.IO endpoint. Default [code]"/socket.io/"[/code]. Takes effect at the next
     /// [method connect_to_url].
-    #[var(set)]
-    #[init(val = "/socket.io/".into())]
-    path: GString,
+    #[var(get, set)]
+    path: PhantomVar<GString>,
 
     /// Largest WebSocket message accepted from the server, in bytes; a larger one closes the connection
     /// ([code]"parse error"[/code], and a warning naming the limit). Default [code]16777216[/code] (16 MiB; socket.io's
     /// server accepts 1 MB by default). A message of that size arrives and is converted over several frames, a few
     /// milliseconds of work in each. Takes effect at the next connection
     /// ([method connect_to_url] or a reconnection).
-    #[var(set)]
-    #[init(val = 16 << 20)]
-    max_message_size: i64,
+    #[var(get, set)]
+    max_message_size: PhantomVar<i64>,
 
     /// Most binary attachments ([PackedByteArray]s) in one received packet. Default [code]10[/code], as
     /// socket.io-parser's [code]maxAttachments[/code]. Takes effect at the next connection.
-    #[var(set)]
-    #[init(val = 10)]
-    max_attachments: i64,
+    #[var(get, set)]
+    max_attachments: PhantomVar<i64>,
 
     /// Deepest nesting of arrays and dictionaries accepted in received data, between [code]1[/code] and
     /// [code]127[/code]. Default [code]64[/code]. Takes effect at the next connection. (What is sent may be nested
     /// 64 levels deep.)
-    #[var(set)]
-    #[init(val = 64)]
-    max_nesting_depth: i64,
+    #[var(get, set)]
+    max_nesting_depth: PhantomVar<i64>,
 
     /// Most emits a namespace buffers while it is not connected (they are sent once it connects); past that, emits
     /// are refused with an error. Default [code]10000[/code]. Applies to the following emits.
-    #[var(set)]
-    #[init(val = 10_000)]
-    send_buffer_max_packets: i64,
+    #[var(get, set)]
+    send_buffer_max_packets: PhantomVar<i64>,
 
     /// Most bytes a namespace buffers while it is not connected, as for [member send_buffer_max_packets].
     /// Default [code]16777216[/code] (16 MiB).
-    #[var(set)]
-    #[init(val = 16 << 20)]
-    send_buffer_max_bytes: i64,
+    #[var(get, set)]
+    send_buffer_max_bytes: PhantomVar<i64>,
 
     /// Seconds allowed to open a connection (DNS, TCP, TLS, WebSocket upgrade and Engine.IO handshake) before it
     /// counts as failed ([signal connect_error], then reconnection if enabled). Default [code]20.0[/code]. Takes
     /// effect at the next connection attempt.
-    #[var(set)]
-    #[init(val = 20.0)]
-    connect_timeout: f64,
+    #[var(get, set)]
+    connect_timeout: PhantomVar<f64>,
 }
 
 #[godot_api]
@@ -195,193 +182,213 @@ impl SocketIOClient {
     #[signal]
     fn reconnect_failed();
 
+    /// Getter of [member reconnection].
+    #[func]
+    fn get_reconnection(&self) -> bool {
+        properties::reconnection(self.config())
+    }
+
     /// Setter of [member reconnection].
     #[func]
     fn set_reconnection(&mut self, value: bool) {
-        if !on_main_thread("SocketIOClient.set_reconnection") {
-            return;
-        }
-        self.reconnection = value;
-        self.session.core.config_mut().reconnect.enabled = value;
+        self.set_property("SocketIOClient.set_reconnection", value, properties::set_reconnection);
+    }
+
+    /// Getter of [member reconnection_attempts].
+    #[func]
+    fn get_reconnection_attempts(&self) -> i64 {
+        properties::reconnection_attempts(self.config())
     }
 
     /// Setter of [member reconnection_attempts].
     #[func]
     fn set_reconnection_attempts(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_reconnection_attempts") {
-            return;
-        }
-        if value < 0 {
-            godot_error!("reconnection_attempts must be 0 (unlimited) or more, not {value}");
-            return;
-        }
-        self.reconnection_attempts = value;
-        let max = u32::try_from(value).unwrap_or(u32::MAX);
-        self.session.core.config_mut().reconnect.max_attempts = (max > 0).then_some(max);
+        self.set_property(
+            "SocketIOClient.set_reconnection_attempts",
+            value,
+            properties::set_reconnection_attempts,
+        );
+    }
+
+    /// Getter of [member reconnection_delay].
+    #[func]
+    fn get_reconnection_delay(&self) -> f64 {
+        properties::reconnection_delay(self.config())
     }
 
     /// Setter of [member reconnection_delay].
     #[func]
     fn set_reconnection_delay(&mut self, value: f64) {
-        if !on_main_thread("SocketIOClient.set_reconnection_delay") {
-            return;
-        }
-        if let Some(delay) = seconds("reconnection_delay", value) {
-            self.reconnection_delay = value;
-            self.session.core.config_mut().reconnect.delay = delay;
-        }
+        self.set_property(
+            "SocketIOClient.set_reconnection_delay",
+            value,
+            properties::set_reconnection_delay,
+        );
+    }
+
+    /// Getter of [member reconnection_delay_max].
+    #[func]
+    fn get_reconnection_delay_max(&self) -> f64 {
+        properties::reconnection_delay_max(self.config())
     }
 
     /// Setter of [member reconnection_delay_max].
     #[func]
     fn set_reconnection_delay_max(&mut self, value: f64) {
-        if !on_main_thread("SocketIOClient.set_reconnection_delay_max") {
-            return;
-        }
-        if let Some(delay) = seconds("reconnection_delay_max", value) {
-            self.reconnection_delay_max = value;
-            self.session.core.config_mut().reconnect.delay_max = delay;
-        }
+        self.set_property(
+            "SocketIOClient.set_reconnection_delay_max",
+            value,
+            properties::set_reconnection_delay_max,
+        );
+    }
+
+    /// Getter of [member randomization_factor].
+    #[func]
+    fn get_randomization_factor(&self) -> f64 {
+        properties::randomization_factor(self.config())
     }
 
     /// Setter of [member randomization_factor].
     #[func]
     fn set_randomization_factor(&mut self, value: f64) {
-        if !on_main_thread("SocketIOClient.set_randomization_factor") {
-            return;
-        }
-        let range = check::RANDOMIZATION_RANGE;
-        if !range.contains(&value) {
-            godot_error!(
-                "randomization_factor must be between {:?} and {:?}, not {value}",
-                range.start(),
-                range.end()
-            );
-            return;
-        }
-        self.randomization_factor = value;
-        self.session.core.config_mut().reconnect.randomization = value;
+        self.set_property(
+            "SocketIOClient.set_randomization_factor",
+            value,
+            properties::set_randomization_factor,
+        );
+    }
+
+    /// Getter of [member max_message_size].
+    #[func]
+    fn get_max_message_size(&self) -> i64 {
+        properties::max_message_size(self.config())
     }
 
     /// Setter of [member max_message_size].
     #[func]
     fn set_max_message_size(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_max_message_size") {
-            return;
-        }
-        if let Some(size) = at_least("max_message_size", value, 1) {
-            self.max_message_size = value;
-            self.session.core.config_mut().limits.max_message_bytes = size;
-        }
+        self.set_property(
+            "SocketIOClient.set_max_message_size",
+            value,
+            properties::set_max_message_size,
+        );
+    }
+
+    /// Getter of [member max_attachments].
+    #[func]
+    fn get_max_attachments(&self) -> i64 {
+        properties::max_attachments(self.config())
     }
 
     /// Setter of [member max_attachments].
     #[func]
     fn set_max_attachments(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_max_attachments") {
-            return;
-        }
-        if let Some(count) = at_least("max_attachments", value, 0) {
-            self.max_attachments = value;
-            self.session.core.config_mut().limits.max_attachments = count;
-        }
+        self.set_property(
+            "SocketIOClient.set_max_attachments",
+            value,
+            properties::set_max_attachments,
+        );
+    }
+
+    /// Getter of [member max_nesting_depth].
+    #[func]
+    fn get_max_nesting_depth(&self) -> i64 {
+        properties::max_nesting_depth(self.config())
     }
 
     /// Setter of [member max_nesting_depth].
     #[func]
     fn set_max_nesting_depth(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_max_nesting_depth") {
-            return;
-        }
-        let range = check::MAX_DEPTH_RANGE;
-        let Some(depth) = usize::try_from(value).ok().filter(|depth| range.contains(depth)) else {
-            godot_error!(
-                "max_nesting_depth must be between {} and {}, not {value}",
-                range.start(),
-                range.end()
-            );
-            return;
-        };
-        self.max_nesting_depth = value;
-        self.session.core.config_mut().limits.max_depth = depth;
+        self.set_property(
+            "SocketIOClient.set_max_nesting_depth",
+            value,
+            properties::set_max_nesting_depth,
+        );
+    }
+
+    /// Getter of [member send_buffer_max_packets].
+    #[func]
+    fn get_send_buffer_max_packets(&self) -> i64 {
+        properties::send_buffer_max_packets(self.config())
     }
 
     /// Setter of [member send_buffer_max_packets].
     #[func]
     fn set_send_buffer_max_packets(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_send_buffer_max_packets") {
-            return;
-        }
-        if let Some(count) = at_least("send_buffer_max_packets", value, 0) {
-            self.send_buffer_max_packets = value;
-            self.session.core.config_mut().limits.send_buffer_packets = count;
-        }
+        self.set_property(
+            "SocketIOClient.set_send_buffer_max_packets",
+            value,
+            properties::set_send_buffer_max_packets,
+        );
+    }
+
+    /// Getter of [member send_buffer_max_bytes].
+    #[func]
+    fn get_send_buffer_max_bytes(&self) -> i64 {
+        properties::send_buffer_max_bytes(self.config())
     }
 
     /// Setter of [member send_buffer_max_bytes].
     #[func]
     fn set_send_buffer_max_bytes(&mut self, value: i64) {
-        if !on_main_thread("SocketIOClient.set_send_buffer_max_bytes") {
-            return;
-        }
-        if let Some(size) = at_least("send_buffer_max_bytes", value, 0) {
-            self.send_buffer_max_bytes = value;
-            self.session.core.config_mut().limits.send_buffer_bytes = size;
-        }
+        self.set_property(
+            "SocketIOClient.set_send_buffer_max_bytes",
+            value,
+            properties::set_send_buffer_max_bytes,
+        );
+    }
+
+    /// Getter of [member connect_timeout].
+    #[func]
+    fn get_connect_timeout(&self) -> f64 {
+        properties::connect_timeout(self.config())
     }
 
     /// Setter of [member connect_timeout].
     #[func]
     fn set_connect_timeout(&mut self, value: f64) {
-        if !on_main_thread("SocketIOClient.set_connect_timeout") {
-            return;
-        }
-        let Some(timeout) = seconds("connect_timeout", value) else {
-            return;
-        };
-        if timeout.is_zero() {
-            godot_error!("connect_timeout must be more than 0 seconds, not {value}");
-            return;
-        }
-        self.connect_timeout = value;
-        self.session.core.config_mut().connect_timeout = timeout;
+        self.set_property(
+            "SocketIOClient.set_connect_timeout",
+            value,
+            properties::set_connect_timeout,
+        );
+    }
+
+    /// Getter of [member path].
+    #[func]
+    fn get_path(&self) -> GString {
+        GString::from(properties::path(self.config()))
     }
 
     /// Setter of [member path].
     #[func]
     fn set_path(&mut self, value: GString) {
-        if !on_main_thread("SocketIOClient.set_path") {
-            return;
-        }
-        let path = value.to_string();
-        if !path.starts_with('/') {
-            godot_error!("path must start with \"/\", not \"{path}\"");
-            return;
-        }
-        self.path = value;
-        self.session.core.config_mut().path = path;
+        self.set_property("SocketIOClient.set_path", value.to_string(), properties::set_path);
     }
-}
-
-/// A count or size property as `usize`, or `None` (reported) when below `min`.
-fn at_least(name: &str, value: i64, min: i64) -> Option<usize> {
-    let converted = usize::try_from(value).ok().filter(|_| value >= min);
-    if converted.is_none() {
-        godot_error!("{name} must be {min} or more, not {value}");
-    }
-    converted
-}
-
-/// A duration property in seconds, or `None` (reported) when negative or not finite.
-fn seconds(name: &str, value: f64) -> Option<Duration> {
-    let duration = Duration::try_from_secs_f64(value).ok();
-    if duration.is_none() {
-        godot_error!("{name} must be a finite number of seconds, 0 or more, not {value}");
-    }
-    duration
 }
 
 impl SocketIOClient {
+    /// The core's settings, which the properties read.
+    fn config(&self) -> &ClientConfig {
+        self.session.core.config()
+    }
+
+    /// A property's setter: on the main thread only, `apply` checks `value` and writes it to the core's settings,
+    /// or says why it refuses it (reported; nothing changes).
+    fn set_property<T>(
+        &mut self,
+        what: &str,
+        value: T,
+        apply: fn(&mut ClientConfig, T) -> Result<(), properties::Refusal>,
+    ) {
+        if !on_main_thread(what) {
+            return;
+        }
+        if let Err(refusal) = apply(self.session.core.config_mut(), value) {
+            godot_error!("{refusal}");
+        }
+    }
+
     /// The session, for the namespace handles and the dispatcher.
     pub(crate) fn session_mut(&mut self) -> &mut Session {
         &mut self.session
