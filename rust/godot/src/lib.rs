@@ -14,6 +14,7 @@ mod enums;
 mod guard;
 mod marshal;
 mod namespace;
+mod signals;
 mod tls;
 
 #[allow(unsafe_code)] // `ExtensionLibrary` is an unsafe trait; nothing else in the crate is unsafe.

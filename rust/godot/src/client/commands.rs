@@ -20,7 +20,7 @@ use crate::dispatch;
 use crate::tls::tls_config;
 
 /// What `SocketIOClient::send_event` sends.
-pub(crate) enum EmitKind {
+pub(super) enum EmitKind {
     /// `emit()`: sent, or buffered until the namespace connects.
     Plain,
     /// `emit_volatile()`: sent only if the namespace is connected now.
@@ -66,7 +66,7 @@ pub(super) fn valid_namespace(path: &str) -> Result<(), String> {
 }
 
 /// The `Error` code for a refused command.
-pub(crate) fn command_error_code(error: &CommandError) -> Error {
+fn command_error_code(error: &CommandError) -> Error {
     match error {
         CommandError::InvalidNamespace(_) | CommandError::InvalidEventName(_) => Error::ERR_INVALID_PARAMETER,
         CommandError::Encode(_) => Error::ERR_INVALID_DATA,
@@ -91,22 +91,22 @@ fn auth_value(auth: &VarDictionary, label: &str) -> Result<Option<Value>, String
 
 impl SocketIOClient {
     /// State of namespace `path`.
-    pub(crate) fn namespace_state(&self, path: &str) -> ConnectionState {
+    pub(super) fn namespace_state(&self, path: &str) -> ConnectionState {
         self.session.core.namespace_state(path)
     }
 
     /// Socket.IO session id of namespace `path`, or empty.
-    pub(crate) fn namespace_sid(&self, path: &str) -> String {
+    pub(super) fn namespace_sid(&self, path: &str) -> String {
         self.session.core.namespace_sid(path).unwrap_or_default().to_owned()
     }
 
     /// Whether namespace `path`'s last connection restored its previous session.
-    pub(crate) fn namespace_recovered(&self, path: &str) -> bool {
+    pub(super) fn namespace_recovered(&self, path: &str) -> bool {
         self.session.core.namespace_recovered(path)
     }
 
     /// Whether `handle` is the current handle of namespace `path`.
-    pub(crate) fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
+    pub(super) fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
         self.session.is_attached(path, handle)
     }
 
@@ -222,7 +222,7 @@ impl SocketIOClient {
 
     /// `SocketIONamespace.connect_to_namespace()`. While the namespace is connected this does nothing; while it is
     /// connecting, the request under way continues (the core keeps `auth` for later rejoins). Both return `OK`.
-    pub(crate) fn connect_namespace(this: &mut Gd<Self>, path: &str, auth: &VarDictionary) -> Error {
+    pub(super) fn connect_namespace(this: &mut Gd<Self>, path: &str, auth: &VarDictionary) -> Error {
         let label = format!("connect_to_namespace(\"{path}\")");
         let auth = match auth_value(auth, &label) {
             Ok(auth) => auth,
@@ -253,7 +253,7 @@ impl SocketIOClient {
     }
 
     /// `SocketIONamespace.disconnect_from_namespace()`: the `disconnected` signal is emitted before returning.
-    pub(crate) fn disconnect_namespace(this: &mut Gd<Self>, path: &str) {
+    pub(super) fn disconnect_namespace(this: &mut Gd<Self>, path: &str) {
         let result = {
             let mut c = this.bind_mut();
             let session = &mut c.session;
@@ -273,7 +273,7 @@ impl SocketIOClient {
     /// `emit()`, `emit_volatile()` and `emit_with_ack()` of namespace `path`. Returns whether the packet was sent
     /// or buffered (for `emit_volatile()`: sent). The data is converted before the client is borrowed; errors are
     /// reported, and a refused callback dropped, once it is no longer borrowed.
-    pub(crate) fn send_event(this: &mut Gd<Self>, path: &str, event: &str, data: &AnyArray, kind: EmitKind) -> bool {
+    pub(super) fn send_event(this: &mut Gd<Self>, path: &str, event: &str, data: &AnyArray, kind: EmitKind) -> bool {
         let label = CallLabel(kind.method(), event);
         let volatile = matches!(kind, EmitKind::Volatile);
         let checked = valid_event_name(event)
@@ -333,7 +333,7 @@ impl SocketIOClient {
     }
 
     /// `SocketIONamespace.on()` and `on_for()` (with its owner).
-    pub(crate) fn add_handler(
+    pub(super) fn add_handler(
         this: &mut Gd<Self>,
         path: &str,
         event: &str,
@@ -354,7 +354,7 @@ impl SocketIOClient {
     }
 
     /// `SocketIONamespace.off()`: returns the removed handler, to be dropped once the client is no longer borrowed.
-    pub(crate) fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
+    pub(super) fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
         self.session.remove_handler(path, event, callback)
     }
 }

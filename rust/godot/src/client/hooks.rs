@@ -13,7 +13,7 @@ impl SocketIOClient {
     /// Writes what the emits of this frame queued at the end of the frame (Godot's deferred calls), in one write,
     /// rather than at the next `poll()`: an emit made in `_process` after `poll()`, or from a handler, leaves a
     /// frame earlier. Queued once per frame.
-    pub(crate) fn queue_flush(&mut self) {
+    pub(super) fn queue_flush(&mut self) {
         if self.flush_queued {
             return;
         }

@@ -12,6 +12,7 @@
 mod api;
 mod commands;
 mod hooks;
+mod namespace_api;
 mod properties;
 
 use godot::builtin::{Callable, GString, VarDictionary};
@@ -21,10 +22,11 @@ use godot::obj::{Base, Gd, InstanceId};
 use godot::prelude::{godot_api, GodotClass, PhantomVar};
 use socketio_core::ClientConfig;
 
-pub(crate) use commands::EmitKind;
+use commands::EmitKind;
 
-use crate::dispatch::{ClientSignal, Leftovers, Session};
-use crate::guard::on_main_thread;
+use crate::dispatch::{Leftovers, Owner, Session};
+use crate::guard::{on_main_thread, Recover};
+use crate::signals::ClientSignal;
 
 /// Socket.IO v5 protocol client for real-time bidirectional communication.
 ///
@@ -388,14 +390,21 @@ impl SocketIOClient {
             godot_error!("{refusal}");
         }
     }
+}
 
-    /// The session, for the namespace handles and the dispatcher.
-    pub(crate) fn session_mut(&mut self) -> &mut Session {
+/// The dispatcher's view of the client ([`crate::dispatch`] depends on this trait, not on the class).
+impl Owner for SocketIOClient {
+    fn session_mut(&mut self) -> &mut Session {
         &mut self.session
     }
 
+    fn queue_flush(&mut self) {
+        // The end-of-frame flush of `hooks.rs`.
+        SocketIOClient::queue_flush(self);
+    }
+
     /// Emits one of the client's signals (no borrow held).
-    pub(crate) fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal) {
+    fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal) {
         let mut signals = this.signals();
         match signal {
             ClientSignal::ConnectError(error) => signals.connect_error().emit(&error),
@@ -408,10 +417,14 @@ impl SocketIOClient {
             ClientSignal::ReconnectFailed => signals.reconnect_failed().emit(),
         }
     }
+}
+
+impl Recover for SocketIOClient {
+    type Released = Leftovers;
 
     /// After a caught panic: a fresh engine with the same settings. The pending callbacks are returned, to be
     /// dropped once the client is no longer borrowed.
-    pub(crate) fn reset_after_panic(&mut self) -> Leftovers {
+    fn reset_after_panic(&mut self) -> Leftovers {
         self.session.reset()
     }
 }
