@@ -1,7 +1,7 @@
 //! Client settings, with socket.io-client's defaults: the one place each default is written. Front ends start
 //! from [`ClientConfig::default`] and show these values as their own (the Godot layer's properties read and write
 //! them in place). The values a setting may take, where not every value of its type will do, are in
-//! [`check`](crate::check).
+//! [`check`].
 
 use std::time::Duration;
 
