@@ -1,6 +1,11 @@
-//! Client settings, with socket.io-client's defaults.
+//! Client settings, with socket.io-client's defaults: the one place each default is written. Front ends start
+//! from [`ClientConfig::default`] and show these values as their own (the Godot layer's properties read and write
+//! them in place). The values a setting may take, where not every value of its type will do, are in
+//! [`check`].
 
 use std::time::Duration;
+
+use crate::check;
 
 /// How the reconnection backoff behaves (socket.io-client's `reconnection*` options).
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +18,7 @@ pub struct ReconnectConfig {
     pub delay: Duration,
     /// Largest delay. Default 5 s.
     pub delay_max: Duration,
-    /// Jitter factor in `0.0..=1.0`. Default 0.5.
+    /// Jitter factor, in [`RANDOMIZATION_RANGE`](crate::check::RANDOMIZATION_RANGE). Default 0.5.
     pub randomization: f64,
 }
 
@@ -37,7 +42,8 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Most binary attachments in one packet. Default 10 (socket.io-parser's `maxAttachments`).
     pub max_attachments: usize,
-    /// Deepest JSON nesting accepted. Default 64.
+    /// Deepest JSON nesting accepted, in [`MAX_DEPTH_RANGE`](crate::check::MAX_DEPTH_RANGE). Default
+    /// [`NESTING_DEPTH`](crate::check::NESTING_DEPTH) (64), as deep as what a front end lets its caller send.
     pub max_depth: usize,
     /// Most packets buffered while a namespace is not connected. Default 10 000.
     pub send_buffer_packets: usize,
@@ -50,7 +56,7 @@ impl Default for Limits {
         Limits {
             max_message_bytes: 16 << 20,
             max_attachments: 10,
-            max_depth: 64,
+            max_depth: check::NESTING_DEPTH,
             send_buffer_packets: 10_000,
             send_buffer_bytes: 16 << 20,
         }

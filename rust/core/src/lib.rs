@@ -8,7 +8,10 @@
 //! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`); it opens
 //!   connections without blocking through the private `connect` module.
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
+//! - [`check`] says which event names, namespace paths and nesting depths are accepted, and [`config`] holds the
+//!   settings with their defaults: the one definition of each, for the decoder, the session and every front end.
 
+pub mod check;
 pub mod client;
 pub mod codec;
 pub mod config;

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use socketio_core::codec::packet::{Decoder, Packet, MAX_ACK_ID, RESERVED_EVENTS};
+use socketio_core::check;
+use socketio_core::codec::packet::{Decoder, Packet, MAX_ACK_ID};
 use socketio_core::codec::{binary, engineio, json};
 use socketio_core::{Limits, Value};
 
@@ -72,9 +73,7 @@ fn namespace() -> impl Strategy<Value = String> {
 }
 
 fn event_name() -> impl Strategy<Value = String> {
-    any::<String>().prop_filter("valid event name", |n| {
-        !n.is_empty() && !RESERVED_EVENTS.contains(&n.as_str())
-    })
+    any::<String>().prop_filter("valid event name", |n| check::event_name(n).is_ok())
 }
 
 fn ack_id() -> impl Strategy<Value = u64> {

@@ -3,7 +3,7 @@
 //! Sent (Variant → Value):
 //! - `null`, `bool`, `int` (stays an integer), `float` (finite only), `String`, `StringName`, `NodePath` (as its
 //!   string form);
-//! - `Array` (typed or not) and `Dictionary` with `String` / `StringName` keys, nested up to [`MAX_DEPTH`] levels;
+//! - `Array` (typed or not) and `Dictionary` with `String` / `StringName` keys, nested up to [`NESTING_DEPTH`] levels;
 //! - `PackedByteArray` at any depth → a binary attachment;
 //! - `PackedInt32Array`, `PackedInt64Array` → arrays of integers; `PackedFloat32Array`, `PackedFloat64Array` →
 //!   arrays of floats; `PackedStringArray` → array of strings.
@@ -26,12 +26,10 @@ use godot::builtin::{
 use godot::classes::{Engine, Object};
 use godot::meta::ToGodot;
 use godot::obj::{EngineEnum, Gd, Singleton};
+use socketio_core::check::NESTING_DEPTH;
 use socketio_core::Value;
 
 use crate::marshal;
-
-/// Deepest nesting of arrays and dictionaries accepted when sending (the core's decoder accepts as much).
-pub const MAX_DEPTH: usize = 64;
 
 /// One step from the root of a payload to a nested value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +109,7 @@ pub enum Refusal {
         /// or callables that may hold one: `_to_string()`).
         key: Option<String>,
     },
-    /// Nested deeper than [`MAX_DEPTH`] (or an array / dictionary that contains itself).
+    /// Nested deeper than [`NESTING_DEPTH`] (or an array / dictionary that contains itself).
     TooDeep {
         /// Where the limit was crossed.
         path: ValuePath,
@@ -145,7 +143,7 @@ impl fmt::Display for Refusal {
             ),
             Refusal::TooDeep { path } => write!(
                 f,
-                "{path} is nested deeper than {MAX_DEPTH} levels (does an Array or Dictionary contain itself?)"
+                "{path} is nested deeper than {NESTING_DEPTH} levels (does an Array or Dictionary contain itself?)"
             ),
         }
     }
@@ -265,14 +263,14 @@ fn convert(variant: &Variant, path: &mut ValuePath) -> Result<Value, Refusal> {
             Value::Array(a.as_slice().iter().map(|s| Value::String(s.to_string())).collect())
         }
         VariantType::ARRAY => {
-            if path.depth() >= MAX_DEPTH {
+            if path.depth() >= NESTING_DEPTH {
                 return Err(Refusal::TooDeep { path: path.clone() });
             }
             let array = variant.try_to::<AnyArray>().map_err(|_| unsupported(path))?;
             Value::Array(array_items(&array, path)?)
         }
         VariantType::DICTIONARY => {
-            if path.depth() >= MAX_DEPTH {
+            if path.depth() >= NESTING_DEPTH {
                 return Err(Refusal::TooDeep { path: path.clone() });
             }
             let dict = variant.try_to::<AnyDictionary>().map_err(|_| unsupported(path))?;

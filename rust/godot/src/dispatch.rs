@@ -27,15 +27,15 @@ use godot::classes::Object;
 use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
-use socketio_core::codec::packet::RESERVED_EVENTS;
 use socketio_core::session::table::PathTable;
 use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
 
 use crate::build::{self, Build, Godot};
-use crate::client::SocketIOClient;
 use crate::convert;
+use crate::guard::{self, Recover};
 use crate::marshal::godot_text;
 use crate::namespace::{Detached, SocketIONamespace};
+use crate::signals::{ClientSignal, NamespaceSignal};
 
 /// Longest time a `poll()` (or another call that dispatches) spends building received payloads, counted from the
 /// start of the call: what is left waits for the next call, in order. The engine work of the largest chunk a build
@@ -50,65 +50,6 @@ pub enum Next {
     Busy,
     /// Nothing left.
     Empty,
-}
-
-/// Why an event name is refused, if it is.
-pub fn check_event_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        Err("the event name is empty".to_owned())
-    } else if RESERVED_EVENTS.contains(&name) {
-        // The core's list: the protocol reserves these for its own lifecycle.
-        Err(format!(
-            "\"{name}\" is reserved by Socket.IO (use the client's and namespace's signals instead)"
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Why a namespace path is refused, if it is.
-pub fn check_namespace_path(path: &str) -> Result<(), String> {
-    if !path.starts_with('/') {
-        Err(format!(
-            "invalid namespace \"{path}\": it must start with \"/\" (e.g. \"/chat\")"
-        ))
-    } else if path.contains(',') {
-        Err(format!("invalid namespace \"{path}\": it must not contain a comma"))
-    } else {
-        Ok(())
-    }
-}
-
-/// A signal of `SocketIOClient`, with its arguments.
-pub enum ClientSignal {
-    /// `connect_error(error)`
-    ConnectError(VarDictionary),
-    /// `connected(session_id)`
-    Connected(GString),
-    /// `disconnected(reason)`
-    Disconnected(GString),
-    /// `namespace_connected(namespace_path)`
-    NamespaceConnected(GString),
-    /// `namespace_disconnected(namespace_path)`
-    NamespaceDisconnected(GString),
-    /// `reconnect_attempt(attempt, delay)`
-    ReconnectAttempt(i64, f64),
-    /// `reconnected(attempt)`
-    Reconnected(i64),
-    /// `reconnect_failed()`
-    ReconnectFailed,
-}
-
-/// A signal of `SocketIONamespace`, with its arguments.
-pub enum NamespaceSignal {
-    /// `connected(session_id)`
-    Connected(GString),
-    /// `disconnected(reason)`
-    Disconnected(GString),
-    /// `event_received(event_name, data)`
-    EventReceived(GString, VarArray),
-    /// `connect_error(error)`
-    ConnectError(VarDictionary),
 }
 
 /// One thing to do in GDScript's world, decided while borrowed and done after the borrow is released.
@@ -516,7 +457,7 @@ impl Session {
 
     /// Pops the next event and decides what it means in GDScript, once its payload is built (until `deadline` in
     /// this call; a payload not built by then is taken up again by the next call).
-    pub fn next_actions(&mut self, client: InstanceId, deadline: Instant) -> Next {
+    pub fn next_actions<O: Owner>(&mut self, client: InstanceId, deadline: Instant) -> Next {
         let (event, mut build) = match self.building.take() {
             Some(building) => building,
             None => {
@@ -525,7 +466,7 @@ impl Session {
                 };
                 match self.payload_to_build(&event) {
                     Some(payload) => (event, Build::new(payload)),
-                    None => return Next::Actions(self.plan(event, None, client)),
+                    None => return Next::Actions(self.plan::<O>(event, None, client)),
                 }
             }
         };
@@ -535,7 +476,7 @@ impl Session {
             return Next::Busy;
         }
         let data = build.finish(&mut Godot).try_to::<VarArray>().unwrap_or_default();
-        Next::Actions(self.plan(event, Some(data), client))
+        Next::Actions(self.plan::<O>(event, Some(data), client))
     }
 
     /// The payload of `event` that its actions need built, if any: the arguments of an event on a namespace we
@@ -550,7 +491,7 @@ impl Session {
 
     /// The actions of `event`; `data` is its payload built, when [`payload_to_build`](Self::payload_to_build) named
     /// one.
-    fn plan(&mut self, event: ClientEvent, data: Option<VarArray>, client: InstanceId) -> Vec<Action> {
+    fn plan<O: Owner>(&mut self, event: ClientEvent, data: Option<VarArray>, client: InstanceId) -> Vec<Action> {
         let mut actions = Vec::new();
         match event {
             ClientEvent::Open { .. } => {}
@@ -653,7 +594,7 @@ impl Session {
                         args.push(&data.to_variant());
                     }
                     if arity >= 2 {
-                        let ack_fn = ack_fn.get_or_insert_with(|| ack_callable(client, &namespace, &name, ack));
+                        let ack_fn = ack_fn.get_or_insert_with(|| ack_callable::<O>(client, &namespace, &name, ack));
                         args.push(&ack_fn.to_variant());
                     }
                     actions.push(Action::Call(handler.callable.clone(), args));
@@ -768,7 +709,7 @@ pub fn check_arity(count: usize, shapes: &str) -> Result<(), String> {
 /// The `ack` Callable given to two-parameter handlers: `ack.call([...])` answers the server once.
 /// It answers in the namespace session the event came in, never in a later one (where the server's same id means
 /// another question): called after that session ended, it reports an error and sends nothing.
-fn ack_callable(client: InstanceId, namespace: &str, event: &str, request: Option<AckRequest>) -> Callable {
+fn ack_callable<O: Owner>(client: InstanceId, namespace: &str, event: &str, request: Option<AckRequest>) -> Callable {
     let namespace = namespace.to_owned();
     let event = event.to_owned();
     let mut used = false;
@@ -789,12 +730,12 @@ fn ack_callable(client: InstanceId, namespace: &str, event: &str, request: Optio
                 return Variant::nil();
             }
         };
-        let Ok(mut gd) = Gd::<SocketIOClient>::try_from_instance_id(client) else {
+        let Ok(mut gd) = Gd::<O>::try_from_instance_id(client) else {
             godot_error!("{label}: the SocketIOClient no longer exists");
             return Variant::nil();
         };
         used = true;
-        let result = crate::guard::guarded(&gd.clone(), &label, Ok(()), || {
+        let result = guard::guarded(&gd.clone(), &label, Ok(()), || {
             let mut c = gd.bind_mut();
             c.queue_flush();
             c.session_mut()
@@ -820,15 +761,26 @@ fn ack_arguments(args: &[&Variant]) -> Result<Vec<Value>, String> {
     }
 }
 
+/// The object a [`Session`] lives in, as the dispatcher reaches it: the `SocketIOClient`. Dispatch is written against
+/// this, not the class, so that it depends only on what it drives below it (the namespace handles, the builders).
+pub trait Owner: Recover {
+    /// Its session.
+    fn session_mut(&mut self) -> &mut Session;
+    /// Has what was queued (an ack) written at the end of the frame.
+    fn queue_flush(&mut self);
+    /// Emits one of its signals (no borrow held).
+    fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal);
+}
+
 /// Dispatches queued events until the queue is empty or the time to build payloads (until `deadline`) is up,
 /// holding no borrow while actions run.
-pub fn run(client: &Gd<SocketIOClient>, deadline: Instant) {
+pub fn run<O: Owner>(client: &Gd<O>, deadline: Instant) {
     let mut gd = client.clone();
     let id = gd.instance_id();
     // Made once per run rather than once per event.
     let mut event_received: Option<StringName> = None;
     loop {
-        let next = { gd.bind_mut().session_mut().next_actions(id, deadline) };
+        let next = { gd.bind_mut().session_mut().next_actions::<O>(id, deadline) };
         let Next::Actions(actions) = next else {
             break;
         };
@@ -838,7 +790,7 @@ pub fn run(client: &Gd<SocketIOClient>, deadline: Instant) {
     }
 }
 
-fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Option<StringName>) {
+fn perform<O: Owner>(client: &Gd<O>, action: Action, event_received: &mut Option<StringName>) {
     match action {
         // The one signal emitted per event: straight to `emit_signal` with a name made once per run.
         Action::Namespace(namespace, NamespaceSignal::EventReceived(name, data)) => {
@@ -847,7 +799,7 @@ fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Opt
                 .upcast::<Object>()
                 .emit_signal(&*signal, &[name.to_variant(), data.to_variant()]);
         }
-        Action::Client(signal) => SocketIOClient::emit_client_signal(client, signal),
+        Action::Client(signal) => O::emit_client_signal(client, signal),
         Action::Namespace(namespace, signal) => SocketIONamespace::emit_namespace_signal(&namespace, signal),
         Action::Call(callable, args) => {
             // An earlier action may have freed its object.
@@ -858,30 +810,5 @@ fn perform(client: &Gd<SocketIOClient>, action: Action, event_received: &mut Opt
         Action::Release(callable) => drop(callable),
         Action::Error(message) => godot_error!("{message}"),
         Action::Warning(message) => godot_warn!("{message}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_names() {
-        assert!(check_event_name("chat").is_ok());
-        assert!(check_event_name("").unwrap_err().contains("empty"));
-        for name in RESERVED_EVENTS {
-            assert!(check_event_name(name).unwrap_err().contains("reserved"), "{name}");
-        }
-    }
-
-    #[test]
-    fn namespace_paths() {
-        assert!(check_namespace_path("/").is_ok());
-        assert!(check_namespace_path("/admin").is_ok());
-        assert!(check_namespace_path("admin")
-            .unwrap_err()
-            .contains("must start with \"/\""));
-        assert!(check_namespace_path("").is_err());
-        assert!(check_namespace_path("/a,b").is_err());
     }
 }

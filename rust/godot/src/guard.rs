@@ -11,9 +11,15 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use godot::global::godot_error;
-use godot::obj::Gd;
+use godot::obj::{Gd, WithBaseField};
 
-use crate::client::SocketIOClient;
+/// What [`guarded`] puts right after a caught panic: the object the call was about (the `SocketIOClient`).
+pub trait Recover: WithBaseField {
+    /// What the reset lets go of, dropped once the object is no longer borrowed.
+    type Released;
+    /// Makes the object usable again, as far as it can: for the client, a fresh engine with the same settings.
+    fn reset_after_panic(&mut self) -> Self::Released;
+}
 
 thread_local! {
     /// Whether this thread is the one that loaded the extension: Godot's main thread.
@@ -45,11 +51,11 @@ pub fn on_main_thread(what: impl fmt::Display) -> bool {
 }
 
 /// Runs `f`, on the main thread only: called from another thread, reports it and returns `fallback`. If `f`
-/// panics, reports the panic with `push_error`, closes the client (dropping its connection and pending callbacks)
-/// and returns `fallback`.
+/// panics, reports the panic with `push_error`, resets the client ([`Recover`]: its connection and pending callbacks
+/// are dropped) and returns `fallback`.
 ///
 /// `what` names the call in those reports; it is formatted only then.
-pub fn guarded<R>(client: &Gd<SocketIOClient>, what: impl fmt::Display, fallback: R, f: impl FnOnce() -> R) -> R {
+pub fn guarded<C: Recover, R>(client: &Gd<C>, what: impl fmt::Display, fallback: R, f: impl FnOnce() -> R) -> R {
     if !on_main_thread(&what) {
         return fallback;
     }

@@ -1,9 +1,31 @@
 //! Socket.IO v5 client for Godot 4, as a GDExtension.
 //!
 //! GDScript sees two classes: the engine singleton [`client::SocketIOClient`] and [`namespace::SocketIONamespace`]
-//! handles. The protocol work is done by `socketio-core`; this crate converts Variants ([`convert`]), TLS options
-//! ([`tls`]), and turns the core's events into signals and Callable calls ([`dispatch`]) without holding a borrow
-//! of any object while GDScript runs.
+//! handles. The protocol work is done by `socketio-core`; this crate converts Variants, turns the core's events into
+//! signals and Callable calls without holding a borrow of any object while GDScript runs, and words the core's
+//! refusals for GDScript. Every check, limit and default is the core's (`socketio_core::check`,
+//! `ClientConfig::default()`): the properties read and write the core's settings in place.
+//!
+//! # Layout
+//!
+//! - [`client`]: the `SocketIOClient` class. `mod.rs` declares it (fields, signals, properties), `properties.rs`
+//!   maps each property onto the core's `ClientConfig`, `api.rs` holds the GDScript methods and `commands.rs` what
+//!   they do, `namespace_api.rs` the methods of `SocketIONamespace` (each forwards to a command for its path), and
+//!   `hooks.rs` the end-of-frame flush and the shutdown at exit.
+//! - [`namespace`]: the `SocketIONamespace` handle (its path, its client, why it was let go of) and its signals.
+//! - [`dispatch`]: what the client holds besides its settings (the core `Client`, the handles with their handlers,
+//!   the ack callbacks), and the dispatch of the core's events as [`signals`] and Callable calls, one at a time with
+//!   no borrow held.
+//! - [`build`]: received payloads → Godot values, in chunks over several polls ([`build::Godot`] is the engine's
+//!   side). [`convert`]: Variants → values to send, with [`marshal`] (Godot's binary serialization) as the fast
+//!   path both ways.
+//! - [`tls`] (`TLSOptions` → the core's TLS settings), [`enums`] (the `ConnectionState` enums), [`defaults`]
+//!   (parameter types for default arguments), [`guard`] (panics and other threads kept away from the client).
+//!
+//! Dependencies point one way, from the classes down: `client` uses `dispatch`, `namespace` and the rest;
+//! `dispatch` uses `namespace`, `build`, `convert` and `signals`; `namespace` uses `signals`; `build` and `convert`
+//! use `marshal`; `guard`, `signals`, `marshal`, `enums` and `tls` use nothing of the crate. The dispatcher reaches
+//! the client only through its [`dispatch::Owner`] trait, and the panic guard through [`guard::Recover`].
 
 mod build;
 mod client;
@@ -14,6 +36,7 @@ mod enums;
 mod guard;
 mod marshal;
 mod namespace;
+mod signals;
 mod tls;
 
 #[allow(unsafe_code)] // `ExtensionLibrary` is an unsafe trait; nothing else in the crate is unsafe.

@@ -16,9 +16,8 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
+use socketio_core::check::NESTING_DEPTH;
 use socketio_core::Value;
-
-use crate::convert::MAX_DEPTH;
 
 // Variant type numbers (Godot 4's `Variant::Type`).
 pub(crate) const NIL: u32 = 0;
@@ -176,8 +175,8 @@ impl<'a> Reader<'a> {
             FLOAT if flags == 0 => finite(f64::from(f32::from_bits(self.u32()?)))?,
             FLOAT if header & !TYPE_MASK == FLAG_64 => finite(f64::from_bits(self.u64()?))?,
             STRING | STRING_NAME => Value::String(self.string()?),
-            ARRAY if depth < MAX_DEPTH => Value::Array(self.array_items(header, depth + 1)?),
-            DICTIONARY if depth < MAX_DEPTH => Value::Object(self.dictionary_entries(header, depth + 1)?),
+            ARRAY if depth < NESTING_DEPTH => Value::Array(self.array_items(header, depth + 1)?),
+            DICTIONARY if depth < NESTING_DEPTH => Value::Object(self.dictionary_entries(header, depth + 1)?),
             PACKED_BYTE_ARRAY => Value::Binary(Bytes::copy_from_slice(self.padded()?)),
             PACKED_INT32_ARRAY => {
                 let n = self.count(4)?;
@@ -442,7 +441,7 @@ mod tests {
 
     #[test]
     fn depth_matches_the_slow_path() {
-        // [[[...]]]: the args array holds containers down to MAX_DEPTH - 1 steps below the root, not MAX_DEPTH.
+        // [[[...]]]: the args array holds containers down to NESTING_DEPTH - 1 steps below the root, not NESTING_DEPTH.
         let nested = |levels: usize| {
             let mut bytes = hex("1c00000001000000");
             for _ in 0..levels {
@@ -451,8 +450,8 @@ mod tests {
             bytes.extend(hex("00000000"));
             bytes
         };
-        assert!(decode_array(&nested(MAX_DEPTH - 1)).is_some());
-        assert!(decode_array(&nested(MAX_DEPTH)).is_none());
+        assert!(decode_array(&nested(NESTING_DEPTH - 1)).is_some());
+        assert!(decode_array(&nested(NESTING_DEPTH)).is_none());
     }
 
     #[test]

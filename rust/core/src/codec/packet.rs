@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 
+use crate::check;
 use crate::codec::binary;
 use crate::codec::json;
 use crate::codec::payload::{Check, First, Payload, Root};
@@ -14,26 +15,8 @@ use crate::codec::value::Value;
 use crate::config::Limits;
 use crate::error::{DecodeError, EncodeError};
 
-/// Event names the protocol keeps for itself; neither side may emit them.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
-/// Whether `name` may be used as an event name (non-empty and not reserved).
-pub fn is_valid_event_name(name: &str) -> bool {
-    !name.is_empty() && !RESERVED_EVENTS.contains(&name)
-}
-
 /// Largest ack id accepted from the wire: JavaScript's largest safe integer.
 pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
-
-/// Longest namespace accepted from the wire, in bytes.
-const MAX_NAMESPACE_LEN: usize = 1024;
 
 /// A complete Socket.IO packet (binary attachments already in place as [`Value::Binary`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -441,7 +424,7 @@ impl Decoder {
                     Some(First::Other) => return Err(DecodeError::InvalidPayload("EVENT name must be a string")),
                     Some(First::Str(name)) => name.clone(),
                 };
-                if RESERVED_EVENTS.contains(&name.as_str()) {
+                if check::is_reserved_event(&name) {
                     return Err(DecodeError::ReservedEventName(name));
                 }
                 Received::Event {
@@ -528,7 +511,7 @@ fn decode_header(text: &str, max_attachments: usize) -> Result<(Header, usize), 
             .position(|&b| b == b',')
             .map_or(bytes.len(), |i| pos + i);
         namespace = &text[pos..end];
-        if namespace.len() > MAX_NAMESPACE_LEN || namespace.chars().any(char::is_control) {
+        if check::namespace(namespace).is_err() {
             return Err(DecodeError::BadNamespace);
         }
         pos = (end + 1).min(bytes.len());

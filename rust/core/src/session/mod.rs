@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::check;
 use crate::codec::binary;
 use crate::codec::engineio::{self, EnginePacket, Handshake};
-use crate::codec::packet::{self, Decoder, Packet, Received};
+use crate::codec::packet::{Decoder, Packet, Received};
 use crate::codec::payload::Payload;
 use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
@@ -346,10 +347,10 @@ impl Session {
         self.start_opening(now);
     }
 
-    /// Registers namespace `path` (without connecting it). Returns an error for a path without a leading `/`.
+    /// Registers namespace `path` (without connecting it). Returns an error for a path the wire cannot carry
+    /// ([`check::namespace`]).
     pub fn add_namespace(&mut self, path: &str) -> Result<(), CommandError> {
-        let fits_the_wire = path.len() <= 1024 && !path.contains(',') && !path.chars().any(char::is_control);
-        if !path.starts_with('/') || !fits_the_wire {
+        if check::namespace(path).is_err() {
             return Err(CommandError::InvalidNamespace(path.to_owned()));
         }
         if !self.namespaces.contains(path) {
@@ -507,7 +508,7 @@ impl Session {
         ack_timeout: Option<Duration>,
         volatile: bool,
     ) -> Result<Option<AckId>, CommandError> {
-        if !packet::is_valid_event_name(name) {
+        if check::event_name(name).is_err() {
             return Err(CommandError::InvalidEventName(name.to_owned()));
         }
         let index = self

@@ -1,0 +1,430 @@
+//! `SocketIOClient`: the engine singleton GDScript talks to.
+//!
+//! This file declares the class: its fields, its signals, and its properties, whose getters and setters go straight
+//! to the core's settings ([`properties`] converts and checks). The rest of it is split by concern:
+//! - [`api`]: the methods GDScript calls (connect, close, poll, namespaces, state);
+//! - [`commands`]: what they do, and what namespace handles ask of the client (emit, handlers, namespace state);
+//! - [`hooks`]: what the client hooks into Godot's main loop (the end-of-frame flush, the shutdown at exit).
+//!
+//! Methods that may run GDScript (`poll`, `close`, `connect_to_url`) take `Gd<Self>` (`#[func(gd_self)]`) so no
+//! borrow of the object is held while handlers and signal receivers run; see [`crate::dispatch`].
+
+mod api;
+mod commands;
+mod hooks;
+mod namespace_api;
+mod properties;
+
+use godot::builtin::{Callable, GString, VarDictionary};
+use godot::classes::Object;
+use godot::global::godot_error;
+use godot::obj::{Base, Gd, InstanceId};
+use godot::prelude::{godot_api, GodotClass, PhantomVar};
+use socketio_core::ClientConfig;
+
+use commands::EmitKind;
+
+use crate::dispatch::{Leftovers, Owner, Session};
+use crate::guard::{on_main_thread, Recover};
+use crate::signals::ClientSignal;
+
+/// Socket.IO v5 protocol client for real-time bidirectional communication.
+///
+/// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
+/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]),
+/// multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
+/// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
+///
+/// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
+/// Emits made during a frame are written together at the end of that frame. Use the client from the main thread
+/// only: a call from another thread is refused with an error.
+///
+/// [codeblock]
+/// var socketio = SocketIOClient.get_singleton()
+/// socketio.connect_to_url("ws://localhost:3000")
+/// var main_ns = socketio.get_namespace("/")
+/// main_ns.on("welcome", func(data): print("Welcome: ", data))
+/// main_ns.emit("chat_message", ["Hello, server!"])
+///
+/// func _process(_delta):
+///     socketio.poll()
+/// [/codeblock]
+///
+/// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
+/// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
+/// [method close] forgets them, and [method remove_namespace] one of them. Namespaces cost nothing per call however
+/// many there are (lookups are constant-time), so a game may make one per match and remove it afterwards.
+///
+/// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
+/// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
+/// ([member send_buffer_max_packets], [member send_buffer_max_bytes]) are properties, as are the reconnection
+/// settings and [member connect_timeout].
+///
+/// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
+/// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
+/// (connected).
+#[derive(GodotClass)]
+#[class(init, singleton)]
+pub struct SocketIOClient {
+    base: Base<Object>,
+    session: Session,
+    /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
+    exit_hook: Option<(InstanceId, Callable)>,
+    /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
+    flush_queued: bool,
+    /// That flush, made by the first one queued and reused every frame after.
+    flush_call: Option<Callable>,
+
+    /// Reconnect automatically when the connection is lost (not after [method close] or a server-side
+    /// disconnect). Default [code]true[/code].
+    #[var(get, set)]
+    reconnection: PhantomVar<bool>,
+
+    /// Give up reconnecting after this many attempts ([signal reconnect_failed]); [code]0[/code] (default) never
+    /// gives up.
+    #[var(get, set)]
+    reconnection_attempts: PhantomVar<i64>,
+
+    /// Delay in seconds before the first reconnection attempt; it doubles with each attempt, up to
+    /// [member reconnection_delay_max]. Default [code]1.0[/code].
+    #[var(get, set)]
+    reconnection_delay: PhantomVar<f64>,
+
+    /// Longest delay in seconds between two reconnection attempts. Default [code]5.0[/code].
+    #[var(get, set)]
+    reconnection_delay_max: PhantomVar<f64>,
+
+    /// Random jitter applied to reconnection delays, between [code]0.0[/code] and [code]1.0[/code].
+    /// Default [code]0.5[/code].
+    #[var(get, set)]
+    randomization_factor: PhantomVar<f64>,
+
+    /// Server path of the Socket.IO endpoint. Default [code]"/socket.io/"[/code]. Takes effect at the next
+    /// [method connect_to_url].
+    #[var(get, set)]
+    path: PhantomVar<GString>,
+
+    /// Largest WebSocket message accepted from the server, in bytes; a larger one closes the connection
+    /// ([code]"parse error"[/code], and a warning naming the limit). Default [code]16777216[/code] (16 MiB; socket.io's
+    /// server accepts 1 MB by default). A message of that size arrives and is converted over several frames, a few
+    /// milliseconds of work in each. Takes effect at the next connection
+    /// ([method connect_to_url] or a reconnection).
+    #[var(get, set)]
+    max_message_size: PhantomVar<i64>,
+
+    /// Most binary attachments ([PackedByteArray]s) in one received packet. Default [code]10[/code], as
+    /// socket.io-parser's [code]maxAttachments[/code]. Takes effect at the next connection.
+    #[var(get, set)]
+    max_attachments: PhantomVar<i64>,
+
+    /// Deepest nesting of arrays and dictionaries accepted in received data, between [code]1[/code] and
+    /// [code]127[/code]. Default [code]64[/code]. Takes effect at the next connection. (What is sent may be nested
+    /// 64 levels deep.)
+    #[var(get, set)]
+    max_nesting_depth: PhantomVar<i64>,
+
+    /// Most emits a namespace buffers while it is not connected (they are sent once it connects); past that, emits
+    /// are refused with an error. Default [code]10000[/code]. Applies to the following emits.
+    #[var(get, set)]
+    send_buffer_max_packets: PhantomVar<i64>,
+
+    /// Most bytes a namespace buffers while it is not connected, as for [member send_buffer_max_packets].
+    /// Default [code]16777216[/code] (16 MiB).
+    #[var(get, set)]
+    send_buffer_max_bytes: PhantomVar<i64>,
+
+    /// Seconds allowed to open a connection (DNS, TCP, TLS, WebSocket upgrade and Engine.IO handshake) before it
+    /// counts as failed ([signal connect_error], then reconnection if enabled). Default [code]20.0[/code]. Takes
+    /// effect at the next connection attempt.
+    #[var(get, set)]
+    connect_timeout: PhantomVar<f64>,
+}
+
+#[godot_api]
+impl SocketIOClient {
+    /// Emitted when connecting fails: the connection could not be opened ([code]"namespace"[/code] is empty), or
+    /// the server refused a namespace. [param error] holds [code]"message"[/code], [code]"data"[/code] (the
+    /// server's details, or [code]null[/code]) and [code]"namespace"[/code].
+    #[signal]
+    fn connect_error(error: VarDictionary);
+
+    /// Emitted when the main namespace [code]"/"[/code] connects. [param session_id] is its Socket.IO session id.
+    /// Each [signal connected] is followed by exactly one [signal disconnected] before the next one.
+    #[signal]
+    fn connected(session_id: GString);
+
+    /// Emitted when the main namespace [code]"/"[/code], connected before, is disconnected, whatever ended it, with
+    /// socket.io's reason: [code]"io server disconnect"[/code] (the server disconnected it, even while other
+    /// namespaces keep the connection open), [code]"io client disconnect"[/code] ([method close],
+    /// [method connect_to_url] again, or [code]disconnect_from_namespace()[/code] on [code]"/"[/code]), or the
+    /// connection ending: [code]"transport close"[/code], [code]"transport error"[/code], [code]"ping timeout"[/code],
+    /// [code]"parse error"[/code]. It pairs with [signal connected]: one for each, never one without a
+    /// [signal connected] before it (a connection that never opened is [signal connect_error]).
+    #[signal]
+    fn disconnected(reason: GString);
+
+    /// Emitted when any namespace (the main one included) connects.
+    #[signal]
+    fn namespace_connected(namespace_path: GString);
+
+    /// Emitted when any namespace is disconnected.
+    #[signal]
+    fn namespace_disconnected(namespace_path: GString);
+
+    /// Emitted when a reconnection attempt is scheduled: [param attempt] counts from 1, [param delay] is the wait
+    /// in seconds before it starts.
+    #[signal]
+    fn reconnect_attempt(attempt: i64, delay: f64);
+
+    /// Emitted when reconnection succeeded, after [param attempt] attempts. Namespaces then reconnect by themselves.
+    #[signal]
+    fn reconnected(attempt: i64);
+
+    /// Emitted when reconnection gives up after [member reconnection_attempts] attempts.
+    #[signal]
+    fn reconnect_failed();
+
+    /// Getter of [member reconnection].
+    #[func]
+    fn get_reconnection(&self) -> bool {
+        properties::reconnection(self.config())
+    }
+
+    /// Setter of [member reconnection].
+    #[func]
+    fn set_reconnection(&mut self, value: bool) {
+        self.set_property("SocketIOClient.set_reconnection", value, properties::set_reconnection);
+    }
+
+    /// Getter of [member reconnection_attempts].
+    #[func]
+    fn get_reconnection_attempts(&self) -> i64 {
+        properties::reconnection_attempts(self.config())
+    }
+
+    /// Setter of [member reconnection_attempts].
+    #[func]
+    fn set_reconnection_attempts(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_reconnection_attempts",
+            value,
+            properties::set_reconnection_attempts,
+        );
+    }
+
+    /// Getter of [member reconnection_delay].
+    #[func]
+    fn get_reconnection_delay(&self) -> f64 {
+        properties::reconnection_delay(self.config())
+    }
+
+    /// Setter of [member reconnection_delay].
+    #[func]
+    fn set_reconnection_delay(&mut self, value: f64) {
+        self.set_property(
+            "SocketIOClient.set_reconnection_delay",
+            value,
+            properties::set_reconnection_delay,
+        );
+    }
+
+    /// Getter of [member reconnection_delay_max].
+    #[func]
+    fn get_reconnection_delay_max(&self) -> f64 {
+        properties::reconnection_delay_max(self.config())
+    }
+
+    /// Setter of [member reconnection_delay_max].
+    #[func]
+    fn set_reconnection_delay_max(&mut self, value: f64) {
+        self.set_property(
+            "SocketIOClient.set_reconnection_delay_max",
+            value,
+            properties::set_reconnection_delay_max,
+        );
+    }
+
+    /// Getter of [member randomization_factor].
+    #[func]
+    fn get_randomization_factor(&self) -> f64 {
+        properties::randomization_factor(self.config())
+    }
+
+    /// Setter of [member randomization_factor].
+    #[func]
+    fn set_randomization_factor(&mut self, value: f64) {
+        self.set_property(
+            "SocketIOClient.set_randomization_factor",
+            value,
+            properties::set_randomization_factor,
+        );
+    }
+
+    /// Getter of [member max_message_size].
+    #[func]
+    fn get_max_message_size(&self) -> i64 {
+        properties::max_message_size(self.config())
+    }
+
+    /// Setter of [member max_message_size].
+    #[func]
+    fn set_max_message_size(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_max_message_size",
+            value,
+            properties::set_max_message_size,
+        );
+    }
+
+    /// Getter of [member max_attachments].
+    #[func]
+    fn get_max_attachments(&self) -> i64 {
+        properties::max_attachments(self.config())
+    }
+
+    /// Setter of [member max_attachments].
+    #[func]
+    fn set_max_attachments(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_max_attachments",
+            value,
+            properties::set_max_attachments,
+        );
+    }
+
+    /// Getter of [member max_nesting_depth].
+    #[func]
+    fn get_max_nesting_depth(&self) -> i64 {
+        properties::max_nesting_depth(self.config())
+    }
+
+    /// Setter of [member max_nesting_depth].
+    #[func]
+    fn set_max_nesting_depth(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_max_nesting_depth",
+            value,
+            properties::set_max_nesting_depth,
+        );
+    }
+
+    /// Getter of [member send_buffer_max_packets].
+    #[func]
+    fn get_send_buffer_max_packets(&self) -> i64 {
+        properties::send_buffer_max_packets(self.config())
+    }
+
+    /// Setter of [member send_buffer_max_packets].
+    #[func]
+    fn set_send_buffer_max_packets(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_send_buffer_max_packets",
+            value,
+            properties::set_send_buffer_max_packets,
+        );
+    }
+
+    /// Getter of [member send_buffer_max_bytes].
+    #[func]
+    fn get_send_buffer_max_bytes(&self) -> i64 {
+        properties::send_buffer_max_bytes(self.config())
+    }
+
+    /// Setter of [member send_buffer_max_bytes].
+    #[func]
+    fn set_send_buffer_max_bytes(&mut self, value: i64) {
+        self.set_property(
+            "SocketIOClient.set_send_buffer_max_bytes",
+            value,
+            properties::set_send_buffer_max_bytes,
+        );
+    }
+
+    /// Getter of [member connect_timeout].
+    #[func]
+    fn get_connect_timeout(&self) -> f64 {
+        properties::connect_timeout(self.config())
+    }
+
+    /// Setter of [member connect_timeout].
+    #[func]
+    fn set_connect_timeout(&mut self, value: f64) {
+        self.set_property(
+            "SocketIOClient.set_connect_timeout",
+            value,
+            properties::set_connect_timeout,
+        );
+    }
+
+    /// Getter of [member path].
+    #[func]
+    fn get_path(&self) -> GString {
+        GString::from(properties::path(self.config()))
+    }
+
+    /// Setter of [member path].
+    #[func]
+    fn set_path(&mut self, value: GString) {
+        self.set_property("SocketIOClient.set_path", value.to_string(), properties::set_path);
+    }
+}
+
+impl SocketIOClient {
+    /// The core's settings, which the properties read.
+    fn config(&self) -> &ClientConfig {
+        self.session.core.config()
+    }
+
+    /// A property's setter: on the main thread only, `apply` checks `value` and writes it to the core's settings,
+    /// or says why it refuses it (reported; nothing changes).
+    fn set_property<T>(
+        &mut self,
+        what: &str,
+        value: T,
+        apply: fn(&mut ClientConfig, T) -> Result<(), properties::Refusal>,
+    ) {
+        if !on_main_thread(what) {
+            return;
+        }
+        if let Err(refusal) = apply(self.session.core.config_mut(), value) {
+            godot_error!("{refusal}");
+        }
+    }
+}
+
+/// The dispatcher's view of the client ([`crate::dispatch`] depends on this trait, not on the class).
+impl Owner for SocketIOClient {
+    fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    fn queue_flush(&mut self) {
+        // The end-of-frame flush of `hooks.rs`.
+        SocketIOClient::queue_flush(self);
+    }
+
+    /// Emits one of the client's signals (no borrow held).
+    fn emit_client_signal(this: &Gd<Self>, signal: ClientSignal) {
+        let mut signals = this.signals();
+        match signal {
+            ClientSignal::ConnectError(error) => signals.connect_error().emit(&error),
+            ClientSignal::Connected(sid) => signals.connected().emit(&sid),
+            ClientSignal::Disconnected(reason) => signals.disconnected().emit(&reason),
+            ClientSignal::NamespaceConnected(path) => signals.namespace_connected().emit(&path),
+            ClientSignal::NamespaceDisconnected(path) => signals.namespace_disconnected().emit(&path),
+            ClientSignal::ReconnectAttempt(attempt, delay) => signals.reconnect_attempt().emit(attempt, delay),
+            ClientSignal::Reconnected(attempt) => signals.reconnected().emit(attempt),
+            ClientSignal::ReconnectFailed => signals.reconnect_failed().emit(),
+        }
+    }
+}
+
+impl Recover for SocketIOClient {
+    type Released = Leftovers;
+
+    /// After a caught panic: a fresh engine with the same settings. The pending callbacks are returned, to be
+    /// dropped once the client is no longer borrowed.
+    fn reset_after_panic(&mut self) -> Leftovers {
+        self.session.reset()
+    }
+}
