@@ -8,9 +8,10 @@ use crate::codec::value::Value;
 use crate::config::ClientConfig;
 use crate::endpoint::Endpoint;
 use crate::error::{CommandError, UrlError};
+use crate::error::{ConnectFailure, TransportEnd};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
-use crate::session::{Session, TransportCommand, TransportLoss};
-use crate::transport::{TransportClosed, TransportEvent, WebSocketTransport};
+use crate::session::{Session, TransportCommand};
+use crate::transport::{TransportEvent, WebSocketTransport};
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
@@ -97,7 +98,7 @@ impl Client {
                     }
                     Some(TransportEvent::Closed(closed)) => {
                         self.transport = None;
-                        self.session.handle_transport_loss(now, loss_of(closed));
+                        self.session.handle_transport_loss(now, closed);
                     }
                 }
                 // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
@@ -164,8 +165,8 @@ impl Client {
                             config.limits.max_message_bytes,
                         ));
                     } else {
-                        self.session
-                            .handle_transport_loss(now, TransportLoss::ConnectFailed("no URL to connect to".into()));
+                        let no_url = TransportEnd::ConnectFailed(ConnectFailure::NoUrl);
+                        self.session.handle_transport_loss(now, no_url);
                     }
                 }
             }
@@ -315,14 +316,5 @@ impl Client {
     /// The session, for inspection (buffered packets, pending acks, handshake).
     pub fn session(&self) -> &Session {
         &self.session
-    }
-}
-
-fn loss_of(closed: TransportClosed) -> TransportLoss {
-    match closed {
-        TransportClosed::ConnectFailed(message) => TransportLoss::ConnectFailed(message),
-        TransportClosed::Closed => TransportLoss::Closed,
-        TransportClosed::Error(message) => TransportLoss::Error(message),
-        TransportClosed::MessageTooLarge { size, max } => TransportLoss::MessageTooLarge { size, max },
     }
 }

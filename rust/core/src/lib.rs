@@ -23,5 +23,5 @@ pub use codec::payload::Payload;
 pub use codec::raw::RawPacket;
 pub use codec::value::Value;
 pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification};
-pub use error::{BufferLimit, CommandError, DecodeError, EncodeError, UrlError};
+pub use error::{BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, TransportEnd, UrlError};
 pub use event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};

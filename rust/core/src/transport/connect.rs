@@ -25,6 +25,7 @@ use rustls::pki_types::ServerName;
 use rustls::ClientConnection;
 use socket2::{Domain, Protocol, Socket, Type};
 use tungstenite::client::IntoClientRequest;
+use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
@@ -32,8 +33,9 @@ use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
-use crate::transport::tls::{describe_handshake_error, tls_setup};
-use crate::transport::websocket::{describe_io, describe_upgrade_error, Stream, TLS_BUFFER_LIMIT};
+use crate::error::{ConnectFailure, DnsFailure, IoFailure, TcpFailure, TlsFailure, UpgradeFailure};
+use crate::transport::tls::{handshake_failure, tls_setup};
+use crate::transport::websocket::{Stream, TLS_BUFFER_LIMIT};
 
 /// Longest wait for one TCP connect, per address the host name resolves to.
 pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,15 +49,15 @@ pub(crate) enum Progress {
     Pending,
     /// The WebSocket is open (its socket non-blocking).
     Open(Box<WebSocket<Stream>>),
-    /// The connection could not be opened; the message says which step failed and why.
-    Failed(String),
+    /// The connection could not be opened: which step failed, and why.
+    Failed(ConnectFailure),
 }
 
 type Upgrade = MidHandshake<ClientHandshake<Stream>>;
 
 enum Step {
     /// A host name being resolved on the resolver thread.
-    Resolving(Receiver<Result<Vec<SocketAddr>, String>>),
+    Resolving(Receiver<Result<Vec<SocketAddr>, DnsFailure>>),
     /// A TCP connect in progress to `addr`; `rest` are the addresses still to try.
     Tcp {
         socket: Socket,
@@ -83,15 +85,19 @@ pub(crate) struct Connector {
     tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     step: Step,
     /// Each address that failed, and why.
-    failures: Vec<(SocketAddr, String)>,
+    failures: Vec<(SocketAddr, IoFailure)>,
 }
 
 impl Connector {
     /// Starts opening a connection to `endpoint`; returns at once. Fails only when nothing can be tried: bad TLS
     /// settings (a PEM that does not parse, an invalid server name), no socket for an IP address.
-    pub(crate) fn start(endpoint: &Endpoint, tls: &TlsConfig, ws_config: WebSocketConfig) -> Result<Self, String> {
+    pub(crate) fn start(
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        ws_config: WebSocketConfig,
+    ) -> Result<Self, ConnectFailure> {
         let tls = if endpoint.is_tls() {
-            Some(tls_setup(tls, endpoint.server_name())?)
+            Some(tls_setup(tls, endpoint.server_name()).map_err(ConnectFailure::TlsSettings)?)
         } else {
             None
         };
@@ -106,7 +112,7 @@ impl Connector {
         let port = endpoint.port();
         connector.step = match host.parse::<IpAddr>() {
             Ok(ip) => connector.next_address(VecDeque::from([SocketAddr::new(ip, port)]))?,
-            Err(_) => Step::Resolving(resolve_on_thread(host.to_owned(), port)?),
+            Err(_) => Step::Resolving(resolve_on_thread(host.to_owned(), port).map_err(ConnectFailure::Dns)?),
         };
         Ok(connector)
     }
@@ -124,17 +130,17 @@ impl Connector {
     }
 
     /// Runs the steps until one has to wait (`Ok(None)`), the WebSocket is open, or a step fails.
-    fn advance(&mut self) -> Result<Option<Box<WebSocket<Stream>>>, String> {
+    fn advance(&mut self) -> Result<Option<Box<WebSocket<Stream>>>, ConnectFailure> {
         loop {
             self.step = match std::mem::replace(&mut self.step, Step::Done) {
-                Step::Done => return Err("the connection attempt is over".to_owned()),
+                Step::Done => return Err(ConnectFailure::Ended),
                 Step::Resolving(answer) => match answer.try_recv() {
                     Err(TryRecvError::Empty) => {
                         self.step = Step::Resolving(answer);
                         return Ok(None);
                     }
-                    Err(TryRecvError::Disconnected) => return Err("the DNS lookup thread ended".to_owned()),
-                    Ok(addrs) => self.next_address(addrs?.into())?,
+                    Err(TryRecvError::Disconnected) => return Err(ConnectFailure::Dns(DnsFailure::ThreadEnded)),
+                    Ok(addrs) => self.next_address(addrs.map_err(ConnectFailure::Dns)?.into())?,
                 },
                 Step::Tcp {
                     socket,
@@ -153,11 +159,11 @@ impl Connector {
                         return Ok(None);
                     }
                     Ok(false) => {
-                        self.failures.push((addr, "timed out".to_owned()));
+                        self.failures.push((addr, IoFailure::TimedOut));
                         self.next_address(rest)?
                     }
                     Err(e) => {
-                        self.failures.push((addr, describe_io(&e)));
+                        self.failures.push((addr, IoFailure::of(&e)));
                         self.next_address(rest)?
                     }
                 },
@@ -171,7 +177,7 @@ impl Connector {
                             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
                                 break
                             }
-                            Err(e) => return Err(format!("TLS handshake failed: {}", describe_handshake_error(&e))),
+                            Err(e) => return Err(ConnectFailure::Tls(handshake_failure(&e))),
                         }
                     }
                     if conn.is_handshaking() {
@@ -186,9 +192,9 @@ impl Connector {
                         .endpoint
                         .ws_url()
                         .into_client_request()
-                        .map_err(|e| format!("WebSocket upgrade failed: {e}"))?;
+                        .map_err(|e| ConnectFailure::Upgrade(UpgradeFailure::Protocol(e.to_string())))?;
                     let handshake = ClientHandshake::start(stream, request, Some(self.ws_config))
-                        .map_err(|e| format!("WebSocket upgrade failed: {}", describe_upgrade_error(e)))?;
+                        .map_err(|e| ConnectFailure::Upgrade(upgrade_failure(e)))?;
                     return self.upgraded(handshake.handshake());
                 }
                 Step::Upgrade(mid) => return self.upgraded(mid.handshake()),
@@ -203,25 +209,24 @@ impl Connector {
             (WebSocket<Stream>, tungstenite::handshake::client::Response),
             HandshakeError<ClientHandshake<Stream>>,
         >,
-    ) -> Result<Option<Box<WebSocket<Stream>>>, String> {
+    ) -> Result<Option<Box<WebSocket<Stream>>>, ConnectFailure> {
         match attempt {
             Ok((ws, _response)) => Ok(Some(Box::new(ws))),
             Err(HandshakeError::Interrupted(mid)) => {
                 self.step = Step::Upgrade(Box::new(mid));
                 Ok(None)
             }
-            Err(HandshakeError::Failure(e)) => Err(format!("WebSocket upgrade failed: {}", describe_upgrade_error(e))),
+            Err(HandshakeError::Failure(e)) => Err(ConnectFailure::Upgrade(upgrade_failure(e))),
         }
     }
 
     /// Starts connecting to the first of `addrs` that takes a connect call; the others wait their turn. Fails
     /// (with every address's reason) when none is left.
-    fn next_address(&mut self, mut addrs: VecDeque<SocketAddr>) -> Result<Step, String> {
+    fn next_address(&mut self, mut addrs: VecDeque<SocketAddr>) -> Result<Step, ConnectFailure> {
         if addrs.is_empty() && self.failures.is_empty() {
-            return Err(format!(
-                "DNS lookup of {} found no address",
-                self.endpoint.server_name()
-            ));
+            return Err(ConnectFailure::Dns(DnsFailure::NoAddress {
+                host: self.endpoint.server_name().to_owned(),
+            }));
         }
         while let Some(addr) = addrs.pop_front() {
             match start_tcp(addr) {
@@ -233,31 +238,23 @@ impl Connector {
                         rest: addrs,
                     })
                 }
-                Err(e) => self.failures.push((addr, describe_io(&e))),
+                Err(e) => self.failures.push((addr, IoFailure::of(&e))),
             }
         }
-        Err(self.tcp_failure())
-    }
-
-    fn tcp_failure(&self) -> String {
-        let target = format!("{}:{}", self.endpoint.host(), self.endpoint.port());
-        let why = match self.failures.as_slice() {
-            [(addr, why)] if addr.to_string() == target => format!("{target} failed: {why}"),
-            [(addr, why)] => format!("{target} ({addr}) failed: {why}"),
-            all => {
-                let each: Vec<String> = all.iter().map(|(addr, why)| format!("{addr}: {why}")).collect();
-                format!("{target} failed: {}", each.join("; "))
-            }
-        };
-        format!("TCP connect to {why}")
+        Err(ConnectFailure::Tcp(TcpFailure {
+            host: self.endpoint.host().to_owned(),
+            port: self.endpoint.port(),
+            attempts: std::mem::take(&mut self.failures),
+        }))
     }
 
     /// TCP is up: the TLS handshake next, or the upgrade.
-    fn secure(&self, tcp: TcpStream) -> Result<Step, String> {
+    fn secure(&self, tcp: TcpStream) -> Result<Step, ConnectFailure> {
         match self.tls.clone() {
             None => Ok(Step::Secured(Stream::plain(tcp))),
             Some((config, name)) => {
-                let mut conn = ClientConnection::new(config, name).map_err(|e| format!("TLS handshake failed: {e}"))?;
+                let mut conn = ClientConnection::new(config, name)
+                    .map_err(|e| ConnectFailure::Tls(TlsFailure::Protocol(e.to_string())))?;
                 // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger
                 // than rustls' 64 KiB default so a big message is handed over in few pieces.
                 conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
@@ -270,9 +267,26 @@ impl Connector {
     }
 }
 
+/// Why the server refused the WebSocket upgrade.
+fn upgrade_failure(e: WsError) -> UpgradeFailure {
+    match e {
+        WsError::Http(response) => UpgradeFailure::Status {
+            status: response.status().as_u16(),
+            body: response.body().as_deref().filter(|b| !b.is_empty()).map(|body| {
+                let body = String::from_utf8_lossy(body);
+                body.trim().chars().take(200).collect()
+            }),
+        },
+        WsError::Io(io) => UpgradeFailure::Io(IoFailure::of(&io)),
+        WsError::Protocol(ProtocolError::HandshakeIncomplete) => UpgradeFailure::Io(IoFailure::ClosedByServer),
+        WsError::AttackAttempt => UpgradeFailure::HeaderTooLarge,
+        other => UpgradeFailure::Protocol(other.to_string()),
+    }
+}
+
 /// Resolves `host` on a short-lived thread; the answer arrives on the returned channel. The thread cannot be
 /// stopped (it waits in `getaddrinfo`): if the connector is gone by then, the answer is dropped.
-fn resolve_on_thread(host: String, port: u16) -> Result<Receiver<Result<Vec<SocketAddr>, String>>, String> {
+fn resolve_on_thread(host: String, port: u16) -> Result<Receiver<Result<Vec<SocketAddr>, DnsFailure>>, DnsFailure> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("socketio-dns".to_owned())
@@ -280,10 +294,13 @@ fn resolve_on_thread(host: String, port: u16) -> Result<Receiver<Result<Vec<Sock
             let answer = (host.as_str(), port)
                 .to_socket_addrs()
                 .map(Iterator::collect)
-                .map_err(|e| format!("DNS lookup of {host} failed: {e}"));
+                .map_err(|e| DnsFailure::Lookup {
+                    message: e.to_string(),
+                    host,
+                });
             let _ = tx.send(answer);
         })
-        .map_err(|e| format!("could not start the DNS lookup thread: {e}"))?;
+        .map_err(|e| DnsFailure::ThreadNotStarted(e.to_string()))?;
     Ok(rx)
 }
 
@@ -354,7 +371,12 @@ mod tests {
         assert_eq!(connector.failures.len(), 1);
         assert_eq!(connector.failures[0].0, refused_addr);
         assert!(
-            connector.failures[0].1.to_lowercase().contains("refused"),
+            connector.failures[0].1.to_string().to_lowercase().contains("refused"),
+            "{:?}",
+            connector.failures
+        );
+        assert!(
+            matches!(connector.failures[0].1, IoFailure::Refused(_)),
             "{:?}",
             connector.failures
         );

@@ -8,6 +8,4 @@ mod connect;
 mod tls;
 pub mod websocket;
 
-pub use websocket::{
-    TransportClosed, TransportEvent, WebSocketTransport, MIN_WRITE_BUFFER_LIMIT, READ_CHUNK, READ_TIME_PER_POLL,
-};
+pub use websocket::{TransportEvent, WebSocketTransport, MIN_WRITE_BUFFER_LIMIT, READ_CHUNK, READ_TIME_PER_POLL};

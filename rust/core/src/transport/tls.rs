@@ -40,23 +40,26 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
 use crate::config::{TlsConfig, TlsVerification};
+use crate::error::{CertificateRefusal, IoFailure, TlsFailure, TlsSettingsError};
 
 /// The rustls client settings and the name to verify, from the user's TLS settings.
 pub(crate) fn tls_setup(
     tls: &TlsConfig,
     host: &str,
-) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), String> {
+) -> Result<(Arc<rustls::ClientConfig>, ServerName<'static>), TlsSettingsError> {
     let name = match tls.server_name.as_deref().map(str::trim) {
         Some(name) if !name.is_empty() => name,
         _ => host,
     };
-    let server_name =
-        ServerName::try_from(name.to_owned()).map_err(|e| format!("invalid TLS server name {name:?}: {e}"))?;
+    let server_name = ServerName::try_from(name.to_owned()).map_err(|e| TlsSettingsError::ServerName {
+        name: name.to_owned(),
+        why: e.to_string(),
+    })?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
+        .map_err(|e| TlsSettingsError::Setup(e.to_string()))?;
     let algorithms = provider.signature_verification_algorithms;
     let verifier = match &tls.verification {
         TlsVerification::WebPkiRoots => GodotTrust {
@@ -90,62 +93,34 @@ pub(crate) fn tls_setup(
 
 /// Why a TLS handshake failed, for the game: certificate refusals name their cause in words (expired, and when;
 /// the name asked for and the names the certificate holds; an unknown issuer), other errors as rustls says them.
-pub(crate) fn describe_handshake_error(e: &std::io::Error) -> String {
-    let Some(rustls::Error::InvalidCertificate(refusal)) = e.get_ref().and_then(|e| e.downcast_ref()) else {
-        return crate::transport::websocket::describe_io(e);
+pub(crate) fn handshake_failure(e: &std::io::Error) -> TlsFailure {
+    let refusal = match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(refusal)) => refusal,
+        Some(_) if e.kind() == std::io::ErrorKind::InvalidData => return TlsFailure::Protocol(e.to_string()),
+        _ => return TlsFailure::Io(IoFailure::of(e)),
     };
-    let cause = match refusal {
-        CertificateError::UnknownIssuer => {
-            "is not trusted: it is neither a trusted certificate nor issued by one (unknown issuer)".to_owned()
-        }
-        CertificateError::NotValidForNameContext { expected, presented } => {
-            let expected = match expected {
+    TlsFailure::Certificate(match refusal {
+        CertificateError::UnknownIssuer => CertificateRefusal::UnknownIssuer,
+        CertificateError::NotValidForNameContext { expected, presented } => CertificateRefusal::NameMismatch {
+            expected: match expected {
                 ServerName::DnsName(dns) => dns.as_ref().to_owned(),
                 ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
                 other => format!("{other:?}"),
-            };
-            let presented = if presented.is_empty() {
-                "no name".to_owned()
-            } else {
-                presented.join(", ")
-            };
-            format!("is for {presented}, not for {expected} (name mismatch)")
-        }
-        CertificateError::ExpiredContext { not_after, .. } => {
-            format!("expired on {}", utc_date(not_after.as_secs()))
-        }
-        CertificateError::NotValidYetContext { not_before, .. } => {
-            format!("is not valid yet: it is valid from {}", utc_date(not_before.as_secs()))
-        }
+            },
+            presented: presented.clone(),
+        },
+        CertificateError::ExpiredContext { not_after, .. } => CertificateRefusal::Expired {
+            not_after: not_after.as_secs(),
+        },
+        CertificateError::NotValidYetContext { not_before, .. } => CertificateRefusal::NotValidYet {
+            not_before: not_before.as_secs(),
+        },
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            "is not meant for a TLS server (key usage)".to_owned()
+            CertificateRefusal::NotForServers
         }
-        CertificateError::Other(rustls::OtherError(why)) => format!("is refused: {why}"),
-        other => format!("is refused: {other}"),
-    };
-    format!("the server's certificate {cause}")
-}
-
-/// `2026-12-01 21:12:00 UTC` for a UNIX time.
-fn utc_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+        CertificateError::Other(rustls::OtherError(why)) => CertificateRefusal::Other(why.to_string()),
+        other => CertificateRefusal::Other(other.to_string()),
+    })
 }
 
 /// What is trusted: the anchors a chain may lead to, and the certificates themselves (for pinning).
@@ -175,15 +150,18 @@ impl Trust {
     }
 
     /// The certificates of a PEM bundle (`TLSOptions.client(chain)`), each an anchor and a pin.
-    fn from_pem(pem: &[u8]) -> Result<Self, String> {
+    fn from_pem(pem: &[u8]) -> Result<Self, TlsSettingsError> {
         let mut roots = RootCertStore::empty();
         let mut pinned = Vec::new();
         let mut dated = Vec::new();
         for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
-            let cert = cert.map_err(|e| format!("custom CA certificates: invalid PEM: {e}"))?;
+            let cert = cert.map_err(|e| TlsSettingsError::InvalidPem(e.to_string()))?;
             roots
                 .add(cert.clone())
-                .map_err(|e| format!("custom CA certificates: certificate {} is not usable: {e}", i + 1))?;
+                .map_err(|e| TlsSettingsError::UnusableCertificate {
+                    index: i + 1,
+                    why: e.to_string(),
+                })?;
             let (Some(anchor), Ok((_, parsed))) = (roots.roots.last(), x509_parser::parse_x509_certificate(&cert))
             else {
                 pinned.push(cert);
@@ -198,7 +176,7 @@ impl Trust {
             pinned.push(cert);
         }
         if roots.is_empty() {
-            return Err("custom CA certificates: no \"BEGIN CERTIFICATE\" block in the PEM".to_owned());
+            return Err(TlsSettingsError::NoCertificate);
         }
         Ok(Trust { roots, pinned, dated })
     }
@@ -534,11 +512,12 @@ mod tests {
             let Err(why) = Trust::from_pem(pem) else {
                 panic!("accepted {pem:?}")
             };
-            assert!(why.contains("custom CA certificates"), "{why}");
+            assert!(why.to_string().contains("custom CA certificates"), "{why}");
         }
         let Err(why) = Trust::from_pem(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n") else {
             panic!("accepted")
         };
+        let why = why.to_string();
         assert!(why.contains("PEM") || why.contains("not usable"), "{why}");
     }
 
@@ -562,7 +541,7 @@ mod tests {
         let Err(why) = tls_setup(&tls, "example.com") else {
             panic!("accepted")
         };
-        assert!(why.contains("server name"), "{why}");
+        assert!(why.to_string().contains("server name"), "{why}");
     }
 
     #[test]
@@ -777,7 +756,7 @@ mod tests {
             presented: vec!["localhost".to_owned(), "example.com".to_owned()],
         });
         assert_eq!(
-            describe_handshake_error(&mismatch),
+            handshake_failure(&mismatch).to_string(),
             "the server's certificate is for localhost, example.com, not for 127.0.0.1 (name mismatch)"
         );
         let expired = wrap(CertificateError::ExpiredContext {
@@ -785,10 +764,13 @@ mod tests {
             not_after: UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_577_923_200)),
         });
         assert_eq!(
-            describe_handshake_error(&expired),
+            handshake_failure(&expired).to_string(),
             "the server's certificate expired on 2020-01-02 00:00:00 UTC"
         );
-        assert!(describe_handshake_error(&wrap(CertificateError::UnknownIssuer)).contains("unknown issuer"));
+        assert!(handshake_failure(&wrap(CertificateError::UnknownIssuer))
+            .to_string()
+            .contains("unknown issuer"));
+        use crate::error::utc_date;
         assert_eq!(utc_date(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc_date(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc_date(1_764_623_520), "2025-12-01 21:12:00 UTC");

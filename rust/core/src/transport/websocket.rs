@@ -25,10 +25,10 @@
 //! # Limits
 //!
 //! Incoming messages (and frames) larger than `max_message_bytes` end the connection with
-//! [`TransportClosed::MessageTooLarge`], detected from the frame header before the payload is buffered.
+//! [`TransportEnd::MessageTooLarge`], detected from the frame header before the payload is buffered.
 //! Outgoing bytes the kernel has not accepted yet are capped at twice `max_message_bytes` or twice
 //! [`MIN_WRITE_BUFFER_LIMIT`], whichever is larger: past that the server is not reading, and the transport closes with
-//! [`TransportClosed::Error`] rather than grow without bound.
+//! [`TransportEnd::Error`] rather than grow without bound.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -45,6 +45,7 @@ use tungstenite::{Message, WebSocket};
 use crate::codec::raw::RawPacket;
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
+use crate::error::{StreamError, TransportEnd};
 use crate::transport::connect::{Connector, Progress};
 
 /// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
@@ -67,41 +68,6 @@ pub(crate) const TLS_BUFFER_LIMIT: usize = 1 << 20;
 /// Most bytes discarded from the receive queue when closing (so the close frame is not lost to a reset).
 const CLOSE_DRAIN_BYTES: usize = 256 << 10;
 
-/// Why the transport closed. Reported once, as the last event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportClosed {
-    /// The connection could not be opened: DNS, TCP, TLS or the WebSocket upgrade failed. The message says which
-    /// step and why, e.g. `TLS handshake failed: invalid peer certificate: UnknownIssuer`.
-    ConnectFailed(String),
-    /// The server closed the connection: a close frame, or end of stream.
-    Closed,
-    /// An I/O or protocol error after the connection was open.
-    Error(String),
-    /// The server sent a message larger than the cap.
-    MessageTooLarge {
-        /// Size of the message (or frame), as announced.
-        size: usize,
-        /// The cap in force (`max_message_bytes`).
-        max: usize,
-    },
-}
-
-impl fmt::Display for TransportClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TransportClosed::ConnectFailed(why) => write!(f, "connection failed: {why}"),
-            TransportClosed::Closed => f.write_str("connection closed by the server"),
-            TransportClosed::Error(why) => write!(f, "connection error: {why}"),
-            TransportClosed::MessageTooLarge { size, max } => {
-                write!(
-                    f,
-                    "the server sent a message of {size} bytes, larger than max_message_size ({max} bytes)"
-                )
-            }
-        }
-    }
-}
-
 /// What [`WebSocketTransport::poll`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportEvent {
@@ -110,7 +76,7 @@ pub enum TransportEvent {
     /// A data message arrived.
     RawPacket(RawPacket),
     /// The connection is over. Reported once, last; `poll` returns `None` afterwards.
-    Closed(TransportClosed),
+    Closed(TransportEnd),
 }
 
 /// The byte stream under the WebSocket: plain TCP, or TLS over TCP, with a time budget for reading.
@@ -253,7 +219,7 @@ enum State {
     /// Open (or failed, with the failure not reported yet).
     Open(Box<WebSocket<Stream>>),
     /// Failed before a socket existed; reported by the next `poll`.
-    Failed(TransportClosed),
+    Failed(TransportEnd),
     /// Over: the close was reported, or the transport was closed by us.
     Done,
 }
@@ -267,13 +233,13 @@ pub struct WebSocketTransport {
     /// The read deadline of the current client poll, once [`limit_reads`](Self::limit_reads) was called.
     read_deadline: Option<Instant>,
     /// A send or flush failure, reported by the next `poll`.
-    error: Option<TransportClosed>,
+    error: Option<TransportEnd>,
     write_limit: usize,
 }
 
 impl WebSocketTransport {
     /// Starts connecting to `endpoint` and returns at once; [`poll`](Self::poll) reports
-    /// [`TransportEvent::Connected`] or [`TransportClosed::ConnectFailed`]. `tls` only matters for `wss://`.
+    /// [`TransportEvent::Connected`] or [`TransportEnd::ConnectFailed`]. `tls` only matters for `wss://`.
     /// Incoming messages larger than `max_message_bytes` close the connection.
     pub fn connect(endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
         let write_limit = max_message_bytes.max(MIN_WRITE_BUFFER_LIMIT).saturating_mul(2);
@@ -285,7 +251,7 @@ impl WebSocketTransport {
 
         let state = match Connector::start(endpoint, tls, ws_config) {
             Ok(connector) => State::Connecting(Box::new(connector)),
-            Err(why) => State::Failed(TransportClosed::ConnectFailed(why)),
+            Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
         WebSocketTransport {
             state,
@@ -311,7 +277,7 @@ impl WebSocketTransport {
                 Progress::Failed(why) => {
                     self.state = State::Done;
                     self.queued.clear();
-                    Some(TransportEvent::Closed(TransportClosed::ConnectFailed(why)))
+                    Some(TransportEvent::Closed(TransportEnd::ConnectFailed(why)))
                 }
                 Progress::Open(mut ws) => {
                     // The rest of this client poll reads within its budget, as any other.
@@ -344,7 +310,7 @@ impl WebSocketTransport {
 
     /// Queues `frame`; nothing is written until [`flush`](Self::flush) (or the next `poll`), so several frames
     /// leave in one write. A failure is reported by the next `poll`, as
-    /// [`TransportClosed::Error`]. Frames sent while connecting are written once the connection opens; frames
+    /// [`TransportEnd::Error`]. Frames sent while connecting are written once the connection opens; frames
     /// sent after the close are dropped.
     pub fn send(&mut self, frame: RawPacket) {
         let message = match frame {
@@ -355,12 +321,9 @@ impl WebSocketTransport {
             State::Connecting(_) => {
                 self.queued_bytes = self.queued_bytes.saturating_add(message.len());
                 if self.queued_bytes > self.write_limit {
-                    self.error.get_or_insert_with(|| {
-                        TransportClosed::Error(format!(
-                            "send buffer full: more than {} bytes queued before the connection opened",
-                            self.write_limit
-                        ))
-                    });
+                    self.error.get_or_insert(TransportEnd::Error(StreamError::QueueFull {
+                        limit: self.write_limit,
+                    }));
                 } else {
                     self.queued.push(message);
                 }
@@ -424,14 +387,14 @@ impl WebSocketTransport {
     /// Ends the connection, best effort and without blocking: a close frame (code 1009 after an oversized
     /// message; no code when we close, as a browser's `ws.close()`; none after an error or the peer's close,
     /// which tungstenite answered already), TLS close_notify, then the socket is dropped.
-    fn finish(&mut self, why: Option<&TransportClosed>) {
+    fn finish(&mut self, why: Option<&TransportEnd>) {
         match std::mem::replace(&mut self.state, State::Done) {
             // Dropping the connector closes its socket.
             State::Connecting(_) => self.queued.clear(),
             State::Open(mut ws) => {
                 let close_frame = match why {
                     None => Some(None),
-                    Some(TransportClosed::MessageTooLarge { .. }) => Some(Some(CloseFrame {
+                    Some(TransportEnd::MessageTooLarge { .. }) => Some(Some(CloseFrame {
                         code: CloseCode::Size,
                         reason: "message too large".into(),
                     })),
@@ -485,7 +448,7 @@ impl fmt::Debug for WebSocketTransport {
 enum ReadOutcome {
     RawPacket(RawPacket),
     Idle,
-    Closed(TransportClosed),
+    Closed(TransportEnd),
 }
 
 /// Reads until a data message, a stop, or nothing more to read (then flushes).
@@ -497,7 +460,7 @@ fn read_one(ws: &mut WebSocket<Stream>) -> ReadOutcome {
             Ok(Message::Binary(bytes)) => return ReadOutcome::RawPacket(RawPacket::Binary(bytes)),
             // Pongs to pings are queued by tungstenite and go out with the next write or flush.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-            Ok(Message::Close(_)) => return ReadOutcome::Closed(TransportClosed::Closed),
+            Ok(Message::Close(_)) => return ReadOutcome::Closed(TransportEnd::Closed),
             Err(e) if is_would_block(&e) => {
                 return match ws.flush() {
                     Ok(()) => ReadOutcome::Idle,
@@ -515,23 +478,19 @@ fn is_would_block(e: &WsError) -> bool {
 }
 
 /// Maps a tungstenite error after the connection opened.
-fn classify(e: WsError) -> TransportClosed {
+fn classify(e: WsError) -> TransportEnd {
     match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => TransportClosed::Closed,
+        WsError::ConnectionClosed | WsError::AlreadyClosed => TransportEnd::Closed,
         // End of stream without a close frame.
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => TransportClosed::Closed,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => TransportEnd::Closed,
         // End of TCP stream without TLS close_notify: most servers just close the socket.
-        WsError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => TransportClosed::Closed,
+        WsError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => TransportEnd::Closed,
         WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            TransportClosed::MessageTooLarge { size, max: max_size }
+            TransportEnd::MessageTooLarge { size, max: max_size }
         }
-        WsError::WriteBufferFull(_) => TransportClosed::Error(
-            "write buffer full: the server is not reading what we send, or the network is too slow (unsent bytes are \
-             capped at twice max_message_size or twice 16 MiB, whichever is larger)"
-                .to_owned(),
-        ),
-        WsError::Io(io) => TransportClosed::Error(format!("I/O error: {io}")),
-        other => TransportClosed::Error(other.to_string()),
+        WsError::WriteBufferFull(_) => TransportEnd::Error(StreamError::WriteBufferFull),
+        WsError::Io(io) => TransportEnd::Error(StreamError::io(&io)),
+        other => TransportEnd::Error(StreamError::Protocol(other.to_string())),
     }
 }
 
@@ -545,36 +504,6 @@ fn drain_receive_queue(mut tcp: &TcpStream) {
             Ok(0) | Err(_) => break,
             Ok(n) => drained += n,
         }
-    }
-}
-
-/// A short reason for an I/O error of the connection steps.
-pub(crate) fn describe_io(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "timed out".to_owned(),
-        io::ErrorKind::UnexpectedEof => "the server closed the connection".to_owned(),
-        _ => e.to_string(),
-    }
-}
-
-/// Why the server refused the WebSocket upgrade.
-pub(crate) fn describe_upgrade_error(e: WsError) -> String {
-    match e {
-        WsError::Http(response) => {
-            let status = response.status();
-            let mut text = format!("the server answered HTTP {status}");
-            if let Some(body) = response.body().as_deref().filter(|b| !b.is_empty()) {
-                let body = String::from_utf8_lossy(body);
-                let body: String = body.trim().chars().take(200).collect();
-                text.push_str(": ");
-                text.push_str(&body);
-            }
-            text
-        }
-        WsError::Io(io) => describe_io(&io),
-        WsError::Protocol(ProtocolError::HandshakeIncomplete) => "the server closed the connection".to_owned(),
-        WsError::AttackAttempt => "the server's upgrade response header is larger than 64 KiB".to_owned(),
-        other => other.to_string(),
     }
 }
 
@@ -592,6 +521,6 @@ mod tests {
     #[test]
     fn oversized_message_error_maps_to_message_too_large() {
         let e = WsError::Capacity(CapacityError::MessageTooLong { size: 10, max_size: 5 });
-        assert_eq!(classify(e), TransportClosed::MessageTooLarge { size: 10, max: 5 });
+        assert_eq!(classify(e), TransportEnd::MessageTooLarge { size: 10, max: 5 });
     }
 }
