@@ -6,7 +6,7 @@
 //! - [`session`] is a sans-I/O state machine: frames and instants in, frames and [`ClientEvent`]s out. It never
 //!   reads a clock.
 //! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`); it opens
-//!   connections without blocking through the private `connect` module.
+//!   connections without blocking (the private `dial` module, then the WebSocket upgrade).
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
 
 pub mod client;

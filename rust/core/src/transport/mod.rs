@@ -1,10 +1,15 @@
 //! Transports: the only code of the crate that touches sockets.
 //!
-//! - [`websocket`]: tungstenite over a non-blocking TCP socket, rustls for `wss://`.
-//! - `connect`: opens it step by step from `poll()` (DNS on a short-lived thread, TCP, TLS, upgrade).
+//! Each file uses only those below it in this list:
+//!
+//! - [`websocket`]: the WebSocket transport, tungstenite over a `Stream`; its `connect` module
+//!   opens it (a dial, then the upgrade).
+//! - `dial`: DNS (on a short-lived thread), TCP and TLS, step by step from `poll()`, to a stream.
+//! - `stream`: the non-blocking byte stream, plain or TLS, with a read deadline and HTTP header gathering.
 //! - `tls`: rustls set-up, and a certificate verifier that reaches Godot's own verdicts.
 
-mod connect;
+mod dial;
+mod stream;
 mod tls;
 pub mod websocket;
 

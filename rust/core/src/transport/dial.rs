@@ -1,18 +1,19 @@
-//! Opening a WebSocket connection without blocking the caller: [`Connector`].
+//! Dialing a server without blocking the caller: [`Dial`] resolves the host, connects TCP and secures it with
+//! TLS, and yields the [`Stream`] a transport speaks its protocol over (the WebSocket upgrade, or HTTP requests).
 //!
-//! Each step is advanced by [`Connector::poll`] on the caller's thread, as far as it goes without waiting: a
-//! non-blocking TCP connect (address after address), the TLS handshake (rustls over the non-blocking socket) and
-//! the WebSocket upgrade (tungstenite's resumable handshake). Only a DNS lookup needs a thread, because std's
-//! resolver (`getaddrinfo`) blocks: a host name is resolved on a short-lived thread whose answer `poll` picks up;
-//! an IP address (`127.0.0.1`, `[::1]`) needs no lookup and no thread.
+//! Each step is advanced by [`Dial::poll`] on the caller's thread, as far as it goes without waiting: a
+//! non-blocking TCP connect (address after address), then the TLS handshake (rustls over the non-blocking socket).
+//! Only a DNS lookup needs a thread, because std's resolver (`getaddrinfo`) blocks: a host name is resolved on a
+//! short-lived thread whose answer `poll` picks up; an IP address (`127.0.0.1`, `[::1]`) needs no lookup and no
+//! thread.
 //!
 //! Why not one thread for everything: a thread that waits on the network must be scheduled again when the
 //! answer comes, and with the game's main loop and the server busy on a 2-core machine that took milliseconds
 //! per step (bench/README.md, workload D). Here the work happens in the polls the game makes anyway.
 //!
 //! A step that never ends (a server that accepts TCP and then says nothing) is ended by the session's connect
-//! timeout, which drops the connector; dropping it closes the socket. Only a TCP connect has its own bound,
-//! [`TCP_CONNECT_TIMEOUT`] per address, so that the next address of a host name gets its turn.
+//! timeout, which drops the transport and with it the dial; dropping it closes the socket. Only a TCP connect has
+//! its own bound, [`TCP_CONNECT_TIMEOUT`] per address, so that the next address of a host name gets its turn.
 
 use std::collections::VecDeque;
 use std::io;
@@ -24,18 +25,12 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use rustls::ClientConnection;
 use socket2::{Domain, Protocol, Socket, Type};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::error::{Error as WsError, ProtocolError};
-use tungstenite::handshake::client::ClientHandshake;
-use tungstenite::handshake::{HandshakeError, MidHandshake};
-use tungstenite::protocol::WebSocketConfig;
-use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
-use crate::error::{ConnectFailure, DnsFailure, IoFailure, TcpFailure, TlsFailure, UpgradeFailure};
-use crate::transport::tls::{handshake_failure, tls_setup};
-use crate::transport::websocket::{Stream, TLS_BUFFER_LIMIT};
+use crate::error::{ConnectFailure, DnsFailure, IoFailure, TcpFailure};
+use crate::transport::stream::Stream;
+use crate::transport::tls::{self, handshake_failure};
 
 /// Longest wait for one TCP connect, per address the host name resolves to.
 pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,17 +38,15 @@ pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most TLS reads and writes done in one `poll` (the handshake needs a handful).
 const TLS_STEPS_PER_POLL: usize = 16;
 
-/// How far [`Connector::poll`] got.
-pub(crate) enum Progress {
+/// How far a connection step got: [`Dial::poll`], and the transports' own steps after it.
+pub(crate) enum Progress<T> {
     /// Waiting for the network: poll again later.
     Pending,
-    /// The WebSocket is open (its socket non-blocking).
-    Open(Box<WebSocket<Stream>>),
+    /// Done: what the step made.
+    Ready(T),
     /// The connection could not be opened: which step failed, and why.
     Failed(ConnectFailure),
 }
-
-type Upgrade = MidHandshake<ClientHandshake<Stream>>;
 
 enum Step {
     /// A host name being resolved on the resolver thread.
@@ -70,57 +63,48 @@ enum Step {
         conn: Box<ClientConnection>,
         tcp: TcpStream,
     },
-    /// TCP (and TLS) are up; the upgrade request is not sent yet.
-    Secured(Stream),
-    /// The WebSocket upgrade, waiting for the server's answer.
-    Upgrade(Box<Upgrade>),
-    /// Finished (opened or failed).
+    /// Finished (connected or failed).
     Done,
 }
 
-/// One connection being opened. Dropping it abandons the attempt and closes the socket.
-pub(crate) struct Connector {
+/// One server being dialed. Dropping it abandons the attempt and closes the socket.
+pub(crate) struct Dial {
     endpoint: Endpoint,
-    ws_config: WebSocketConfig,
     tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     step: Step,
     /// Each address that failed, and why.
     failures: Vec<(SocketAddr, IoFailure)>,
 }
 
-impl Connector {
-    /// Starts opening a connection to `endpoint`; returns at once. Fails only when nothing can be tried: bad TLS
-    /// settings (a PEM that does not parse, an invalid server name), no socket for an IP address.
-    pub(crate) fn start(
-        endpoint: &Endpoint,
-        tls: &TlsConfig,
-        ws_config: WebSocketConfig,
-    ) -> Result<Self, ConnectFailure> {
+impl Dial {
+    /// Starts dialing `endpoint` (with TLS for `wss://` and `https://`); returns at once. Fails only when nothing
+    /// can be tried: bad TLS settings (a PEM that does not parse, an invalid server name), no socket for an IP
+    /// address.
+    pub(crate) fn start(now: Instant, endpoint: &Endpoint, tls: &TlsConfig) -> Result<Self, ConnectFailure> {
         let tls = if endpoint.is_tls() {
-            Some(tls_setup(tls, endpoint.server_name()).map_err(ConnectFailure::TlsSettings)?)
+            Some(tls::client_config(tls, endpoint.server_name()).map_err(ConnectFailure::TlsSettings)?)
         } else {
             None
         };
-        let mut connector = Connector {
+        let mut dial = Dial {
             endpoint: endpoint.clone(),
-            ws_config,
             tls,
             step: Step::Done,
             failures: Vec::new(),
         };
         let host = endpoint.server_name();
         let port = endpoint.port();
-        connector.step = match host.parse::<IpAddr>() {
-            Ok(ip) => connector.next_address(VecDeque::from([SocketAddr::new(ip, port)]))?,
+        dial.step = match host.parse::<IpAddr>() {
+            Ok(ip) => dial.next_address(now, VecDeque::from([SocketAddr::new(ip, port)]))?,
             Err(_) => Step::Resolving(resolve_on_thread(host.to_owned(), port).map_err(ConnectFailure::Dns)?),
         };
-        Ok(connector)
+        Ok(dial)
     }
 
-    /// Advances the connection as far as it goes without blocking.
-    pub(crate) fn poll(&mut self) -> Progress {
-        match self.advance() {
-            Ok(Some(ws)) => Progress::Open(ws),
+    /// Advances the dial as far as it goes without blocking.
+    pub(crate) fn poll(&mut self, now: Instant) -> Progress<Stream> {
+        match self.advance(now) {
+            Ok(Some(stream)) => Progress::Ready(stream),
             Ok(None) => Progress::Pending,
             Err(why) => {
                 self.step = Step::Done;
@@ -129,8 +113,8 @@ impl Connector {
         }
     }
 
-    /// Runs the steps until one has to wait (`Ok(None)`), the WebSocket is open, or a step fails.
-    fn advance(&mut self) -> Result<Option<Box<WebSocket<Stream>>>, ConnectFailure> {
+    /// Runs the steps until one has to wait (`Ok(None)`), the stream is up, or a step fails.
+    fn advance(&mut self, now: Instant) -> Result<Option<Stream>, ConnectFailure> {
         loop {
             self.step = match std::mem::replace(&mut self.step, Step::Done) {
                 Step::Done => return Err(ConnectFailure::Ended),
@@ -140,7 +124,7 @@ impl Connector {
                         return Ok(None);
                     }
                     Err(TryRecvError::Disconnected) => return Err(ConnectFailure::Dns(DnsFailure::ThreadEnded)),
-                    Ok(addrs) => self.next_address(addrs.map_err(ConnectFailure::Dns)?.into())?,
+                    Ok(addrs) => self.next_address(now, addrs.map_err(ConnectFailure::Dns)?.into())?,
                 },
                 Step::Tcp {
                     socket,
@@ -148,8 +132,11 @@ impl Connector {
                     deadline,
                     rest,
                 } => match tcp_connected(&socket) {
-                    Ok(true) => self.secure(socket.into())?,
-                    Ok(false) if Instant::now() < deadline => {
+                    Ok(true) => match self.secure(socket.into())? {
+                        Secured::Plain(stream) => return Ok(Some(stream)),
+                        Secured::Handshaking(step) => step,
+                    },
+                    Ok(false) if now < deadline => {
                         self.step = Step::Tcp {
                             socket,
                             addr,
@@ -160,11 +147,11 @@ impl Connector {
                     }
                     Ok(false) => {
                         self.failures.push((addr, IoFailure::TimedOut));
-                        self.next_address(rest)?
+                        self.next_address(now, rest)?
                     }
                     Err(e) => {
                         self.failures.push((addr, IoFailure::of(&e)));
-                        self.next_address(rest)?
+                        self.next_address(now, rest)?
                     }
                 },
                 Step::Tls { mut conn, mut tcp } => {
@@ -184,45 +171,15 @@ impl Connector {
                         self.step = Step::Tls { conn, tcp };
                         return Ok(None);
                     }
-                    Step::Secured(Stream::tls(rustls::StreamOwned::new(*conn, tcp)))
+                    return Ok(Some(Stream::tls(rustls::StreamOwned::new(*conn, tcp))));
                 }
-                Step::Secured(mut stream) => {
-                    stream.gather_http_header();
-                    let request = self
-                        .endpoint
-                        .ws_url()
-                        .into_client_request()
-                        .map_err(|e| ConnectFailure::Upgrade(UpgradeFailure::Protocol(e.to_string())))?;
-                    let handshake = ClientHandshake::start(stream, request, Some(self.ws_config))
-                        .map_err(|e| ConnectFailure::Upgrade(upgrade_failure(e)))?;
-                    return self.upgraded(handshake.handshake());
-                }
-                Step::Upgrade(mid) => return self.upgraded(mid.handshake()),
             };
-        }
-    }
-
-    /// The outcome of one attempt at the upgrade.
-    fn upgraded(
-        &mut self,
-        attempt: Result<
-            (WebSocket<Stream>, tungstenite::handshake::client::Response),
-            HandshakeError<ClientHandshake<Stream>>,
-        >,
-    ) -> Result<Option<Box<WebSocket<Stream>>>, ConnectFailure> {
-        match attempt {
-            Ok((ws, _response)) => Ok(Some(Box::new(ws))),
-            Err(HandshakeError::Interrupted(mid)) => {
-                self.step = Step::Upgrade(Box::new(mid));
-                Ok(None)
-            }
-            Err(HandshakeError::Failure(e)) => Err(ConnectFailure::Upgrade(upgrade_failure(e))),
         }
     }
 
     /// Starts connecting to the first of `addrs` that takes a connect call; the others wait their turn. Fails
     /// (with every address's reason) when none is left.
-    fn next_address(&mut self, mut addrs: VecDeque<SocketAddr>) -> Result<Step, ConnectFailure> {
+    fn next_address(&mut self, now: Instant, mut addrs: VecDeque<SocketAddr>) -> Result<Step, ConnectFailure> {
         if addrs.is_empty() && self.failures.is_empty() {
             return Err(ConnectFailure::Dns(DnsFailure::NoAddress {
                 host: self.endpoint.server_name().to_owned(),
@@ -234,7 +191,7 @@ impl Connector {
                     return Ok(Step::Tcp {
                         socket,
                         addr,
-                        deadline: Instant::now() + TCP_CONNECT_TIMEOUT,
+                        deadline: now + TCP_CONNECT_TIMEOUT,
                         rest: addrs,
                     })
                 }
@@ -248,44 +205,31 @@ impl Connector {
         }))
     }
 
-    /// TCP is up: the TLS handshake next, or the upgrade.
-    fn secure(&self, tcp: TcpStream) -> Result<Step, ConnectFailure> {
+    /// TCP is up: the TLS handshake next, or nothing more.
+    fn secure(&self, tcp: TcpStream) -> Result<Secured, ConnectFailure> {
         match self.tls.clone() {
-            None => Ok(Step::Secured(Stream::plain(tcp))),
+            None => Ok(Secured::Plain(Stream::plain(tcp))),
             Some((config, name)) => {
-                let mut conn = ClientConnection::new(config, name)
-                    .map_err(|e| ConnectFailure::Tls(TlsFailure::Protocol(e.to_string())))?;
-                // rustls takes at most this much plaintext ahead of the socket; tungstenite keeps the rest. Larger
-                // than rustls' 64 KiB default so a big message is handed over in few pieces.
-                conn.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-                Ok(Step::Tls {
+                let conn = tls::connection(config, name).map_err(ConnectFailure::Tls)?;
+                Ok(Secured::Handshaking(Step::Tls {
                     conn: Box::new(conn),
                     tcp,
-                })
+                }))
             }
         }
     }
 }
 
-/// Why the server refused the WebSocket upgrade.
-fn upgrade_failure(e: WsError) -> UpgradeFailure {
-    match e {
-        WsError::Http(response) => UpgradeFailure::Status {
-            status: response.status().as_u16(),
-            body: response.body().as_deref().filter(|b| !b.is_empty()).map(|body| {
-                let body = String::from_utf8_lossy(body);
-                body.trim().chars().take(200).collect()
-            }),
-        },
-        WsError::Io(io) => UpgradeFailure::Io(IoFailure::of(&io)),
-        WsError::Protocol(ProtocolError::HandshakeIncomplete) => UpgradeFailure::Io(IoFailure::ClosedByServer),
-        WsError::AttackAttempt => UpgradeFailure::HeaderTooLarge,
-        other => UpgradeFailure::Protocol(other.to_string()),
-    }
+/// What follows a TCP connect.
+enum Secured {
+    /// No TLS: the stream is ready.
+    Plain(Stream),
+    /// The TLS handshake, to run.
+    Handshaking(Step),
 }
 
 /// Resolves `host` on a short-lived thread; the answer arrives on the returned channel. The thread cannot be
-/// stopped (it waits in `getaddrinfo`): if the connector is gone by then, the answer is dropped.
+/// stopped (it waits in `getaddrinfo`): if the dial is gone by then, the answer is dropped.
 fn resolve_on_thread(host: String, port: u16) -> Result<Receiver<Result<Vec<SocketAddr>, DnsFailure>>, DnsFailure> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
@@ -349,36 +293,37 @@ mod tests {
         let refused = TcpListener::bind("127.0.0.1:0").expect("bind");
         let refused_addr = refused.local_addr().expect("addr");
         drop(refused);
-        // Accepts TCP (the kernel does), never answers the upgrade.
+        // Accepts TCP (the kernel does), never answers.
         let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
         let silent_addr = silent.local_addr().expect("addr");
 
         let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", silent_addr.port()), "/socket.io/").expect("url");
-        let mut connector =
-            Connector::start(&endpoint, &TlsConfig::default(), WebSocketConfig::default()).expect("start");
-        connector.step = connector
-            .next_address(VecDeque::from([refused_addr, silent_addr]))
+        let mut dial = Dial::start(Instant::now(), &endpoint, &TlsConfig::default()).expect("start");
+        dial.step = dial
+            .next_address(Instant::now(), VecDeque::from([refused_addr, silent_addr]))
             .expect("a socket");
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !matches!(connector.step, Step::Upgrade(_)) {
-            assert!(
-                matches!(connector.poll(), Progress::Pending),
-                "no failure while one address is left"
-            );
+        let stream = loop {
+            match dial.poll(Instant::now()) {
+                Progress::Pending => {}
+                Progress::Ready(stream) => break stream,
+                Progress::Failed(why) => panic!("no failure while one address is left: {why}"),
+            }
             assert!(Instant::now() < deadline, "the second address was not reached");
             std::thread::sleep(Duration::from_millis(1));
-        }
-        assert_eq!(connector.failures.len(), 1);
-        assert_eq!(connector.failures[0].0, refused_addr);
+        };
+        assert_eq!(stream.peer_addr().expect("peer"), silent_addr);
+        assert_eq!(dial.failures.len(), 1);
+        assert_eq!(dial.failures[0].0, refused_addr);
         assert!(
-            connector.failures[0].1.to_string().to_lowercase().contains("refused"),
+            dial.failures[0].1.to_string().to_lowercase().contains("refused"),
             "{:?}",
-            connector.failures
+            dial.failures
         );
         assert!(
-            matches!(connector.failures[0].1, IoFailure::Refused(_)),
+            matches!(dial.failures[0].1, IoFailure::Refused(_)),
             "{:?}",
-            connector.failures
+            dial.failures
         );
     }
 }

@@ -1,26 +1,26 @@
-//! The WebSocket transport: the only code of the crate that touches sockets.
+//! The WebSocket transport: [`WebSocketTransport`], tungstenite over a non-blocking `Stream` (`crate::transport::stream`).
 //!
 //! # Design: nothing waits
 //!
 //! Opening a connection takes four steps that can each wait for seconds: the DNS lookup, the TCP connect, the
 //! TLS handshake and the WebSocket upgrade. None of them may block the caller, which is a game's main loop.
-//! [`WebSocketTransport::connect`] hands them to a [`Connector`](crate::transport::connect::Connector), which
-//! [`poll`](WebSocketTransport::poll) advances as far as each can go without waiting (a host name is resolved on
-//! a short-lived thread, since std has no non-blocking DNS). Once open, all I/O happens in `poll` /
+//! [`WebSocketTransport::connect`] hands them to an `Opening` (the `connect` module: a dial, then the upgrade),
+//! which [`poll`](WebSocketTransport::poll) advances as far as each can go without waiting (a host name is
+//! resolved on a short-lived thread, since std has no non-blocking DNS). Once open, all I/O happens in `poll` /
 //! [`send`](WebSocketTransport::send) / [`flush`](WebSocketTransport::flush) on the caller's thread, on a
 //! non-blocking socket: no thread, lock or channel on the data path.
 //!
 //! - `connect` returns at once; `close` or drop abandons the attempt and closes the socket.
 //! - A read or write that would block returns `WouldBlock`; unwritten bytes stay in tungstenite's write buffer
 //!   until the next `poll`, `send` or `flush`.
-//! - A step that never completes is ended by the session's connect timeout (see `crate::transport::connect`).
+//! - A step that never completes is ended by the session's connect timeout (see `crate::transport::dial`).
 //!
 //! # TLS
 //!
 //! rustls with the *ring* provider, installed per connection (the process-wide default provider is neither
-//! read nor set). What is trusted, and how, is [`crate::transport::tls`]'s: Godot's own verdicts for the same `TLSOptions`.
-//! [`TlsConfig::server_name`](crate::TlsConfig::server_name) replaces the URL's host for SNI and certificate
-//! verification; the `Host` header keeps the URL's host.
+//! read nor set). What is trusted, and how, is `crate::transport::tls`'s: Godot's own verdicts for the same
+//! `TLSOptions`. [`TlsConfig::server_name`](crate::TlsConfig::server_name) replaces the URL's host for SNI and
+//! certificate verification; the `Host` header keeps the URL's host.
 //!
 //! # Limits
 //!
@@ -30,12 +30,12 @@
 //! [`MIN_WRITE_BUFFER_LIMIT`], whichever is larger: past that the server is not reading, and the transport closes with
 //! [`TransportEnd::Error`] rather than grow without bound.
 
+mod connect;
+
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConnection, StreamOwned};
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
@@ -46,7 +46,9 @@ use crate::codec::raw::RawPacket;
 use crate::config::TlsConfig;
 use crate::endpoint::Endpoint;
 use crate::error::{StreamError, TransportEnd};
-use crate::transport::connect::{Connector, Progress};
+use crate::transport::dial::Progress;
+use crate::transport::stream::Stream;
+use connect::Opening;
 
 /// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
 /// costs a memset of it: 128 KiB (its default) made an idle poll ~6 µs; 8 KiB keeps it well under 1 µs while
@@ -62,12 +64,6 @@ pub const READ_TIME_PER_POLL: Duration = Duration::from_micros(500);
 /// Outgoing bytes waiting for the kernel are capped at twice this, or twice `max_message_bytes` if larger.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
 
-/// Most plaintext bytes rustls buffers ahead of the socket.
-pub(crate) const TLS_BUFFER_LIMIT: usize = 1 << 20;
-
-/// Most bytes discarded from the receive queue when closing (so the close frame is not lost to a reset).
-const CLOSE_DRAIN_BYTES: usize = 256 << 10;
-
 /// What [`WebSocketTransport::poll`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportEvent {
@@ -79,143 +75,9 @@ pub enum TransportEvent {
     Closed(TransportEnd),
 }
 
-/// The byte stream under the WebSocket: plain TCP, or TLS over TCP, with a time budget for reading.
-pub(crate) struct Stream {
-    io: Io,
-    /// Reads from this instant on answer `WouldBlock`, so that one `poll` never spends long taking in a large
-    /// message: the rest stays in the socket (and tungstenite keeps the part it has) until the next `poll`.
-    read_deadline: Option<Instant>,
-    /// While the upgrade response is read: the bytes gathered so far (see [`Stream::gather_http_header`]).
-    header: Option<Header>,
-}
-
-/// The HTTP response header of the upgrade, gathered whole before tungstenite reads it. tungstenite counts its
-/// reads of a handshake and gives up ("Attack attempt detected") after 64 small ones, which a response split into
-/// small pieces (a slow proxy, a tiny MTU, a server writing line by line) makes; gathered, it takes few.
-struct Header {
-    bytes: Vec<u8>,
-    /// Served to tungstenite so far (once complete).
-    served: usize,
-    complete: bool,
-}
-
-/// Most header bytes gathered before they are handed over anyway (tungstenite refuses more than 64 KiB).
-const HEADER_LIMIT: usize = 64 << 10;
-
-enum Io {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    pub(crate) fn plain(tcp: TcpStream) -> Self {
-        Stream {
-            io: Io::Plain(tcp),
-            read_deadline: None,
-            header: None,
-        }
-    }
-
-    pub(crate) fn tls(tls: StreamOwned<ClientConnection, TcpStream>) -> Self {
-        Stream {
-            io: Io::Tls(Box::new(tls)),
-            read_deadline: None,
-            header: None,
-        }
-    }
-
-    /// From now on until an HTTP header has been read whole (up to its blank line, or [`HEADER_LIMIT`] bytes, or
-    /// the end of the stream), reads gather it and answer `WouldBlock`; then it is served, and reads go straight
-    /// to the socket again. For the upgrade response.
-    pub(crate) fn gather_http_header(&mut self) {
-        self.header = Some(Header {
-            bytes: Vec::new(),
-            served: 0,
-            complete: false,
-        });
-    }
-
-    /// A read while a header is gathered or served (see [`Stream::gather_http_header`]).
-    fn read_header(io: &mut Io, header: &mut Header, buf: &mut [u8]) -> io::Result<usize> {
-        let mut chunk = [0u8; 4096];
-        while !header.complete {
-            let room = HEADER_LIMIT - header.bytes.len();
-            let n = io.read(&mut chunk[..room.min(4096)])?;
-            let searched_from = header.bytes.len().saturating_sub(3);
-            header.bytes.extend_from_slice(&chunk[..n]);
-            let new = &header.bytes[searched_from..];
-            // httparse (tungstenite's parser) also ends a header at a blank line of bare LFs.
-            header.complete = n == 0
-                || header.bytes.len() >= HEADER_LIMIT
-                || new.windows(4).any(|w| w == b"\r\n\r\n")
-                || new.windows(2).any(|w| w == b"\n\n");
-        }
-        let rest = &header.bytes[header.served..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        header.served += n;
-        Ok(n)
-    }
-
-    fn tcp(&self) -> &TcpStream {
-        match &self.io {
-            Io::Plain(s) => s,
-            Io::Tls(s) => s.get_ref(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.read_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        if let Some(header) = &mut self.header {
-            let n = Stream::read_header(&mut self.io, header, buf)?;
-            if header.served == header.bytes.len() {
-                self.header = None;
-            }
-            if n > 0 || buf.is_empty() {
-                return Ok(n);
-            }
-        }
-        self.io.read(buf)
-    }
-}
-
-impl Read for Io {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Io::Plain(s) => s.read(buf),
-            Io::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.io {
-            Io::Plain(s) => s.write(buf),
-            // rustls takes no more plaintext once its record buffer is full and answers `Ok(0)`, which
-            // tungstenite would read as a reset connection. With a non-blocking socket that means "try later".
-            Io::Tls(s) => match s.write(buf)? {
-                0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
-                n => Ok(n),
-            },
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut self.io {
-            Io::Plain(s) => s.flush(),
-            Io::Tls(s) => s.flush(),
-        }
-    }
-}
-
 enum State {
     /// Being opened.
-    Connecting(Box<Connector>),
+    Connecting(Box<Opening>),
     /// Open (or failed, with the failure not reported yet).
     Open(Box<WebSocket<Stream>>),
     /// Failed before a socket existed; reported by the next `poll`.
@@ -249,8 +111,8 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let state = match Connector::start(endpoint, tls, ws_config) {
-            Ok(connector) => State::Connecting(Box::new(connector)),
+        let state = match Opening::start(Instant::now(), endpoint, tls, ws_config) {
+            Ok(opening) => State::Connecting(Box::new(opening)),
             Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
         WebSocketTransport {
@@ -272,16 +134,16 @@ impl WebSocketTransport {
                 State::Failed(why) => Some(TransportEvent::Closed(why)),
                 _ => None,
             },
-            State::Connecting(connector) => match connector.poll() {
+            State::Connecting(opening) => match opening.poll(Instant::now()) {
                 Progress::Pending => None,
                 Progress::Failed(why) => {
                     self.state = State::Done;
                     self.queued.clear();
                     Some(TransportEvent::Closed(TransportEnd::ConnectFailed(why)))
                 }
-                Progress::Open(mut ws) => {
+                Progress::Ready(mut ws) => {
                     // The rest of this client poll reads within its budget, as any other.
-                    ws.get_mut().read_deadline = self.read_deadline;
+                    ws.get_mut().read_until(self.read_deadline);
                     self.state = State::Open(ws);
                     self.queued_bytes = 0;
                     for message in std::mem::take(&mut self.queued) {
@@ -341,7 +203,7 @@ impl WebSocketTransport {
         let deadline = Instant::now() + READ_TIME_PER_POLL;
         self.read_deadline = Some(deadline);
         if let State::Open(ws) = &mut self.state {
-            ws.get_mut().read_deadline = Some(deadline);
+            ws.get_mut().read_until(Some(deadline));
         }
     }
 
@@ -407,17 +269,7 @@ impl WebSocketTransport {
                     }
                 }
                 let _ = ws.flush();
-                let stream = ws.get_mut();
-                if let Io::Tls(tls) = &mut stream.io {
-                    tls.conn.send_close_notify();
-                    while tls.conn.wants_write() {
-                        match tls.conn.write_tls(&mut tls.sock) {
-                            Ok(n) if n > 0 => {}
-                            _ => break,
-                        }
-                    }
-                }
-                drain_receive_queue(stream.tcp());
+                ws.get_mut().shut_down();
             }
             State::Failed(_) | State::Done => {}
         }
@@ -491,19 +343,6 @@ fn classify(e: WsError) -> TransportEnd {
         WsError::WriteBufferFull(_) => TransportEnd::Error(StreamError::WriteBufferFull),
         WsError::Io(io) => TransportEnd::Error(StreamError::io(&io)),
         other => TransportEnd::Error(StreamError::Protocol(other.to_string())),
-    }
-}
-
-/// Reads and discards what the peer sent and we will never read, so closing the socket sends FIN, not RST
-/// (a reset can destroy the close frame we just queued). Bounded, and the socket is non-blocking.
-fn drain_receive_queue(mut tcp: &TcpStream) {
-    let mut scratch = [0u8; 16 << 10];
-    let mut drained = 0;
-    while drained < CLOSE_DRAIN_BYTES {
-        match tcp.read(&mut scratch) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
-        }
     }
 }
 
