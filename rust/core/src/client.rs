@@ -1,4 +1,5 @@
-//! `Client`: the session state machine wired to the WebSocket transport. One per connection; no globals.
+//! `Client`: the session state machine wired to a [`Transport`] (the WebSocket one by default). One per connection;
+//! no globals.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -11,7 +12,7 @@ use crate::error::{CommandError, UrlError};
 use crate::error::{ConnectFailure, TransportEnd};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
 use crate::session::{Session, TransportCommand};
-use crate::transport::{TransportEvent, WebSocketTransport};
+use crate::transport::{Connector, Transport, TransportEvent, WebSocketConnector, WebSocketTransport};
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
@@ -28,23 +29,35 @@ pub const DECODE_TIME_PER_POLL: Duration = Duration::from_millis(2);
 /// Outgoing frames are queued by the commands (`emit`, …) and written at the end of the next `poll` (or by
 /// [`Client::flush`], which the Godot layer calls at the end of each frame that emitted), so the frames of one game
 /// frame leave together.
-pub struct Client {
+///
+/// `T` is the transport: [`WebSocketTransport`] unless told otherwise ([`Client::with_connector`]).
+pub struct Client<T: Transport = WebSocketTransport> {
     session: Session,
     endpoint: Option<Endpoint>,
     url: String,
-    transport: Option<WebSocketTransport>,
+    /// Opens a transport at each connection attempt.
+    connector: T::Connector,
+    transport: Option<T>,
     /// `session.next_deadline()`, cached so an idle `poll` is a clock comparison.
     next_deadline: Option<Instant>,
 }
 
 impl Client {
-    /// A client with these settings, not connected.
+    /// A client with these settings over WebSocket, not connected.
     pub fn new(config: ClientConfig) -> Self {
+        Client::with_connector(config, WebSocketConnector)
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// A client with these settings whose transports `connector` opens, not connected.
+    pub fn with_connector(config: ClientConfig, connector: T::Connector) -> Self {
         let seed = RandomState::new().hash_one(0x5eed_u64);
         Client {
             session: Session::new(config, seed),
             endpoint: None,
             url: String::new(),
+            connector,
             transport: None,
             next_deadline: None,
         }
@@ -88,7 +101,7 @@ impl Client {
                 let Some(transport) = self.transport.as_mut() else {
                     break;
                 };
-                match transport.poll() {
+                match transport.poll(now) {
                     None => break,
                     Some(TransportEvent::Connected) => {}
                     Some(TransportEvent::RawPacket(frame)) => {
@@ -158,12 +171,7 @@ impl Client {
                         old.close();
                     }
                     if let Some(endpoint) = &self.endpoint {
-                        let config = self.session.config();
-                        self.transport = Some(WebSocketTransport::connect(
-                            endpoint,
-                            &config.tls,
-                            config.limits.max_message_bytes,
-                        ));
+                        self.transport = Some(self.connector.connect(now, endpoint, self.session.config()));
                     } else {
                         let no_url = TransportEnd::ConnectFailed(ConnectFailure::NoUrl);
                         self.session.handle_transport_loss(now, no_url);

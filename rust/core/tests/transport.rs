@@ -16,7 +16,7 @@ use socketio_core::codec::raw::RawPacket;
 use socketio_core::config::{TlsConfig, TlsVerification};
 use socketio_core::endpoint::Endpoint;
 use socketio_core::error::{CertificateRefusal, ConnectFailure, IoFailure, TlsFailure, TransportEnd, UpgradeFailure};
-use socketio_core::transport::{TransportEvent, WebSocketTransport};
+use socketio_core::transport::{Transport, TransportEvent, WebSocketTransport};
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
@@ -35,14 +35,14 @@ fn endpoint(url: &str) -> Endpoint {
 }
 
 fn connect(url: &str, tls: TlsConfig) -> WebSocketTransport {
-    WebSocketTransport::connect(&endpoint(url), &tls, MAX)
+    WebSocketTransport::connect(Instant::now(), &endpoint(url), &tls, MAX)
 }
 
 /// The next event, polling under `timeout`.
 fn next_event_within(t: &mut WebSocketTransport, timeout: Duration) -> TransportEvent {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(event) = t.poll() {
+        if let Some(event) = t.poll(Instant::now()) {
             return event;
         }
         assert!(Instant::now() < deadline, "no transport event within {timeout:?}");
@@ -100,7 +100,7 @@ fn expect_connect_failure(t: &mut WebSocketTransport) -> ConnectFailure {
 /// After the last event, `poll` stays quiet.
 fn assert_silent(t: &mut WebSocketTransport) {
     for _ in 0..3 {
-        assert_eq!(t.poll(), None);
+        assert_eq!(t.poll(Instant::now()), None);
     }
 }
 
@@ -332,7 +332,7 @@ fn never_blocks_against_a_silent_server(scheme: &str) {
     let mut polls = 0;
     while Instant::now() < until {
         let before = Instant::now();
-        let event = t.poll();
+        let event = t.poll(Instant::now());
         let took = before.elapsed();
         assert!(took < Duration::from_millis(5), "poll took {took:?}");
         assert_eq!(event, None);
@@ -393,7 +393,7 @@ fn dns_failure_is_a_connect_failure_without_blocking() {
     let deadline = Instant::now() + Duration::from_secs(9);
     let why = loop {
         let before = Instant::now();
-        let event = t.poll();
+        let event = t.poll(Instant::now());
         assert!(
             before.elapsed() < Duration::from_millis(5),
             "poll took {:?}",
@@ -515,6 +515,7 @@ fn message_over_the_cap_closes_with_message_too_large() {
         }
     });
     let mut t = WebSocketTransport::connect(
+        Instant::now(),
         &endpoint(&format!("ws://127.0.0.1:{port}")),
         &TlsConfig::default(),
         1024,
@@ -539,7 +540,12 @@ fn text_over_the_cap_closes_with_message_too_large() {
         let _ = ws.send(Message::text("x".repeat(100)));
         while ws.read().is_ok() {}
     });
-    let mut t = WebSocketTransport::connect(&endpoint(&format!("ws://127.0.0.1:{port}")), &TlsConfig::default(), 99);
+    let mut t = WebSocketTransport::connect(
+        Instant::now(),
+        &endpoint(&format!("ws://127.0.0.1:{port}")),
+        &TlsConfig::default(),
+        99,
+    );
     expect_connected(&mut t);
     assert_eq!(
         expect_closed(&mut t),

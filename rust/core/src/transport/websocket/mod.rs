@@ -34,7 +34,7 @@ mod connect;
 
 use std::fmt;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -43,11 +43,12 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 use crate::codec::raw::RawPacket;
-use crate::config::TlsConfig;
+use crate::config::{ClientConfig, TlsConfig};
 use crate::endpoint::Endpoint;
 use crate::error::{StreamError, TransportEnd};
 use crate::transport::dial::Progress;
 use crate::transport::stream::Stream;
+use crate::transport::{Connector, Transport, TransportEvent, READ_TIME_PER_POLL};
 use connect::Opening;
 
 /// Bytes asked of the socket per read. tungstenite zero-fills this much before every read, so an idle `poll`
@@ -55,25 +56,8 @@ use connect::Opening;
 /// large messages still arrive in few reads.
 pub const READ_CHUNK: usize = 8 * 1024;
 
-/// Longest time one [`WebSocketTransport::poll`] sequence (see [`WebSocketTransport::limit_reads`]) spends
-/// reading: about 1 MiB on loopback. A larger message arrives over several polls instead of stalling one frame.
-/// The price: a client polled 60 times a second takes in at most about 60 MiB/s; a server that sends faster for
-/// long builds a backlog in the socket (its pings then arrive late too).
-pub const READ_TIME_PER_POLL: Duration = Duration::from_micros(500);
-
 /// Outgoing bytes waiting for the kernel are capped at twice this, or twice `max_message_bytes` if larger.
 pub const MIN_WRITE_BUFFER_LIMIT: usize = 16 << 20;
-
-/// What [`WebSocketTransport::poll`] reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportEvent {
-    /// The WebSocket is open. Reported once, first.
-    Connected,
-    /// A data message arrived.
-    RawPacket(RawPacket),
-    /// The connection is over. Reported once, last; `poll` returns `None` afterwards.
-    Closed(TransportEnd),
-}
 
 enum State {
     /// Being opened.
@@ -86,13 +70,25 @@ enum State {
     Done,
 }
 
+/// Opens [`WebSocketTransport`]s, with the TLS settings and the message cap of the client's config.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WebSocketConnector;
+
+impl Connector for WebSocketConnector {
+    type Transport = WebSocketTransport;
+
+    fn connect(&mut self, now: Instant, endpoint: &Endpoint, config: &ClientConfig) -> WebSocketTransport {
+        WebSocketTransport::connect(now, endpoint, &config.tls, config.limits.max_message_bytes)
+    }
+}
+
 /// A WebSocket client connection that never blocks its caller. See the [module documentation](self).
 pub struct WebSocketTransport {
     state: State,
     /// Messages sent before the connection opened, written once it does.
     queued: Vec<Message>,
     queued_bytes: usize,
-    /// The read deadline of the current client poll, once [`limit_reads`](Self::limit_reads) was called.
+    /// The read deadline of the current client poll, once [`limit_reads`](Transport::limit_reads) was called.
     read_deadline: Option<Instant>,
     /// A send or flush failure, reported by the next `poll`.
     error: Option<TransportEnd>,
@@ -100,10 +96,10 @@ pub struct WebSocketTransport {
 }
 
 impl WebSocketTransport {
-    /// Starts connecting to `endpoint` and returns at once; [`poll`](Self::poll) reports
+    /// Starts connecting to `endpoint` and returns at once; [`poll`](Transport::poll) reports
     /// [`TransportEvent::Connected`] or [`TransportEnd::ConnectFailed`]. `tls` only matters for `wss://`.
     /// Incoming messages larger than `max_message_bytes` close the connection.
-    pub fn connect(endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
+    pub fn connect(now: Instant, endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
         let write_limit = max_message_bytes.max(MIN_WRITE_BUFFER_LIMIT).saturating_mul(2);
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max_message_bytes))
@@ -111,7 +107,7 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let state = match Opening::start(Instant::now(), endpoint, tls, ws_config) {
+        let state = match Opening::start(now, endpoint, tls, ws_config) {
             Ok(opening) => State::Connecting(Box::new(opening)),
             Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
@@ -125,90 +121,13 @@ impl WebSocketTransport {
         }
     }
 
-    /// The next event, or `None` when nothing is ready. Never blocks: call it until it returns `None`, every
-    /// frame of the game loop. Also writes out what [`send`](Self::send) could not.
-    pub fn poll(&mut self) -> Option<TransportEvent> {
-        match &mut self.state {
-            State::Done => None,
-            State::Failed(_) => match std::mem::replace(&mut self.state, State::Done) {
-                State::Failed(why) => Some(TransportEvent::Closed(why)),
-                _ => None,
-            },
-            State::Connecting(opening) => match opening.poll(Instant::now()) {
-                Progress::Pending => None,
-                Progress::Failed(why) => {
-                    self.state = State::Done;
-                    self.queued.clear();
-                    Some(TransportEvent::Closed(TransportEnd::ConnectFailed(why)))
-                }
-                Progress::Ready(mut ws) => {
-                    // The rest of this client poll reads within its budget, as any other.
-                    ws.get_mut().read_until(self.read_deadline);
-                    self.state = State::Open(ws);
-                    self.queued_bytes = 0;
-                    for message in std::mem::take(&mut self.queued) {
-                        self.write_message(message);
-                    }
-                    self.flush();
-                    Some(TransportEvent::Connected)
-                }
-            },
-            State::Open(ws) => {
-                if let Some(why) = self.error.take() {
-                    self.finish(Some(&why));
-                    return Some(TransportEvent::Closed(why));
-                }
-                match read_one(ws) {
-                    ReadOutcome::RawPacket(frame) => Some(TransportEvent::RawPacket(frame)),
-                    ReadOutcome::Idle => None,
-                    ReadOutcome::Closed(why) => {
-                        self.finish(Some(&why));
-                        Some(TransportEvent::Closed(why))
-                    }
-                }
-            }
-        }
-    }
-
-    /// Queues `frame`; nothing is written until [`flush`](Self::flush) (or the next `poll`), so several frames
-    /// leave in one write. A failure is reported by the next `poll`, as
-    /// [`TransportEnd::Error`]. Frames sent while connecting are written once the connection opens; frames
-    /// sent after the close are dropped.
-    pub fn send(&mut self, frame: RawPacket) {
-        let message = match frame {
-            RawPacket::Text(text) => Message::Text(text),
-            RawPacket::Binary(bytes) => Message::Binary(bytes),
-        };
-        match &mut self.state {
-            State::Connecting(_) => {
-                self.queued_bytes = self.queued_bytes.saturating_add(message.len());
-                if self.queued_bytes > self.write_limit {
-                    self.error.get_or_insert(TransportEnd::Error(StreamError::QueueFull {
-                        limit: self.write_limit,
-                    }));
-                } else {
-                    self.queued.push(message);
-                }
-            }
-            // Queued only: `flush` (called by the client at the end of each poll) writes everything queued
-            // since, so the frames of one game frame leave in as few writes as the socket allows.
-            State::Open(_) => self.write_message(message),
-            State::Failed(_) | State::Done => {}
-        }
-    }
-
-    /// Lets reads go on for [`READ_TIME_PER_POLL`] from now, and no longer; called once per client `poll`, before
-    /// the calls to [`poll`](Self::poll) it makes.
-    pub fn limit_reads(&mut self) {
-        let deadline = Instant::now() + READ_TIME_PER_POLL;
-        self.read_deadline = Some(deadline);
-        if let State::Open(ws) = &mut self.state {
-            ws.get_mut().read_until(Some(deadline));
-        }
+    /// Whether the WebSocket is open and has not failed.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, State::Open(_)) && self.error.is_none()
     }
 
     /// Writes out buffered bytes, as far as the socket takes them without blocking.
-    pub fn flush(&mut self) {
+    fn flush_socket(&mut self) {
         if self.error.is_some() {
             return;
         }
@@ -219,17 +138,6 @@ impl WebSocketTransport {
                 Err(e) => self.error = Some(classify(e)),
             }
         }
-    }
-
-    /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
-    /// A connection attempt in progress is abandoned. Never blocks. No event follows.
-    pub fn close(&mut self) {
-        self.finish(None);
-    }
-
-    /// Whether the WebSocket is open and has not failed.
-    pub fn is_connected(&self) -> bool {
-        matches!(self.state, State::Open(_)) && self.error.is_none()
     }
 
     fn write_message(&mut self, message: Message) {
@@ -273,6 +181,103 @@ impl WebSocketTransport {
             }
             State::Failed(_) | State::Done => {}
         }
+    }
+}
+
+impl Transport for WebSocketTransport {
+    type Connector = WebSocketConnector;
+
+    /// The next event, or `None` when nothing is ready. Never blocks: call it until it returns `None`, every
+    /// frame of the game loop. Also writes out what [`send`](Self::send) could not.
+    fn poll(&mut self, now: Instant) -> Option<TransportEvent> {
+        match &mut self.state {
+            State::Done => None,
+            State::Failed(_) => match std::mem::replace(&mut self.state, State::Done) {
+                State::Failed(why) => Some(TransportEvent::Closed(why)),
+                _ => None,
+            },
+            State::Connecting(opening) => match opening.poll(now) {
+                Progress::Pending => None,
+                Progress::Failed(why) => {
+                    self.state = State::Done;
+                    self.queued.clear();
+                    Some(TransportEvent::Closed(TransportEnd::ConnectFailed(why)))
+                }
+                Progress::Ready(mut ws) => {
+                    // The rest of this client poll reads within its budget, as any other.
+                    ws.get_mut().read_until(self.read_deadline);
+                    self.state = State::Open(ws);
+                    self.queued_bytes = 0;
+                    for message in std::mem::take(&mut self.queued) {
+                        self.write_message(message);
+                    }
+                    self.flush_socket();
+                    Some(TransportEvent::Connected)
+                }
+            },
+            State::Open(ws) => {
+                if let Some(why) = self.error.take() {
+                    self.finish(Some(&why));
+                    return Some(TransportEvent::Closed(why));
+                }
+                match read_one(ws) {
+                    ReadOutcome::RawPacket(frame) => Some(TransportEvent::RawPacket(frame)),
+                    ReadOutcome::Idle => None,
+                    ReadOutcome::Closed(why) => {
+                        self.finish(Some(&why));
+                        Some(TransportEvent::Closed(why))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues `frame`; nothing is written until [`flush`](Self::flush) (or the next `poll`), so several frames
+    /// leave in one write. A failure is reported by the next `poll`, as
+    /// [`TransportEnd::Error`]. Frames sent while connecting are written once the connection opens; frames
+    /// sent after the close are dropped.
+    fn send(&mut self, frame: RawPacket) {
+        let message = match frame {
+            RawPacket::Text(text) => Message::Text(text),
+            RawPacket::Binary(bytes) => Message::Binary(bytes),
+        };
+        match &mut self.state {
+            State::Connecting(_) => {
+                self.queued_bytes = self.queued_bytes.saturating_add(message.len());
+                if self.queued_bytes > self.write_limit {
+                    self.error.get_or_insert(TransportEnd::Error(StreamError::QueueFull {
+                        limit: self.write_limit,
+                    }));
+                } else {
+                    self.queued.push(message);
+                }
+            }
+            // Queued only: `flush` (called by the client at the end of each poll) writes everything queued
+            // since, so the frames of one game frame leave in as few writes as the socket allows.
+            State::Open(_) => self.write_message(message),
+            State::Failed(_) | State::Done => {}
+        }
+    }
+
+    /// Lets reads go on for [`READ_TIME_PER_POLL`] from now, and no longer; called once per client `poll`, before
+    /// the calls to [`poll`](Self::poll) it makes.
+    fn limit_reads(&mut self) {
+        let deadline = Instant::now() + READ_TIME_PER_POLL;
+        self.read_deadline = Some(deadline);
+        if let State::Open(ws) = &mut self.state {
+            ws.get_mut().read_until(Some(deadline));
+        }
+    }
+
+    /// Writes out buffered bytes, as far as the socket takes them without blocking.
+    fn flush(&mut self) {
+        self.flush_socket();
+    }
+
+    /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
+    /// A connection attempt in progress is abandoned. Never blocks. No event follows.
+    fn close(&mut self) {
+        self.finish(None);
     }
 }
 
