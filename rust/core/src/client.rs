@@ -77,12 +77,12 @@ impl<T: Transport> Client<T> {
     ///
     /// Namespaces, the main one included, connect with [`Client::connect_namespace`]; those already wanted
     /// rejoin when the connection opens.
-    pub fn connect(&mut self, url: &str, now: Instant) -> Result<(), UrlError> {
+    pub fn connect(&mut self, now: Instant, url: &str) -> Result<(), UrlError> {
         let endpoint = Endpoint::parse(url, &self.session.config().path)?;
         self.endpoint = Some(endpoint);
         self.url = url.to_owned();
         self.session.open(now);
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
@@ -115,7 +115,7 @@ impl<T: Transport> Client<T> {
                     }
                 }
                 // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
-                if self.drive(now) || !decoded {
+                if self.apply_session_output(now) || !decoded {
                     break;
                 }
             }
@@ -123,7 +123,7 @@ impl<T: Transport> Client<T> {
         if self.next_deadline.is_some_and(|deadline| deadline <= now) {
             self.session.handle_timeout(now);
         }
-        self.drive(now);
+        self.apply_session_output(now);
         if let Some(transport) = self.transport.as_mut() {
             transport.flush();
         }
@@ -147,8 +147,10 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// Hands the session's frames and commands to the transport. Returns whether the transport changed.
-    fn drive(&mut self, now: Instant) -> bool {
+    /// Carries out what the session asks, in the order it asked: hands its packets to the transport, opens or
+    /// closes the transport, then caches the session's next deadline. Returns whether the transport was opened or
+    /// closed.
+    fn apply_session_output(&mut self, now: Instant) -> bool {
         let mut changed = false;
         loop {
             while let Some(frame) = self.session.poll_transmit() {
@@ -184,6 +186,7 @@ impl<T: Transport> Client<T> {
     }
 
     /// The next event, in the order they happened.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.session.poll_event()
     }
@@ -195,27 +198,27 @@ impl<T: Transport> Client<T> {
 
     /// Connects (or reconnects) namespace `ns` with `auth`: at once when the connection is open, otherwise as
     /// soon as it opens. If the client was closed but has a URL, it reconnects.
-    pub fn connect_namespace(&mut self, ns: &str, auth: Option<Value>, now: Instant) -> Result<(), CommandError> {
+    pub fn connect_namespace(&mut self, now: Instant, ns: &str, auth: Option<Value>) -> Result<(), CommandError> {
         self.session.connect_namespace(ns, auth)?;
         if self.session.state() == ConnectionState::Disconnected && self.endpoint.is_some() {
             self.session.open(now);
         }
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Disconnects namespace `ns` (sends DISCONNECT). The connection stays open while other namespaces use it.
-    pub fn disconnect_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+    pub fn disconnect_namespace(&mut self, now: Instant, ns: &str) -> Result<(), CommandError> {
         self.session.disconnect_namespace(ns)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Forgets namespace `ns` (see [`Session::remove_namespace`]): disconnects it if needed, times out its acks and
     /// drops its send buffer. The connection closes when no namespace uses it any more.
-    pub fn remove_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+    pub fn remove_namespace(&mut self, now: Instant, ns: &str) -> Result<(), CommandError> {
         self.session.remove_namespace(ns)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
@@ -223,7 +226,7 @@ impl<T: Transport> Client<T> {
     /// them.
     pub fn remove_all_namespaces(&mut self, now: Instant) {
         self.session.remove_all_namespaces();
-        self.drive(now);
+        self.apply_session_output(now);
     }
 
     /// Whether namespace `ns` is registered (added and not removed).
@@ -232,22 +235,22 @@ impl<T: Transport> Client<T> {
     }
 
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
-    pub fn emit(&mut self, ns: &str, event: &str, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
+    pub fn emit(&mut self, now: Instant, ns: &str, event: &str, args: Vec<Value>) -> Result<(), CommandError> {
         self.session.emit(now, ns, event, args, None)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Emits only if `ns` is connected right now; otherwise drops it. Returns whether it was sent.
     pub fn emit_volatile(
         &mut self,
+        now: Instant,
         ns: &str,
         event: &str,
         args: Vec<Value>,
-        now: Instant,
     ) -> Result<bool, CommandError> {
         let sent = self.session.emit_volatile(now, ns, event, args)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(sent)
     }
 
@@ -255,34 +258,34 @@ impl<T: Transport> Client<T> {
     /// exactly once.
     pub fn emit_with_ack(
         &mut self,
+        now: Instant,
         ns: &str,
         event: &str,
         args: Vec<Value>,
         timeout: Duration,
-        now: Instant,
     ) -> Result<AckId, CommandError> {
         let id = self.session.emit(now, ns, event, args, Some(timeout))?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(id.expect("an emit with a timeout always gets an ack id"))
     }
 
     /// Answers the server's event that carried `request` on `ns` (refused once that namespace session ended).
     pub fn send_ack(
         &mut self,
+        now: Instant,
         ns: &str,
         request: AckRequest,
         args: Vec<Value>,
-        now: Instant,
     ) -> Result<(), CommandError> {
         self.session.send_ack(ns, request, args)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Closes the connection ("io client disconnect"); no reconnection follows.
     pub fn close(&mut self, now: Instant) {
         self.session.close();
-        self.drive(now);
+        self.apply_session_output(now);
         self.flush();
     }
 
