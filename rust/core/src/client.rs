@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
+use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
 use crate::config::ClientConfig;
 use crate::endpoint::Endpoint;
@@ -151,14 +152,15 @@ impl<T: Transport> Client<T> {
     /// closed.
     fn apply_session_output(&mut self, now: Instant) -> bool {
         let mut changed = false;
-        loop {
-            while let Some(frame) = self.session.poll_transmit() {
-                if let Some(transport) = self.transport.as_mut() {
-                    transport.send(frame);
+        while let Some(output) = next_output(&mut self.session, &mut self.next_deadline) {
+            let command = match output {
+                Output::Packet(packet) => {
+                    if let Some(transport) = self.transport.as_mut() {
+                        transport.send(packet);
+                    }
+                    continue;
                 }
-            }
-            let Some(command) = self.session.poll_command() else {
-                break;
+                Output::Command(command) => command,
             };
             changed = true;
             match command {
@@ -180,7 +182,6 @@ impl<T: Transport> Client<T> {
                 }
             }
         }
-        self.next_deadline = self.session.next_deadline();
         changed
     }
 
@@ -327,4 +328,24 @@ impl<T: Transport> Client<T> {
     pub fn session(&self) -> &Session {
         &self.session
     }
+}
+
+/// What the session asks of the transport next.
+enum Output {
+    Packet(RawPacket),
+    Command(TransportCommand),
+}
+
+/// The session's next packet to send, or else its next command; `None` when it has neither, and then `next_deadline`
+/// is brought up to date. Not generic, so that it is compiled in this crate with the session's small methods inlined
+/// (the generic client is compiled in the crate that uses it, where they would be calls).
+fn next_output(session: &mut Session, next_deadline: &mut Option<Instant>) -> Option<Output> {
+    if let Some(packet) = session.poll_transmit() {
+        return Some(Output::Packet(packet));
+    }
+    if let Some(command) = session.poll_command() {
+        return Some(Output::Command(command));
+    }
+    *next_deadline = session.next_deadline();
+    None
 }

@@ -143,6 +143,7 @@ impl Stream {
 }
 
 impl Read for Stream {
+    #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.read_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -161,6 +162,7 @@ impl Read for Stream {
 }
 
 impl Read for Io {
+    #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Io::Plain(s) => s.read(buf),
@@ -170,6 +172,7 @@ impl Read for Io {
 }
 
 impl Write for Stream {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.io {
             Io::Plain(s) => s.write(buf),
@@ -182,6 +185,7 @@ impl Write for Stream {
         }
     }
 
+    #[inline]
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.io {
             Io::Plain(s) => s.flush(),

@@ -126,20 +126,6 @@ impl WebSocketTransport {
         matches!(self.state, State::Open(_)) && self.error.is_none()
     }
 
-    /// Writes out buffered bytes, as far as the socket takes them without blocking.
-    fn flush_socket(&mut self) {
-        if self.error.is_some() {
-            return;
-        }
-        if let State::Open(ws) = &mut self.state {
-            match ws.flush() {
-                Ok(()) => {}
-                Err(e) if is_would_block(&e) => {}
-                Err(e) => self.error = Some(classify(e)),
-            }
-        }
-    }
-
     fn write_message(&mut self, message: Message) {
         if self.error.is_some() {
             return;
@@ -211,7 +197,7 @@ impl Transport for WebSocketTransport {
                     for message in std::mem::take(&mut self.queued) {
                         self.write_message(message);
                     }
-                    self.flush_socket();
+                    self.flush();
                     Some(TransportEvent::Connected)
                 }
             },
@@ -236,6 +222,7 @@ impl Transport for WebSocketTransport {
     /// leave in one write. A failure is reported by the next `poll`, as
     /// [`TransportEnd::Error`]. Frames sent while connecting are written once the connection opens; frames
     /// sent after the close are dropped.
+    #[inline]
     fn send(&mut self, frame: RawPacket) {
         let message = match frame {
             RawPacket::Text(text) => Message::Text(text),
@@ -261,6 +248,7 @@ impl Transport for WebSocketTransport {
 
     /// Lets reads go on for [`READ_TIME_PER_POLL`] from now, and no longer; called once per client `poll`, before
     /// the calls to [`poll`](Self::poll) it makes.
+    #[inline]
     fn limit_reads(&mut self) {
         let deadline = Instant::now() + READ_TIME_PER_POLL;
         self.read_deadline = Some(deadline);
@@ -270,8 +258,18 @@ impl Transport for WebSocketTransport {
     }
 
     /// Writes out buffered bytes, as far as the socket takes them without blocking.
+    #[inline]
     fn flush(&mut self) {
-        self.flush_socket();
+        if self.error.is_some() {
+            return;
+        }
+        if let State::Open(ws) = &mut self.state {
+            match ws.flush() {
+                Ok(()) => {}
+                Err(e) if is_would_block(&e) => {}
+                Err(e) => self.error = Some(classify(e)),
+            }
+        }
     }
 
     /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
