@@ -18,7 +18,8 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use socketio_core::codec::engineio::{self, EnginePacket};
 use socketio_core::codec::packet::Decoder;
-use socketio_core::session::{Session, TransportCommand, TransportLoss};
+use socketio_core::error::{ConnectFailure, StreamError, TransportEnd};
+use socketio_core::session::{Session, TransportCommand};
 use socketio_core::{AckId, AckRequest, ClientConfig, ClientEvent, RawPacket, Limits, ReconnectConfig, Value};
 
 const NAMESPACES: [&str; 4] = ["/", "/a", "/b", "nope"];
@@ -232,10 +233,10 @@ impl Script {
             }
             8 => {
                 let loss = match input.byte() % 4 {
-                    0 => TransportLoss::ConnectFailed("refused".into()),
-                    1 => TransportLoss::Closed,
-                    2 => TransportLoss::Error("reset".into()),
-                    _ => TransportLoss::MessageTooLarge { size: 100, max: 10 },
+                    0 => TransportEnd::ConnectFailed(ConnectFailure::NoUrl),
+                    1 => TransportEnd::Closed,
+                    2 => TransportEnd::Error(StreamError::Protocol("reset".into())),
+                    _ => TransportEnd::MessageTooLarge { size: 100, max: 10 },
                 };
                 self.session.handle_transport_loss(self.now, loss);
             }

@@ -1,16 +1,18 @@
-//! `Client`: the session state machine wired to the WebSocket transport. One per connection; no globals.
+//! `Client`: the session state machine wired to a [`Transport`] (the WebSocket one by default). One per connection;
+//! no globals.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
+use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
 use crate::config::ClientConfig;
 use crate::endpoint::Endpoint;
-use crate::error::{CommandError, UrlError};
+use crate::error::{CommandError, ConnectFailure, TransportEnd, UrlError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
-use crate::session::{Session, TransportCommand, TransportLoss};
-use crate::transport::{TransportClosed, TransportEvent, WebSocketTransport};
+use crate::session::{Session, TransportCommand};
+use crate::transport::{Connector, Transport, TransportEvent, WebSocketConnector, WebSocketTransport};
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
@@ -27,23 +29,35 @@ pub const DECODE_TIME_PER_POLL: Duration = Duration::from_millis(2);
 /// Outgoing frames are queued by the commands (`emit`, …) and written at the end of the next `poll` (or by
 /// [`Client::flush`], which the Godot layer calls at the end of each frame that emitted), so the frames of one game
 /// frame leave together.
-pub struct Client {
+///
+/// `T` is the transport: [`WebSocketTransport`] unless told otherwise ([`Client::with_connector`]).
+pub struct Client<T: Transport = WebSocketTransport> {
     session: Session,
     endpoint: Option<Endpoint>,
     url: String,
-    transport: Option<WebSocketTransport>,
+    /// Opens a transport at each connection attempt.
+    connector: T::Connector,
+    transport: Option<T>,
     /// `session.next_deadline()`, cached so an idle `poll` is a clock comparison.
     next_deadline: Option<Instant>,
 }
 
 impl Client {
-    /// A client with these settings, not connected.
+    /// A client with these settings over WebSocket, not connected.
     pub fn new(config: ClientConfig) -> Self {
+        Client::with_connector(config, WebSocketConnector)
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// A client with these settings whose transports `connector` opens, not connected.
+    pub fn with_connector(config: ClientConfig, connector: T::Connector) -> Self {
         let seed = RandomState::new().hash_one(0x5eed_u64);
         Client {
             session: Session::new(config, seed),
             endpoint: None,
             url: String::new(),
+            connector,
             transport: None,
             next_deadline: None,
         }
@@ -63,12 +77,12 @@ impl Client {
     ///
     /// Namespaces, the main one included, connect with [`Client::connect_namespace`]; those already wanted
     /// rejoin when the connection opens.
-    pub fn connect(&mut self, url: &str, now: Instant) -> Result<(), UrlError> {
+    pub fn connect(&mut self, now: Instant, url: &str) -> Result<(), UrlError> {
         let endpoint = Endpoint::parse(url, &self.session.config().path)?;
         self.endpoint = Some(endpoint);
         self.url = url.to_owned();
         self.session.open(now);
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
@@ -87,7 +101,7 @@ impl Client {
                 let Some(transport) = self.transport.as_mut() else {
                     break;
                 };
-                match transport.poll() {
+                match transport.poll(now) {
                     None => break,
                     Some(TransportEvent::Connected) => {}
                     Some(TransportEvent::RawPacket(frame)) => {
@@ -97,11 +111,11 @@ impl Client {
                     }
                     Some(TransportEvent::Closed(closed)) => {
                         self.transport = None;
-                        self.session.handle_transport_loss(now, loss_of(closed));
+                        self.session.handle_transport_loss(now, closed);
                     }
                 }
                 // Pongs and acks go out at once; a Close or Open from the session replaces the transport.
-                if self.drive(now) || !decoded {
+                if self.apply_session_output(now) || !decoded {
                     break;
                 }
             }
@@ -109,7 +123,7 @@ impl Client {
         if self.next_deadline.is_some_and(|deadline| deadline <= now) {
             self.session.handle_timeout(now);
         }
-        self.drive(now);
+        self.apply_session_output(now);
         if let Some(transport) = self.transport.as_mut() {
             transport.flush();
         }
@@ -133,17 +147,20 @@ impl Client {
         }
     }
 
-    /// Hands the session's frames and commands to the transport. Returns whether the transport changed.
-    fn drive(&mut self, now: Instant) -> bool {
+    /// Carries out what the session asks, in the order it asked: hands its packets to the transport, opens or
+    /// closes the transport, then caches the session's next deadline. Returns whether the transport was opened or
+    /// closed.
+    fn apply_session_output(&mut self, now: Instant) -> bool {
         let mut changed = false;
-        loop {
-            while let Some(frame) = self.session.poll_transmit() {
-                if let Some(transport) = self.transport.as_mut() {
-                    transport.send(frame);
+        while let Some(output) = next_output(&mut self.session, &mut self.next_deadline) {
+            let command = match output {
+                Output::Packet(packet) => {
+                    if let Some(transport) = self.transport.as_mut() {
+                        transport.send(packet);
+                    }
+                    continue;
                 }
-            }
-            let Some(command) = self.session.poll_command() else {
-                break;
+                Output::Command(command) => command,
             };
             changed = true;
             match command {
@@ -157,24 +174,19 @@ impl Client {
                         old.close();
                     }
                     if let Some(endpoint) = &self.endpoint {
-                        let config = self.session.config();
-                        self.transport = Some(WebSocketTransport::connect(
-                            endpoint,
-                            &config.tls,
-                            config.limits.max_message_bytes,
-                        ));
+                        self.transport = Some(self.connector.connect(now, endpoint, self.session.config()));
                     } else {
-                        self.session
-                            .handle_transport_loss(now, TransportLoss::ConnectFailed("no URL to connect to".into()));
+                        let no_url = TransportEnd::ConnectFailed(ConnectFailure::NoUrl);
+                        self.session.handle_transport_loss(now, no_url);
                     }
                 }
             }
         }
-        self.next_deadline = self.session.next_deadline();
         changed
     }
 
     /// The next event, in the order they happened.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.session.poll_event()
     }
@@ -186,27 +198,27 @@ impl Client {
 
     /// Connects (or reconnects) namespace `ns` with `auth`: at once when the connection is open, otherwise as
     /// soon as it opens. If the client was closed but has a URL, it reconnects.
-    pub fn connect_namespace(&mut self, ns: &str, auth: Option<Value>, now: Instant) -> Result<(), CommandError> {
+    pub fn connect_namespace(&mut self, now: Instant, ns: &str, auth: Option<Value>) -> Result<(), CommandError> {
         self.session.connect_namespace(ns, auth)?;
         if self.session.state() == ConnectionState::Disconnected && self.endpoint.is_some() {
             self.session.open(now);
         }
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Disconnects namespace `ns` (sends DISCONNECT). The connection stays open while other namespaces use it.
-    pub fn disconnect_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+    pub fn disconnect_namespace(&mut self, now: Instant, ns: &str) -> Result<(), CommandError> {
         self.session.disconnect_namespace(ns)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Forgets namespace `ns` (see [`Session::remove_namespace`]): disconnects it if needed, times out its acks and
     /// drops its send buffer. The connection closes when no namespace uses it any more.
-    pub fn remove_namespace(&mut self, ns: &str, now: Instant) -> Result<(), CommandError> {
+    pub fn remove_namespace(&mut self, now: Instant, ns: &str) -> Result<(), CommandError> {
         self.session.remove_namespace(ns)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
@@ -214,7 +226,7 @@ impl Client {
     /// them.
     pub fn remove_all_namespaces(&mut self, now: Instant) {
         self.session.remove_all_namespaces();
-        self.drive(now);
+        self.apply_session_output(now);
     }
 
     /// Whether namespace `ns` is registered (added and not removed).
@@ -223,22 +235,22 @@ impl Client {
     }
 
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
-    pub fn emit(&mut self, ns: &str, event: &str, args: Vec<Value>, now: Instant) -> Result<(), CommandError> {
+    pub fn emit(&mut self, now: Instant, ns: &str, event: &str, args: Vec<Value>) -> Result<(), CommandError> {
         self.session.emit(now, ns, event, args, None)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Emits only if `ns` is connected right now; otherwise drops it. Returns whether it was sent.
     pub fn emit_volatile(
         &mut self,
+        now: Instant,
         ns: &str,
         event: &str,
         args: Vec<Value>,
-        now: Instant,
     ) -> Result<bool, CommandError> {
         let sent = self.session.emit_volatile(now, ns, event, args)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(sent)
     }
 
@@ -246,34 +258,34 @@ impl Client {
     /// exactly once.
     pub fn emit_with_ack(
         &mut self,
+        now: Instant,
         ns: &str,
         event: &str,
         args: Vec<Value>,
         timeout: Duration,
-        now: Instant,
     ) -> Result<AckId, CommandError> {
         let id = self.session.emit(now, ns, event, args, Some(timeout))?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(id.expect("an emit with a timeout always gets an ack id"))
     }
 
     /// Answers the server's event that carried `request` on `ns` (refused once that namespace session ended).
     pub fn send_ack(
         &mut self,
+        now: Instant,
         ns: &str,
         request: AckRequest,
         args: Vec<Value>,
-        now: Instant,
     ) -> Result<(), CommandError> {
         self.session.send_ack(ns, request, args)?;
-        self.drive(now);
+        self.apply_session_output(now);
         Ok(())
     }
 
     /// Closes the connection ("io client disconnect"); no reconnection follows.
     pub fn close(&mut self, now: Instant) {
         self.session.close();
-        self.drive(now);
+        self.apply_session_output(now);
         self.flush();
     }
 
@@ -318,11 +330,22 @@ impl Client {
     }
 }
 
-fn loss_of(closed: TransportClosed) -> TransportLoss {
-    match closed {
-        TransportClosed::ConnectFailed(message) => TransportLoss::ConnectFailed(message),
-        TransportClosed::Closed => TransportLoss::Closed,
-        TransportClosed::Error(message) => TransportLoss::Error(message),
-        TransportClosed::MessageTooLarge { size, max } => TransportLoss::MessageTooLarge { size, max },
+/// What the session asks of the transport next.
+enum Output {
+    Packet(RawPacket),
+    Command(TransportCommand),
+}
+
+/// The session's next packet to send, or else its next command; `None` when it has neither, and then `next_deadline`
+/// is brought up to date. Not generic, so that it is compiled in this crate with the session's small methods inlined
+/// (the generic client is compiled in the crate that uses it, where they would be calls).
+fn next_output(session: &mut Session, next_deadline: &mut Option<Instant>) -> Option<Output> {
+    if let Some(packet) = session.poll_transmit() {
+        return Some(Output::Packet(packet));
     }
+    if let Some(command) = session.poll_command() {
+        return Some(Output::Command(command));
+    }
+    *next_deadline = session.next_deadline();
+    None
 }

@@ -1,6 +1,8 @@
 //! Typed errors: one variant per cause.
 
 use std::fmt;
+use std::io;
+use std::net::SocketAddr;
 
 /// Why the decoder refused a frame. Each refusal closes the connection with "parse error".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,4 +223,415 @@ impl From<EncodeError> for CommandError {
     fn from(e: EncodeError) -> Self {
         CommandError::Encode(e)
     }
+}
+
+/// How a transport ended: it could not be opened, the server closed it, it failed, or the server sent a message
+/// over the cap. A transport reports it once, as its last event
+/// ([`TransportEvent::Closed`](crate::transport::TransportEvent::Closed)), and the session turns it into the
+/// user's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportEnd {
+    /// The connection could not be opened: which step failed, and why.
+    ConnectFailed(ConnectFailure),
+    /// The server closed the connection: a close frame, or end of stream.
+    Closed,
+    /// An I/O or protocol error after the connection was open.
+    Error(StreamError),
+    /// The server sent a message larger than the cap.
+    MessageTooLarge {
+        /// Size of the message (or frame), as announced.
+        size: usize,
+        /// The cap in force (`max_message_bytes`).
+        max: usize,
+    },
+}
+
+impl fmt::Display for TransportEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportEnd::ConnectFailed(why) => write!(f, "connection failed: {why}"),
+            TransportEnd::Closed => f.write_str("connection closed by the server"),
+            TransportEnd::Error(why) => write!(f, "connection error: {why}"),
+            TransportEnd::MessageTooLarge { size, max } => {
+                write!(
+                    f,
+                    "the server sent a message of {size} bytes, larger than max_message_size ({max} bytes)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for TransportEnd {}
+
+/// Why an open connection failed ([`TransportEnd::Error`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamError {
+    /// The socket failed: the error's kind, and the system's words for it.
+    Io {
+        /// What kind of error it is.
+        kind: io::ErrorKind,
+        /// The error as the system words it, e.g. `Connection reset by peer (os error 104)`.
+        message: String,
+    },
+    /// The server does not read what we send (or the network is too slow): the bytes waiting for the kernel
+    /// passed the write buffer's cap.
+    WriteBufferFull,
+    /// More than `limit` bytes were sent before the connection opened.
+    QueueFull {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The server broke the WebSocket protocol (or sent text that is not UTF-8), in tungstenite's words.
+    Protocol(String),
+}
+
+impl StreamError {
+    /// An I/O error of the open connection.
+    pub fn io(e: &io::Error) -> Self {
+        StreamError::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Io { message, .. } => write!(f, "I/O error: {message}"),
+            StreamError::WriteBufferFull => f.write_str(
+                "write buffer full: the server is not reading what we send, or the network is too slow (unsent bytes \
+                 are capped at twice max_message_size or twice 16 MiB, whichever is larger)",
+            ),
+            StreamError::QueueFull { limit } => write!(
+                f,
+                "send buffer full: more than {limit} bytes queued before the connection opened"
+            ),
+            StreamError::Protocol(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+/// Why a connection could not be opened ([`TransportEnd::ConnectFailed`]): the step that failed, and its cause.
+/// The text says both, e.g. `TLS handshake failed: the server's certificate expired on 2020-01-02 00:00:00 UTC`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// The client has no URL to connect to.
+    NoUrl,
+    /// The TLS settings cannot be used (checked before anything is sent).
+    TlsSettings(TlsSettingsError),
+    /// The host name could not be resolved.
+    Dns(DnsFailure),
+    /// No address of the host took a TCP connection.
+    Tcp(TcpFailure),
+    /// The TLS handshake failed.
+    Tls(TlsFailure),
+    /// The server did not upgrade the connection to a WebSocket.
+    Upgrade(UpgradeFailure),
+    /// The attempt had already ended when it was polled again.
+    Ended,
+}
+
+impl fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectFailure::NoUrl => f.write_str("no URL to connect to"),
+            ConnectFailure::TlsSettings(why) => why.fmt(f),
+            ConnectFailure::Dns(why) => why.fmt(f),
+            ConnectFailure::Tcp(why) => why.fmt(f),
+            ConnectFailure::Tls(why) => write!(f, "TLS handshake failed: {why}"),
+            ConnectFailure::Upgrade(why) => write!(f, "WebSocket upgrade failed: {why}"),
+            ConnectFailure::Ended => f.write_str("the connection attempt is over"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectFailure {}
+
+/// An I/O error of a connection step, by what it means to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoFailure {
+    /// No answer in time.
+    TimedOut,
+    /// The server closed the connection.
+    ClosedByServer,
+    /// Nothing takes connections at that address (or a firewall says so), in the system's words, e.g.
+    /// `Connection refused (os error 111)`.
+    Refused(String),
+    /// No route to the host or to its network, in the system's words.
+    Unreachable(String),
+    /// Another error: its kind, and the system's words.
+    Other {
+        /// What kind of error it is.
+        kind: io::ErrorKind,
+        /// The error as the system words it.
+        message: String,
+    },
+}
+
+impl IoFailure {
+    /// What `e` means for a connection step.
+    pub fn of(e: &io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => IoFailure::TimedOut,
+            io::ErrorKind::UnexpectedEof => IoFailure::ClosedByServer,
+            io::ErrorKind::ConnectionRefused => IoFailure::Refused(e.to_string()),
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => IoFailure::Unreachable(e.to_string()),
+            kind => IoFailure::Other {
+                kind,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IoFailure::TimedOut => f.write_str("timed out"),
+            IoFailure::ClosedByServer => f.write_str("the server closed the connection"),
+            IoFailure::Refused(message) | IoFailure::Unreachable(message) | IoFailure::Other { message, .. } => {
+                f.write_str(message)
+            }
+        }
+    }
+}
+
+/// Why the TLS settings cannot be used ([`ConnectFailure::TlsSettings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSettingsError {
+    /// The name to verify (`TlsConfig::server_name`, or the URL's host) is not a valid DNS name or IP address.
+    ServerName {
+        /// The name.
+        name: String,
+        /// rustls's reason.
+        why: String,
+    },
+    /// rustls refused its own set-up (no protocol version in common with the provider).
+    Setup(String),
+    /// The custom CA certificates are not valid PEM.
+    InvalidPem(String),
+    /// A custom CA certificate cannot be a trust anchor.
+    UnusableCertificate {
+        /// Its place in the PEM, from 1.
+        index: usize,
+        /// webpki's reason.
+        why: String,
+    },
+    /// The custom CA PEM holds no certificate.
+    NoCertificate,
+}
+
+impl fmt::Display for TlsSettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsSettingsError::ServerName { name, why } => write!(f, "invalid TLS server name {name:?}: {why}"),
+            TlsSettingsError::Setup(why) => write!(f, "TLS setup failed: {why}"),
+            TlsSettingsError::InvalidPem(why) => write!(f, "custom CA certificates: invalid PEM: {why}"),
+            TlsSettingsError::UnusableCertificate { index, why } => {
+                write!(f, "custom CA certificates: certificate {index} is not usable: {why}")
+            }
+            TlsSettingsError::NoCertificate => {
+                f.write_str("custom CA certificates: no \"BEGIN CERTIFICATE\" block in the PEM")
+            }
+        }
+    }
+}
+
+/// Why the host name could not be resolved ([`ConnectFailure::Dns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsFailure {
+    /// The resolver failed.
+    Lookup {
+        /// The name looked up.
+        host: String,
+        /// The resolver's words.
+        message: String,
+    },
+    /// The name has no address.
+    NoAddress {
+        /// The name looked up.
+        host: String,
+    },
+    /// The thread that asks the resolver could not be started.
+    ThreadNotStarted(String),
+    /// That thread ended without an answer.
+    ThreadEnded,
+}
+
+impl fmt::Display for DnsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsFailure::Lookup { host, message } => write!(f, "DNS lookup of {host} failed: {message}"),
+            DnsFailure::NoAddress { host } => write!(f, "DNS lookup of {host} found no address"),
+            DnsFailure::ThreadNotStarted(why) => write!(f, "could not start the DNS lookup thread: {why}"),
+            DnsFailure::ThreadEnded => f.write_str("the DNS lookup thread ended"),
+        }
+    }
+}
+
+/// No address of the host took a TCP connection ([`ConnectFailure::Tcp`]): each one tried, and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpFailure {
+    /// The host as the URL names it (an IPv6 address in brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// Each address tried, in order, and why it failed.
+    pub attempts: Vec<(SocketAddr, IoFailure)>,
+}
+
+impl fmt::Display for TcpFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = format!("{}:{}", self.host, self.port);
+        match self.attempts.as_slice() {
+            [(addr, why)] if addr.to_string() == target => write!(f, "TCP connect to {target} failed: {why}"),
+            [(addr, why)] => write!(f, "TCP connect to {target} ({addr}) failed: {why}"),
+            all => {
+                write!(f, "TCP connect to {target} failed: ")?;
+                for (i, (addr, why)) in all.iter().enumerate() {
+                    let separator = if i == 0 { "" } else { "; " };
+                    write!(f, "{separator}{addr}: {why}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why the TLS handshake failed ([`ConnectFailure::Tls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate was refused.
+    Certificate(CertificateRefusal),
+    /// Another TLS error, in rustls's words (e.g. the server does not speak TLS).
+    Protocol(String),
+    /// The socket failed, or the server closed it, during the handshake.
+    Io(IoFailure),
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsFailure::Certificate(why) => write!(f, "the server's certificate {why}"),
+            TlsFailure::Protocol(why) => f.write_str(why),
+            TlsFailure::Io(why) => why.fmt(f),
+        }
+    }
+}
+
+/// Why the server's certificate was refused ([`TlsFailure::Certificate`]); the text follows "the server's
+/// certificate".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateRefusal {
+    /// It is neither trusted itself nor issued by a trusted certificate.
+    UnknownIssuer,
+    /// It is issued for other names.
+    NameMismatch {
+        /// The name asked for.
+        expected: String,
+        /// The names it holds.
+        presented: Vec<String>,
+    },
+    /// It (or the trusted certificate it leads to) expired.
+    Expired {
+        /// The end of its validity, in seconds since the UNIX epoch.
+        not_after: u64,
+    },
+    /// It (or the trusted certificate it leads to) is not valid yet.
+    NotValidYet {
+        /// The start of its validity, in seconds since the UNIX epoch.
+        not_before: u64,
+    },
+    /// Its key usage or extended key usage does not allow a TLS server.
+    NotForServers,
+    /// Another refusal, in the verifier's words.
+    Other(String),
+}
+
+impl fmt::Display for CertificateRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertificateRefusal::UnknownIssuer => {
+                f.write_str("is not trusted: it is neither a trusted certificate nor issued by one (unknown issuer)")
+            }
+            CertificateRefusal::NameMismatch { expected, presented } => {
+                let presented = if presented.is_empty() {
+                    "no name".to_owned()
+                } else {
+                    presented.join(", ")
+                };
+                write!(f, "is for {presented}, not for {expected} (name mismatch)")
+            }
+            CertificateRefusal::Expired { not_after } => write!(f, "expired on {}", utc_date(*not_after)),
+            CertificateRefusal::NotValidYet { not_before } => {
+                write!(f, "is not valid yet: it is valid from {}", utc_date(*not_before))
+            }
+            CertificateRefusal::NotForServers => f.write_str("is not meant for a TLS server (key usage)"),
+            CertificateRefusal::Other(why) => write!(f, "is refused: {why}"),
+        }
+    }
+}
+
+/// Why the server refused the WebSocket upgrade ([`ConnectFailure::Upgrade`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeFailure {
+    /// The server answered with another HTTP status than 101.
+    Status {
+        /// The status code, e.g. 400.
+        status: u16,
+        /// The start of the answer's body (trimmed, at most 200 characters), when it had one.
+        body: Option<String>,
+    },
+    /// The socket failed, or the server closed it, before the answer.
+    Io(IoFailure),
+    /// The answer's header is larger than 64 KiB.
+    HeaderTooLarge,
+    /// Another refusal (a wrong accept key, a malformed answer), in tungstenite's words.
+    Protocol(String),
+}
+
+impl fmt::Display for UpgradeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpgradeFailure::Status { status, body } => {
+                match tungstenite::http::StatusCode::from_u16(*status) {
+                    Ok(code) => write!(f, "the server answered HTTP {code}")?,
+                    Err(_) => write!(f, "the server answered HTTP {status}")?,
+                }
+                if let Some(body) = body {
+                    write!(f, ": {body}")?;
+                }
+                Ok(())
+            }
+            UpgradeFailure::Io(why) => why.fmt(f),
+            UpgradeFailure::HeaderTooLarge => f.write_str("the server's upgrade response header is larger than 64 KiB"),
+            UpgradeFailure::Protocol(why) => f.write_str(why),
+        }
+    }
+}
+
+/// `2026-12-01 21:12:00 UTC` for a UNIX time.
+pub(crate) fn utc_date(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
 }

@@ -6,7 +6,7 @@
 //! - [`session`] is a sans-I/O state machine: frames and instants in, frames and [`ClientEvent`]s out. It never
 //!   reads a clock.
 //! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`); it opens
-//!   connections without blocking through the private `connect` module.
+//!   connections without blocking (the private `dial` module, then the WebSocket upgrade).
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
 //! - [`check`] says which event names, namespace paths and nesting depths are accepted, and [`config`] holds the
 //!   settings with their defaults: the one definition of each, for the decoder, the session and every front end.
@@ -26,5 +26,5 @@ pub use codec::payload::Payload;
 pub use codec::raw::RawPacket;
 pub use codec::value::Value;
 pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification};
-pub use error::{BufferLimit, CommandError, DecodeError, EncodeError, UrlError};
+pub use error::{BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, TransportEnd, UrlError};
 pub use event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};

@@ -18,9 +18,9 @@ fn connect(url: &str, namespaces: &[&str]) -> Client {
     let mut client = Client::new(config());
     for ns in namespaces {
         let auth = (*ns == "/admin").then(|| Value::Object(vec![("token".into(), "secret".into())]));
-        client.connect_namespace(ns, auth, Instant::now()).unwrap();
+        client.connect_namespace(Instant::now(), ns, auth).unwrap();
     }
-    client.connect(url, Instant::now()).unwrap();
+    client.connect(Instant::now(), url).unwrap();
     poll_until(&mut client, Duration::from_secs(10), |events| {
         connected(events) == namespaces.len()
     });
@@ -71,10 +71,10 @@ fn server_killed_and_restarted_on_the_same_port() {
     // Emits made while the server is down wait in the send buffer...
     for i in 0..100 {
         client
-            .emit("/chat", "echo", vec![Value::Int(i)], Instant::now())
+            .emit(Instant::now(), "/chat", "echo", vec![Value::Int(i)])
             .unwrap();
         client
-            .emit("/admin", "echo", vec![Value::Int(i)], Instant::now())
+            .emit(Instant::now(), "/admin", "echo", vec![Value::Int(i)])
             .unwrap();
     }
     let _server = TestServer::start_on(port, &[]);
@@ -98,11 +98,11 @@ fn a_thousand_emits_while_disconnected_arrive_once_in_order() {
     wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
     let mut ack_ids = Vec::new();
     for i in 0..1000 {
-        client.emit("/", "echo", vec![Value::Int(i)], Instant::now()).unwrap();
+        client.emit(Instant::now(), "/", "echo", vec![Value::Int(i)]).unwrap();
         if i % 100 == 0 {
             ack_ids.push(
                 client
-                    .emit_with_ack("/", "ack", vec![Value::Int(i)], Duration::from_secs(30), Instant::now())
+                    .emit_with_ack(Instant::now(), "/", "ack", vec![Value::Int(i)], Duration::from_secs(30))
                     .unwrap(),
             );
         }
@@ -139,11 +139,11 @@ fn recovered_session_receives_the_events_it_missed() {
     let mut client = connect(&server.url(), &["/chat"]);
     let mut other = connect(&server.url(), &["/chat"]);
     let sid_before = client.namespace_sid("/chat").unwrap().to_owned();
-    client.emit("/chat", "drop_transport", vec![], Instant::now()).unwrap();
+    client.emit(Instant::now(), "/chat", "drop_transport", vec![]).unwrap();
     wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
     // While `client` is away, `other` talks to the room.
     other
-        .emit("/chat", "chat", vec!["while you were away".into()], Instant::now())
+        .emit(Instant::now(), "/chat", "chat", vec!["while you were away".into()])
         .unwrap();
     wait_for(
         &mut other,
@@ -170,10 +170,10 @@ fn transport_dropped_mid_burst_loses_nothing_with_recovery() {
     let server = TestServer::start(&["--recovery"]);
     let mut client = connect(&server.url(), &["/"]);
     client
-        .emit("/", "burst", vec![Value::Int(3000)], Instant::now())
+        .emit(Instant::now(), "/", "burst", vec![Value::Int(3000)])
         .unwrap();
     client
-        .emit("/", "drop_transport", vec!["tcp".into()], Instant::now())
+        .emit(Instant::now(), "/", "drop_transport", vec!["tcp".into()])
         .unwrap();
     let events = poll_until(&mut client, Duration::from_secs(15), |events| {
         events

@@ -69,9 +69,9 @@ fn client_config() -> ClientConfig {
 /// A client that joins "/" on 127.0.0.1:`port` (connecting starts; nothing is polled yet).
 fn connect_to(port: u16, config: ClientConfig) -> Client {
     let mut client = Client::new(config);
-    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
     client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
+        .connect(Instant::now(), &format!("ws://127.0.0.1:{port}"))
         .unwrap();
     client
 }
@@ -212,10 +212,10 @@ fn server_that_accepts_tcp_but_never_upgrades() {
     config.connect_timeout = Duration::from_millis(300);
     config.reconnect.max_attempts = Some(1);
     let mut client = Client::new(config);
-    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
     let started = Instant::now();
     client
-        .connect(&format!("ws://127.0.0.1:{port}"), Instant::now())
+        .connect(Instant::now(), &format!("ws://127.0.0.1:{port}"))
         .unwrap();
     assert!(
         started.elapsed() < Duration::from_millis(100),
@@ -278,7 +278,7 @@ fn invalid_urls_are_errors_not_panics() {
         "ws://host:99999",
         "localhost:3000",
     ] {
-        assert!(client.connect(url, Instant::now()).is_err(), "{url}");
+        assert!(client.connect(Instant::now(), url).is_err(), "{url}");
     }
     assert_eq!(client.state(), ConnectionState::Disconnected);
 }

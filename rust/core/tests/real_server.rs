@@ -22,8 +22,8 @@ fn fast_reconnect() -> ClientConfig {
 /// Connects "/" (with `auth`) and returns the client once the namespace is connected.
 fn connect(server: &TestServer, auth: Option<Value>) -> Client {
     let mut client = Client::new(fast_reconnect());
-    client.connect_namespace("/", auth, Instant::now()).unwrap();
-    client.connect(&server.url(), Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/", auth).unwrap();
+    client.connect(Instant::now(), &server.url()).unwrap();
     wait_for(
         &mut client,
         |e| matches!(e, ClientEvent::NamespaceConnected { namespace, .. } if namespace == "/"),
@@ -62,9 +62,9 @@ fn connects_and_the_server_sees_the_auth() {
     let server = TestServer::start(&[]);
     let mut client = Client::new(ClientConfig::default());
     client
-        .connect_namespace("/", Some(obj(&[("token", "abc".into())])), Instant::now())
+        .connect_namespace(Instant::now(), "/", Some(obj(&[("token", "abc".into())])))
         .unwrap();
-    client.connect(&server.url(), Instant::now()).unwrap();
+    client.connect(Instant::now(), &server.url()).unwrap();
     assert_eq!(client.state(), ConnectionState::Connecting);
     let events = wait_for(&mut client, |e| is_event(e, "/", "welcome"));
     assert!(matches!(events[0], ClientEvent::Open { .. }));
@@ -99,12 +99,12 @@ fn events_both_ways_keep_ints_floats_and_unicode() {
         ]),
         Value::Float(-0.25),
     ];
-    client.emit("/", "echo", payload.clone(), Instant::now()).unwrap();
+    client.emit(Instant::now(), "/", "echo", payload.clone()).unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "echo"));
     assert_eq!(event_args(&events, "/", "echo"), payload);
 
     let id = client
-        .emit_with_ack("/", "types", vec![], Duration::from_secs(5), Instant::now())
+        .emit_with_ack(Instant::now(), "/", "types", vec![], Duration::from_secs(5))
         .unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::AckResponse { .. }));
     let types = &ack_args(&events, id)[0];
@@ -121,11 +121,11 @@ fn acks_both_ways_and_ack_timeout() {
     let mut client = connect(&server, None);
     let id = client
         .emit_with_ack(
+            Instant::now(),
             "/",
             "ack",
             vec![Value::Int(1), "two".into()],
             Duration::from_secs(5),
-            Instant::now(),
         )
         .unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::AckResponse { .. }));
@@ -134,10 +134,10 @@ fn acks_both_ways_and_ack_timeout() {
     // The server asks us for an ack; we answer; the server reports what it got.
     client
         .emit(
+            Instant::now(),
             "/",
             "request_ack",
             vec!["question".into(), Value::Int(5)],
-            Instant::now(),
         )
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "question"));
@@ -151,7 +151,7 @@ fn acks_both_ways_and_ack_timeout() {
     };
     assert_eq!(args.to_values(), vec![Value::Int(5)]);
     client
-        .send_ack("/", *request, vec!["answer".into(), Value::Float(2.5)], Instant::now())
+        .send_ack(Instant::now(), "/", *request, vec!["answer".into(), Value::Float(2.5)])
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "ack_result"));
     assert_eq!(
@@ -161,7 +161,7 @@ fn acks_both_ways_and_ack_timeout() {
 
     // No answer: exactly one timeout.
     let id = client
-        .emit_with_ack("/", "no_ack", vec![], Duration::from_millis(300), Instant::now())
+        .emit_with_ack(Instant::now(), "/", "no_ack", vec![], Duration::from_millis(300))
         .unwrap();
     let started = Instant::now();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::AckTimeout { .. }));
@@ -189,12 +189,12 @@ fn binary_with_several_nested_attachments_both_ways() {
         obj(&[("inner", Value::Array(vec![Value::Binary(big.clone()), "text".into()]))]),
         Value::Binary(Bytes::new()),
     ];
-    client.emit("/", "echo", payload.clone(), Instant::now()).unwrap();
+    client.emit(Instant::now(), "/", "echo", payload.clone()).unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "echo"));
     assert_eq!(event_args(&events, "/", "echo"), payload);
 
     let id = client
-        .emit_with_ack("/", "binary_nested", vec![], Duration::from_secs(5), Instant::now())
+        .emit_with_ack(Instant::now(), "/", "binary_nested", vec![], Duration::from_secs(5))
         .unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::AckResponse { .. }));
     assert_eq!(
@@ -218,7 +218,7 @@ fn namespaces_with_auth_and_a_rejecting_middleware() {
     let server = TestServer::start(&[]);
     let mut client = connect(&server, None);
     client
-        .connect_namespace("/admin", Some(obj(&[("token", "wrong".into())])), Instant::now())
+        .connect_namespace(Instant::now(), "/admin", Some(obj(&[("token", "wrong".into())])))
         .unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::NamespaceConnectError { .. }));
     let Some(ClientEvent::NamespaceConnectError { namespace, error }) = events.last() else {
@@ -233,9 +233,9 @@ fn namespaces_with_auth_and_a_rejecting_middleware() {
     assert_eq!(client.namespace_state("/admin"), ConnectionState::Disconnected);
 
     client
-        .connect_namespace("/admin", Some(obj(&[("token", "secret".into())])), Instant::now())
+        .connect_namespace(Instant::now(), "/admin", Some(obj(&[("token", "secret".into())])))
         .unwrap();
-    client.connect_namespace("/chat", None, Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/chat", None).unwrap();
     let events = poll_until(&mut client, Duration::from_secs(10), |events| {
         events
             .iter()
@@ -247,10 +247,10 @@ fn namespaces_with_auth_and_a_rejecting_middleware() {
         .iter()
         .any(|e| matches!(e, ClientEvent::NamespaceConnected { namespace, .. } if namespace == "/admin")));
     client
-        .emit("/admin", "echo", vec!["on admin".into()], Instant::now())
+        .emit(Instant::now(), "/admin", "echo", vec!["on admin".into()])
         .unwrap();
     client
-        .emit("/chat", "echo", vec!["on chat".into()], Instant::now())
+        .emit(Instant::now(), "/chat", "echo", vec!["on chat".into()])
         .unwrap();
     let events = poll_until(&mut client, Duration::from_secs(10), |events| {
         events.iter().any(|e| is_event(e, "/admin", "echo")) && events.iter().any(|e| is_event(e, "/chat", "echo"))
@@ -258,7 +258,7 @@ fn namespaces_with_auth_and_a_rejecting_middleware() {
     assert_eq!(event_args(&events, "/admin", "echo"), vec!["on admin".into()]);
     assert_eq!(event_args(&events, "/chat", "echo"), vec!["on chat".into()]);
 
-    client.connect_namespace("/nope", None, Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/nope", None).unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::NamespaceConnectError { .. }));
     assert!(events.iter().any(
         |e| matches!(e, ClientEvent::NamespaceConnectError { namespace, error } if namespace == "/nope" && error.message == "Invalid namespace")
@@ -269,7 +269,7 @@ fn namespaces_with_auth_and_a_rejecting_middleware() {
 fn server_side_disconnect() {
     let server = TestServer::start(&[]);
     let mut client = connect(&server, None);
-    client.emit("/", "server_disconnect", vec![], Instant::now()).unwrap();
+    client.emit(Instant::now(), "/", "server_disconnect", vec![]).unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
     assert!(events.contains(&ClientEvent::NamespaceDisconnected {
         namespace: "/".into(),
@@ -292,10 +292,10 @@ fn dropped_transport_reconnects_and_rejoins_namespaces() {
     let server = TestServer::start(&[]);
     let mut client = connect(&server, Some(obj(&[("token", "t1".into())])));
     client
-        .connect_namespace("/admin", Some(obj(&[("token", "secret".into())])), Instant::now())
+        .connect_namespace(Instant::now(), "/admin", Some(obj(&[("token", "secret".into())])))
         .unwrap();
     wait_for(&mut client, |e| is_event(e, "/admin", "welcome"));
-    client.emit("/", "drop_transport", vec![], Instant::now()).unwrap();
+    client.emit(Instant::now(), "/", "drop_transport", vec![]).unwrap();
     // Both namespaces rejoin ("/" with its auth) and the server welcomes each again.
     let welcomed_again = |events: &[ClientEvent]| {
         let after = events
@@ -330,7 +330,7 @@ fn dropped_transport_reconnects_and_rejoins_namespaces() {
         Some(&obj(&[("token", "t1".into())]))
     );
     client
-        .emit("/admin", "echo", vec![Value::Int(7)], Instant::now())
+        .emit(Instant::now(), "/admin", "echo", vec![Value::Int(7)])
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/admin", "echo"));
     assert_eq!(event_args(&events, "/admin", "echo"), vec![Value::Int(7)]);
@@ -341,7 +341,7 @@ fn burst_arrives_whole_and_in_order() {
     let server = TestServer::start(&[]);
     let mut client = connect(&server, None);
     client
-        .emit("/", "burst", vec![Value::Int(5000)], Instant::now())
+        .emit(Instant::now(), "/", "burst", vec![Value::Int(5000)])
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "burst_done"));
     let items: Vec<Value> = events
@@ -361,7 +361,7 @@ fn five_mib_messages_both_kinds() {
     let mut client = connect(&server, None);
     let size = 5 << 20;
     client
-        .emit("/", "big", vec![Value::Int(size), "string".into()], Instant::now())
+        .emit(Instant::now(), "/", "big", vec![Value::Int(size), "string".into()])
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "big"));
     assert_eq!(
@@ -369,7 +369,7 @@ fn five_mib_messages_both_kinds() {
         Some(size as usize)
     );
     client
-        .emit("/", "big", vec![Value::Int(size), "binary".into()], Instant::now())
+        .emit(Instant::now(), "/", "big", vec![Value::Int(size), "binary".into()])
         .unwrap();
     let events = wait_for(&mut client, |e| is_event(e, "/", "big"));
     let Value::Binary(bytes) = &event_args(&events, "/", "big")[0] else {
@@ -390,8 +390,8 @@ fn close_then_connect_again() {
         cause: None
     }));
     assert_eq!(client.state(), ConnectionState::Disconnected);
-    client.connect_namespace("/", None, Instant::now()).unwrap();
-    client.connect(&server.url(), Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
+    client.connect(Instant::now(), &server.url()).unwrap();
     wait_for(&mut client, |e| matches!(e, ClientEvent::NamespaceConnected { .. }));
     assert_eq!(client.state(), ConnectionState::Connected);
 }
@@ -430,9 +430,9 @@ fn refusal_of_the_only_namespace_closes_the_connection() {
     let server = TestServer::start(&[]);
     let mut client = Client::new(fast_reconnect());
     client
-        .connect_namespace("/admin", Some(obj(&[("token", "wrong".into())])), Instant::now())
+        .connect_namespace(Instant::now(), "/admin", Some(obj(&[("token", "wrong".into())])))
         .unwrap();
-    client.connect(&server.url(), Instant::now()).unwrap();
+    client.connect(Instant::now(), &server.url()).unwrap();
     let events = wait_for(&mut client, |e| matches!(e, ClientEvent::Closed { .. }));
     assert!(events
         .iter()

@@ -25,9 +25,9 @@ fn try_connect(server: &TestServer, verification: TlsVerification, server_name: 
     config.tls.server_name = server_name.map(str::to_owned);
     config.reconnect.enabled = false;
     let mut client = Client::new(config);
-    client.connect_namespace("/", None, Instant::now()).unwrap();
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
     client
-        .connect(&format!("wss://localhost:{}", server.port), Instant::now())
+        .connect(Instant::now(), &format!("wss://localhost:{}", server.port))
         .unwrap();
     let events = poll_until(&mut client, Duration::from_secs(10), |events| {
         events.iter().any(|e| {

@@ -1,10 +1,12 @@
 //! Session scenarios on a virtual clock: frames and instants in, frames, commands and events out.
 
+use std::io;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use socketio_core::error::BufferLimit;
-use socketio_core::session::{Session, TransportCommand, TransportLoss};
+use socketio_core::error::{ConnectFailure, IoFailure, StreamError, TcpFailure, TransportEnd};
+use socketio_core::session::{Session, TransportCommand};
 use socketio_core::{
     AckRequest, ClientConfig, ClientEvent, CommandError, ConnectionState, DisconnectReason, Payload, RawPacket, Value,
 };
@@ -124,6 +126,22 @@ fn closed_cause(event: &ClientEvent, reason: DisconnectReason) -> String {
     }
 }
 
+/// A connect failure: nothing listens at 127.0.0.1:3000.
+fn refused() -> TransportEnd {
+    let refused = IoFailure::of(&io::Error::from(io::ErrorKind::ConnectionRefused));
+    assert!(matches!(refused, IoFailure::Refused(_)), "{refused:?}");
+    TransportEnd::ConnectFailed(ConnectFailure::Tcp(TcpFailure {
+        host: "127.0.0.1".into(),
+        port: 3000,
+        attempts: vec![("127.0.0.1:3000".parse().unwrap(), refused)],
+    }))
+}
+
+/// The connection was reset after it opened.
+fn reset() -> StreamError {
+    StreamError::io(&io::Error::from(io::ErrorKind::ConnectionReset))
+}
+
 #[test]
 fn handshake_ping_pong_and_events_in_order() {
     let mut h = Harness::connected();
@@ -169,7 +187,7 @@ fn an_ack_request_belongs_to_the_session_it_came_in() {
     let _ = (h.sent(), h.commands());
 
     // The connection drops and comes back; the server numbers its requests from 0 again.
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     h.advance(Duration::from_secs(10));
     let _ = h.commands();
     h.text(OPEN);
@@ -292,13 +310,12 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
     let mut h = Harness::new(config);
     h.session.connect_namespace("/", None).unwrap();
     h.session.open(h.now);
-    h.session
-        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    h.session.handle_transport_loss(h.now, refused());
     assert_eq!(
         h.events(),
         [
             ClientEvent::TransportError(socketio_core::ConnectError {
-                message: "connection refused".into(),
+                message: "TCP connect to 127.0.0.1:3000 failed: connection refused".into(),
                 data: None
             }),
             ClientEvent::ReconnectAttempt {
@@ -308,8 +325,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
         ]
     );
     h.advance(Duration::from_secs(1));
-    h.session
-        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    h.session.handle_transport_loss(h.now, refused());
     assert_eq!(
         h.events()[1],
         ClientEvent::ReconnectAttempt {
@@ -318,8 +334,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
         }
     );
     h.advance(Duration::from_secs(2));
-    h.session
-        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
+    h.session.handle_transport_loss(h.now, refused());
     assert_eq!(h.events()[1], ClientEvent::ReconnectFailed { attempts: 2 });
     assert_eq!(h.session.state(), ConnectionState::Disconnected);
     assert_eq!(h.session.next_deadline(), None);
@@ -367,7 +382,7 @@ fn server_disconnect_does_not_reconnect() {
 #[test]
 fn transport_close_and_error_reasons() {
     let mut h = Harness::connected();
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     assert_eq!(
         h.events()[1],
         ClientEvent::Closed {
@@ -376,13 +391,12 @@ fn transport_close_and_error_reasons() {
         }
     );
     let mut h = Harness::connected();
-    h.session
-        .handle_transport_loss(h.now, TransportLoss::Error("reset".into()));
+    h.session.handle_transport_loss(h.now, TransportEnd::Error(reset()));
     assert_eq!(
         h.events()[1],
         ClientEvent::Closed {
             reason: DisconnectReason::TransportError,
-            cause: Some("reset".into())
+            cause: Some("I/O error: connection reset".into())
         }
     );
 }
@@ -761,7 +775,7 @@ fn recovery_sends_pid_and_offset_and_replays_early_events() {
     h.text(r#"40{"sid":"s1","pid":"p1"}"#);
     h.text(r#"42["tick",1,"off-1"]"#);
     let _ = (h.sent(), h.events());
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     let _ = (h.events(), h.commands());
     h.advance(Duration::from_secs(2));
     h.text(OPEN);
@@ -791,7 +805,7 @@ fn no_reconnection_when_disabled() {
     h.session.connect_namespace("/", None).unwrap();
     h.session.open(h.now);
     h.text(OPEN);
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     let events = h.events();
     assert!(
         !events.iter().any(|e| matches!(e, ClientEvent::ReconnectAttempt { .. })),
@@ -850,7 +864,7 @@ fn limit_changes_apply_to_the_next_connection() {
     h.binary(b"a");
     h.binary(b"b");
     assert_eq!(h.events().len(), 1, "the current connection keeps its limits");
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     h.advance(Duration::from_secs(2));
     h.text(OPEN);
     h.text(r#"40{"sid":"s2"}"#);
@@ -901,7 +915,7 @@ fn a_second_connect_while_one_is_in_flight_sends_nothing() {
     h.text(r#"40/chat,{"sid":"c"}"#);
     assert_eq!(h.session.namespace_state("/chat"), ConnectionState::Connected);
     // The newer auth is used when rejoining.
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     h.advance(Duration::from_secs(2));
     h.text(OPEN);
     assert_eq!(
@@ -968,12 +982,12 @@ fn offsets_count_only_delivered_events_and_an_overlong_replay_drops_recovery() {
     h.text(OPEN);
     h.text(r#"40{"sid":"s1","pid":"p1"}"#);
     h.text(r#"42["tick","off-1"]"#);
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     h.advance(Duration::from_secs(2));
     h.text(OPEN);
     // Replayed events, then the connection drops before the CONNECT answer: they were never delivered...
     h.text(r#"42["missed","off-2"]"#);
-    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
     let _ = (h.sent(), h.events());
     h.advance(Duration::from_secs(5));
     h.text(OPEN);

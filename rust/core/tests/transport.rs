@@ -15,7 +15,8 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use socketio_core::codec::raw::RawPacket;
 use socketio_core::config::{TlsConfig, TlsVerification};
 use socketio_core::endpoint::Endpoint;
-use socketio_core::transport::{TransportClosed, TransportEvent, WebSocketTransport};
+use socketio_core::error::{CertificateRefusal, ConnectFailure, IoFailure, TlsFailure, TransportEnd, UpgradeFailure};
+use socketio_core::transport::{Transport, TransportEvent, WebSocketTransport};
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
@@ -34,14 +35,14 @@ fn endpoint(url: &str) -> Endpoint {
 }
 
 fn connect(url: &str, tls: TlsConfig) -> WebSocketTransport {
-    WebSocketTransport::connect(&endpoint(url), &tls, MAX)
+    WebSocketTransport::connect(Instant::now(), &endpoint(url), &tls, MAX)
 }
 
 /// The next event, polling under `timeout`.
 fn next_event_within(t: &mut WebSocketTransport, timeout: Duration) -> TransportEvent {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(event) = t.poll() {
+        if let Some(event) = t.poll(Instant::now()) {
             return event;
         }
         assert!(Instant::now() < deadline, "no transport event within {timeout:?}");
@@ -68,7 +69,7 @@ fn expect_frame(t: &mut WebSocketTransport) -> RawPacket {
     }
 }
 
-fn expect_closed_within(t: &mut WebSocketTransport, timeout: Duration) -> TransportClosed {
+fn expect_closed_within(t: &mut WebSocketTransport, timeout: Duration) -> TransportEnd {
     match next_event_within(t, timeout) {
         TransportEvent::Closed(why) => {
             assert!(!t.is_connected());
@@ -78,13 +79,17 @@ fn expect_closed_within(t: &mut WebSocketTransport, timeout: Duration) -> Transp
     }
 }
 
-fn expect_closed(t: &mut WebSocketTransport) -> TransportClosed {
+fn expect_closed(t: &mut WebSocketTransport) -> TransportEnd {
     expect_closed_within(t, DEADLINE)
 }
 
 fn expect_connect_failed(t: &mut WebSocketTransport) -> String {
+    expect_connect_failure(t).to_string()
+}
+
+fn expect_connect_failure(t: &mut WebSocketTransport) -> ConnectFailure {
     match expect_closed(t) {
-        TransportClosed::ConnectFailed(why) => {
+        TransportEnd::ConnectFailed(why) => {
             eprintln!("connect failed: {why}");
             why
         }
@@ -95,7 +100,7 @@ fn expect_connect_failed(t: &mut WebSocketTransport) -> String {
 /// After the last event, `poll` stays quiet.
 fn assert_silent(t: &mut WebSocketTransport) {
     for _ in 0..3 {
-        assert_eq!(t.poll(), None);
+        assert_eq!(t.poll(Instant::now()), None);
     }
 }
 
@@ -327,7 +332,7 @@ fn never_blocks_against_a_silent_server(scheme: &str) {
     let mut polls = 0;
     while Instant::now() < until {
         let before = Instant::now();
-        let event = t.poll();
+        let event = t.poll(Instant::now());
         let took = before.elapsed();
         assert!(took < Duration::from_millis(5), "poll took {took:?}");
         assert_eq!(event, None);
@@ -365,7 +370,12 @@ fn connection_refused_is_a_connect_failure() {
     let (listener, port) = listen();
     drop(listener);
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
-    let why = expect_connect_failed(&mut t);
+    let failure = expect_connect_failure(&mut t);
+    assert!(
+        matches!(&failure, ConnectFailure::Tcp(tcp) if matches!(tcp.attempts.as_slice(), [(_, IoFailure::Refused(_))])),
+        "{failure:?}"
+    );
+    let why = failure.to_string();
     assert!(why.contains("TCP connect"), "{why}");
     assert!(why.to_lowercase().contains("refused"), "{why}");
     assert_silent(&mut t);
@@ -383,7 +393,7 @@ fn dns_failure_is_a_connect_failure_without_blocking() {
     let deadline = Instant::now() + Duration::from_secs(9);
     let why = loop {
         let before = Instant::now();
-        let event = t.poll();
+        let event = t.poll(Instant::now());
         assert!(
             before.elapsed() < Duration::from_millis(5),
             "poll took {:?}",
@@ -391,7 +401,9 @@ fn dns_failure_is_a_connect_failure_without_blocking() {
         );
         match event {
             None => {}
-            Some(TransportEvent::Closed(TransportClosed::ConnectFailed(why))) => break why,
+            Some(TransportEvent::Closed(TransportEnd::ConnectFailed(why @ ConnectFailure::Dns(_)))) => {
+                break why.to_string()
+            }
             Some(other) => panic!("expected ConnectFailed, got {other:?}"),
         }
         assert!(Instant::now() < deadline, "DNS failure not reported in time");
@@ -422,7 +434,15 @@ fn upgrade_refused_by_the_server_is_a_connect_failure() {
         let _ = tcp.write_all(response.as_bytes());
     });
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
-    let why = expect_connect_failed(&mut t);
+    let failure = expect_connect_failure(&mut t);
+    assert!(
+        matches!(
+            &failure,
+            ConnectFailure::Upgrade(UpgradeFailure::Status { status: 400, body: Some(body) }) if body.contains("Transport unknown")
+        ),
+        "{failure:?}"
+    );
+    let why = failure.to_string();
     assert!(why.contains("WebSocket upgrade failed") && why.contains("400"), "{why}");
     join(server);
 }
@@ -438,7 +458,7 @@ fn server_close_is_reported_once() {
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
     assert_eq!(expect_frame(&mut t), RawPacket::Text("bye".into()));
-    assert_eq!(expect_closed(&mut t), TransportClosed::Closed);
+    assert_eq!(expect_closed(&mut t), TransportEnd::Closed);
     assert_silent(&mut t);
     t.send(RawPacket::Text("too late".into()));
     t.flush();
@@ -451,7 +471,7 @@ fn end_of_stream_without_close_frame_is_closed() {
     let (port, server) = ws_server(|ws, _| drop(ws));
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
     expect_connected(&mut t);
-    assert_eq!(expect_closed(&mut t), TransportClosed::Closed);
+    assert_eq!(expect_closed(&mut t), TransportEnd::Closed);
     assert_silent(&mut t);
     join(server);
 }
@@ -495,6 +515,7 @@ fn message_over_the_cap_closes_with_message_too_large() {
         }
     });
     let mut t = WebSocketTransport::connect(
+        Instant::now(),
         &endpoint(&format!("ws://127.0.0.1:{port}")),
         &TlsConfig::default(),
         1024,
@@ -503,7 +524,7 @@ fn message_over_the_cap_closes_with_message_too_large() {
     assert_eq!(expect_frame(&mut t), RawPacket::Binary(pattern(1000)));
     assert_eq!(
         expect_closed(&mut t),
-        TransportClosed::MessageTooLarge { size: 2048, max: 1024 }
+        TransportEnd::MessageTooLarge { size: 2048, max: 1024 }
     );
     assert_silent(&mut t);
     assert_eq!(
@@ -519,11 +540,16 @@ fn text_over_the_cap_closes_with_message_too_large() {
         let _ = ws.send(Message::text("x".repeat(100)));
         while ws.read().is_ok() {}
     });
-    let mut t = WebSocketTransport::connect(&endpoint(&format!("ws://127.0.0.1:{port}")), &TlsConfig::default(), 99);
+    let mut t = WebSocketTransport::connect(
+        Instant::now(),
+        &endpoint(&format!("ws://127.0.0.1:{port}")),
+        &TlsConfig::default(),
+        99,
+    );
     expect_connected(&mut t);
     assert_eq!(
         expect_closed(&mut t),
-        TransportClosed::MessageTooLarge { size: 100, max: 99 }
+        TransportEnd::MessageTooLarge { size: 100, max: 99 }
     );
     drop(t);
     join(server);
@@ -534,7 +560,12 @@ fn wss_self_signed_is_refused_by_default() {
     let cert = test_cert();
     let (port, server) = wss_server(&cert, echo);
     let mut t = connect(&format!("wss://localhost:{port}"), TlsConfig::default());
-    let why = expect_connect_failed(&mut t);
+    let failure = expect_connect_failure(&mut t);
+    assert_eq!(
+        failure,
+        ConnectFailure::Tls(TlsFailure::Certificate(CertificateRefusal::UnknownIssuer))
+    );
+    let why = failure.to_string();
     assert!(
         why.contains("TLS handshake failed") && why.contains("certificate"),
         "{why}"
@@ -645,7 +676,9 @@ fn wss_invalid_custom_pem_is_a_connect_failure() {
             };
             // No server needed: the PEM is checked before any network I/O.
             let mut t = connect("wss://127.0.0.1:9", tls);
-            let why = expect_connect_failed(&mut t);
+            let failure = expect_connect_failure(&mut t);
+            assert!(matches!(failure, ConnectFailure::TlsSettings(_)), "{failure:?}");
+            let why = failure.to_string();
             assert!(why.contains("custom CA certificates"), "{why}");
         }
     }

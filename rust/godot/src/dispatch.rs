@@ -396,7 +396,7 @@ impl Session {
         let entry = self.namespaces.remove(path)?;
         self.purge_events(Some(path));
         // Both layers know the same namespaces, so the core knows it.
-        let _ = self.core.remove_namespace(path, now);
+        let _ = self.core.remove_namespace(now, path);
         self.drain_core();
         let mut entries = PathTable::new();
         entries.insert(path, entry);
@@ -740,7 +740,7 @@ fn ack_callable<O: Owner>(client: InstanceId, namespace: &str, event: &str, requ
             c.queue_flush();
             c.session_mut()
                 .core
-                .send_ack(&namespace, request, values, std::time::Instant::now())
+                .send_ack(std::time::Instant::now(), &namespace, request, values)
         });
         if let Err(e) = result {
             godot_error!("{label}: {e}");

@@ -22,7 +22,7 @@ use crate::codec::payload::Payload;
 use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
 use crate::config::ClientConfig;
-use crate::error::{BufferLimit, CommandError, DecodeError};
+use crate::error::{BufferLimit, CommandError, DecodeError, TransportEnd};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use backoff::Jitter;
 use table::PathTable;
@@ -34,24 +34,6 @@ pub enum TransportCommand {
     Open,
     /// Close the current connection (after writing what `poll_transmit` gave before this command).
     Close,
-}
-
-/// How a transport went away, as the session needs to know it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportLoss {
-    /// The connection could not be opened; the message says which step failed and why.
-    ConnectFailed(String),
-    /// The peer closed the connection, or it reached end of stream.
-    Closed,
-    /// An I/O or WebSocket protocol error after the connection was up.
-    Error(String),
-    /// The peer sent a message over the size cap.
-    MessageTooLarge {
-        /// Size of the message (as far as it was known when refused).
-        size: usize,
-        /// Cap in force.
-        max: usize,
-    },
 }
 
 #[derive(Debug)]
@@ -900,10 +882,13 @@ impl Session {
     }
 
     /// The transport went away (or could not be opened).
-    pub fn handle_transport_loss(&mut self, now: Instant, loss: TransportLoss) {
-        match (&self.state, loss) {
-            (EngineState::Opening { .. }, TransportLoss::ConnectFailed(message) | TransportLoss::Error(message)) => {
-                self.lose(now, DisconnectReason::TransportError, &message);
+    pub fn handle_transport_loss(&mut self, now: Instant, end: TransportEnd) {
+        match (&self.state, end) {
+            (EngineState::Opening { .. }, TransportEnd::ConnectFailed(why)) => {
+                self.lose(now, DisconnectReason::TransportError, &why.to_string());
+            }
+            (EngineState::Opening { .. }, TransportEnd::Error(why)) => {
+                self.lose(now, DisconnectReason::TransportError, &why.to_string());
             }
             (EngineState::Opening { .. }, _) => {
                 self.lose(
@@ -912,13 +897,16 @@ impl Session {
                     "connection closed during the handshake",
                 );
             }
-            (EngineState::Open { .. }, TransportLoss::Closed) => {
+            (EngineState::Open { .. }, TransportEnd::Closed) => {
                 self.lose(now, DisconnectReason::TransportClose, "transport close");
             }
-            (EngineState::Open { .. }, TransportLoss::Error(message) | TransportLoss::ConnectFailed(message)) => {
-                self.lose(now, DisconnectReason::TransportError, &message);
+            (EngineState::Open { .. }, TransportEnd::Error(why)) => {
+                self.lose(now, DisconnectReason::TransportError, &why.to_string());
             }
-            (EngineState::Open { .. }, TransportLoss::MessageTooLarge { size, max }) => {
+            (EngineState::Open { .. }, TransportEnd::ConnectFailed(why)) => {
+                self.lose(now, DisconnectReason::TransportError, &why.to_string());
+            }
+            (EngineState::Open { .. }, TransportEnd::MessageTooLarge { size, max }) => {
                 let error = DecodeError::MessageTooLarge { size, max };
                 self.lose(now, DisconnectReason::ParseError, &error.to_string());
             }

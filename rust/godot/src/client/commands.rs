@@ -193,7 +193,7 @@ impl SocketIOClient {
             let id = c.base().instance_id();
             let session = &mut c.session;
             session.core.config_mut().tls = tls;
-            match session.core.connect(url, Instant::now()) {
+            match session.core.connect(Instant::now(), url) {
                 Err(e) => Err((Error::ERR_INVALID_PARAMETER, e.to_string())),
                 Ok(()) => {
                     let mut result = Ok(());
@@ -203,7 +203,7 @@ impl SocketIOClient {
                         result = result.and_then(|()| {
                             session
                                 .core
-                                .connect_namespace(ns, auth.clone(), Instant::now())
+                                .connect_namespace(Instant::now(), ns, auth.clone())
                                 .map_err(|e| (command_error_code(&e), e.to_string()))
                         });
                     }
@@ -236,7 +236,7 @@ impl SocketIOClient {
             if c.session.core.namespace_state(path) == ConnectionState::Connected {
                 Ok(())
             } else {
-                let result = c.session.core.connect_namespace(path, auth, Instant::now());
+                let result = c.session.core.connect_namespace(Instant::now(), path, auth);
                 if result.is_ok() {
                     c.session.set_wanted(path, true);
                 }
@@ -259,7 +259,7 @@ impl SocketIOClient {
             let session = &mut c.session;
             session.set_wanted(path, false);
             session.purge_events(Some(path));
-            let result = session.core.disconnect_namespace(path, Instant::now());
+            let result = session.core.disconnect_namespace(Instant::now(), path);
             session.drain_core();
             result
         };
@@ -311,15 +311,15 @@ impl SocketIOClient {
             c.queue_flush();
             let session = &mut c.session;
             match (volatile, ack) {
-                (_, Some((callback, timeout))) => match session.core.emit_with_ack(path, event, args, timeout, now) {
+                (_, Some((callback, timeout))) => match session.core.emit_with_ack(now, path, event, args, timeout) {
                     Ok(id) => {
                         session.add_ack(id, callback);
                         (Ok(true), None)
                     }
                     Err(e) => (Err(e), Some(callback)),
                 },
-                (true, None) => (session.core.emit_volatile(path, event, args, now), None),
-                (false, None) => (session.core.emit(path, event, args, now).map(|()| true), None),
+                (true, None) => (session.core.emit_volatile(now, path, event, args), None),
+                (false, None) => (session.core.emit(now, path, event, args).map(|()| true), None),
             }
         };
         drop(refused);

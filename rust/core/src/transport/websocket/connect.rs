@@ -1,0 +1,130 @@
+//! Opening a WebSocket connection without blocking the caller: [`Opening`], a [`Dial`] (DNS, TCP, TLS) followed by
+//! the WebSocket upgrade (tungstenite's resumable handshake), each advanced by [`Opening::poll`] as far as it goes
+//! without waiting.
+//!
+//! The upgrade response is gathered whole before tungstenite reads it ([`Stream::gather_http_header`]). An upgrade
+//! that is never answered is ended by the session's connect timeout, which drops the transport and this with it.
+
+use std::time::Instant;
+
+use tungstenite::client::IntoClientRequest;
+use tungstenite::error::{Error as WsError, ProtocolError};
+use tungstenite::handshake::client::{ClientHandshake, Response};
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::WebSocket;
+
+use crate::config::TlsConfig;
+use crate::endpoint::Endpoint;
+use crate::error::{ConnectFailure, IoFailure, UpgradeFailure};
+use crate::transport::dial::{Dial, Progress};
+use crate::transport::stream::Stream;
+
+type Upgrade = MidHandshake<ClientHandshake<Stream>>;
+
+/// A WebSocket open on its stream, whose socket is non-blocking.
+pub(crate) type Open = Box<WebSocket<Stream>>;
+
+enum Step {
+    /// DNS, TCP and TLS.
+    Dialing(Box<Dial>),
+    /// The WebSocket upgrade, waiting for the server's answer.
+    Upgrade(Box<Upgrade>),
+    /// Finished (opened or failed).
+    Done,
+}
+
+/// One WebSocket connection being opened. Dropping it abandons the attempt and closes the socket.
+pub(crate) struct Opening {
+    /// The `ws://` or `wss://` URL to request.
+    url: String,
+    ws_config: WebSocketConfig,
+    step: Step,
+}
+
+impl Opening {
+    /// Starts opening a WebSocket to `endpoint`; returns at once. Fails only when nothing can be tried (see
+    /// [`Dial::start`]).
+    pub(crate) fn start(
+        now: Instant,
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        ws_config: WebSocketConfig,
+    ) -> Result<Self, ConnectFailure> {
+        Ok(Opening {
+            url: endpoint.ws_url().to_owned(),
+            ws_config,
+            step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls)?)),
+        })
+    }
+
+    /// Advances the connection as far as it goes without blocking.
+    pub(crate) fn poll(&mut self, now: Instant) -> Progress<Open> {
+        match self.advance(now) {
+            Ok(Some(ws)) => Progress::Ready(ws),
+            Ok(None) => Progress::Pending,
+            Err(why) => {
+                self.step = Step::Done;
+                Progress::Failed(why)
+            }
+        }
+    }
+
+    /// Runs the steps until one has to wait (`Ok(None)`), the WebSocket is open, or a step fails.
+    fn advance(&mut self, now: Instant) -> Result<Option<Open>, ConnectFailure> {
+        match std::mem::replace(&mut self.step, Step::Done) {
+            Step::Done => Err(ConnectFailure::Ended),
+            Step::Dialing(mut dial) => match dial.poll(now) {
+                Progress::Pending => {
+                    self.step = Step::Dialing(dial);
+                    Ok(None)
+                }
+                Progress::Failed(why) => Err(why),
+                Progress::Ready(mut stream) => {
+                    stream.gather_http_header();
+                    let request = self
+                        .url
+                        .as_str()
+                        .into_client_request()
+                        .map_err(|e| ConnectFailure::Upgrade(UpgradeFailure::Protocol(e.to_string())))?;
+                    let handshake = ClientHandshake::start(stream, request, Some(self.ws_config))
+                        .map_err(|e| ConnectFailure::Upgrade(upgrade_failure(e)))?;
+                    self.upgraded(handshake.handshake())
+                }
+            },
+            Step::Upgrade(mid) => self.upgraded(mid.handshake()),
+        }
+    }
+
+    /// The outcome of one attempt at the upgrade.
+    fn upgraded(
+        &mut self,
+        attempt: Result<(WebSocket<Stream>, Response), HandshakeError<ClientHandshake<Stream>>>,
+    ) -> Result<Option<Open>, ConnectFailure> {
+        match attempt {
+            Ok((ws, _response)) => Ok(Some(Box::new(ws))),
+            Err(HandshakeError::Interrupted(mid)) => {
+                self.step = Step::Upgrade(Box::new(mid));
+                Ok(None)
+            }
+            Err(HandshakeError::Failure(e)) => Err(ConnectFailure::Upgrade(upgrade_failure(e))),
+        }
+    }
+}
+
+/// Why the server refused the WebSocket upgrade.
+fn upgrade_failure(e: WsError) -> UpgradeFailure {
+    match e {
+        WsError::Http(response) => UpgradeFailure::Status {
+            status: response.status().as_u16(),
+            body: response.body().as_deref().filter(|b| !b.is_empty()).map(|body| {
+                let body = String::from_utf8_lossy(body);
+                body.trim().chars().take(200).collect()
+            }),
+        },
+        WsError::Io(io) => UpgradeFailure::Io(IoFailure::of(&io)),
+        WsError::Protocol(ProtocolError::HandshakeIncomplete) => UpgradeFailure::Io(IoFailure::ClosedByServer),
+        WsError::AttackAttempt => UpgradeFailure::HeaderTooLarge,
+        other => UpgradeFailure::Protocol(other.to_string()),
+    }
+}
