@@ -17,7 +17,8 @@ pub type AckId = u64;
 pub struct AckRequest {
     /// The server's ack id.
     pub id: u64,
-    /// The namespace session it belongs to: a number unique in the process, given when the namespace connects.
+    /// The namespace session it belongs to: a number unique in the process, given when the namespace connects; 0
+    /// for a request that came in no session (before the answer to our CONNECT), which can never be answered.
     pub session: u64,
 }
 
@@ -85,6 +86,19 @@ pub struct ConnectError {
     pub message: String,
     /// The server's `data`, when its middleware attached some (`err.data = {...}`).
     pub data: Option<Payload>,
+}
+
+impl ConnectError {
+    /// What the server's CONNECT_ERROR packet says: `{"message": ..., "data": ...}`, or a bare string (old servers).
+    pub(crate) fn refusal(data: &Payload) -> Self {
+        match data.as_string() {
+            Some(message) => ConnectError { message, data: None },
+            None => ConnectError {
+                message: data.get_str("message").unwrap_or_default(),
+                data: data.member("data"),
+            },
+        }
+    }
 }
 
 /// One thing that happened, in the order it happened. Drained with `Client::poll_event`.
