@@ -99,16 +99,19 @@ impl Session {
     // ----- outputs -------------------------------------------------------------------------------------------
 
     /// The next frame to write.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<RawPacket> {
         self.out.pop_frame()
     }
 
     /// The next transport command.
+    #[must_use]
     pub fn poll_command(&mut self) -> Option<TransportCommand> {
         self.out.pop_command()
     }
 
     /// The next event for the user.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.out.pop_event()
     }
