@@ -1182,3 +1182,85 @@ fn many_namespaces_cost_no_scan_per_call() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }
+
+#[test]
+fn the_users_close_disconnect_and_remove_drop_the_servers_events_not_taken_yet() {
+    let mut h = Harness::connected();
+    for ns in ["/chat", "/lobby"] {
+        h.session.connect_namespace(ns, None).unwrap();
+        h.text(&format!(r#"40{ns},{{"sid":"x"}}"#));
+    }
+    let asked = h
+        .session
+        .emit(h.now, "/chat", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let _ = (h.sent(), h.events());
+    let left = |ns: &str| ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::IoClientDisconnect,
+        was_connected: true,
+    };
+
+    // Disconnecting a namespace drops its events not taken yet, not the others', nor the answers to our acks.
+    h.text(r#"42["a"]"#);
+    h.text(r#"42/chat,["b"]"#);
+    h.text(&format!(r#"43/chat,{asked}["ok"]"#));
+    h.text(r#"42/lobby,["c"]"#);
+    h.session.disconnect_namespace("/chat").unwrap();
+    assert_eq!(
+        h.events(),
+        [
+            event("/", "a", vec![], None),
+            ClientEvent::AckResponse {
+                namespace: "/chat".into(),
+                id: asked,
+                args: payload(vec!["ok".into()])
+            },
+            event("/lobby", "c", vec![], None),
+            left("/chat"),
+        ]
+    );
+
+    // What arrives after is delivered: joined again, /chat hears the server.
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.text(r#"40/chat,{"sid":"y"}"#);
+    h.text(r#"42/chat,["d"]"#);
+    let events = h.events();
+    assert_eq!(events.last(), Some(&event("/chat", "d", vec![], None)));
+
+    // The server's own DISCONNECT drops nothing: what it sent before it is delivered.
+    h.text(r#"42/chat,["e"]"#);
+    h.text("41/chat,");
+    assert_eq!(
+        h.events(),
+        [
+            event("/chat", "e", vec![], None),
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/chat".into(),
+                reason: DisconnectReason::IoServerDisconnect,
+                was_connected: true
+            },
+        ]
+    );
+
+    // Removing a namespace drops its events too.
+    h.text(r#"42/lobby,["f"]"#);
+    h.text(r#"42["g"]"#);
+    h.session.remove_namespace("/lobby").unwrap();
+    assert_eq!(h.events(), [event("/", "g", vec![], None), left("/lobby")]);
+
+    // Closing drops every namespace's.
+    h.text(r#"42["h"]"#);
+    h.session.close();
+    assert_eq!(
+        h.events(),
+        [
+            left("/"),
+            ClientEvent::Closed {
+                reason: DisconnectReason::IoClientDisconnect,
+                cause: None
+            },
+        ]
+    );
+}

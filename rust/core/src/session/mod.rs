@@ -224,9 +224,10 @@ impl Session {
         Ok(())
     }
 
-    /// Disconnects namespace `path` ("io client disconnect"): its buffered emits are dropped (their acks time out,
-    /// as do those sent: no answer can come any more), and `NamespaceDisconnected` follows if it was connected or
-    /// connecting. When it was the last one in use, the connection closes.
+    /// Disconnects namespace `path` ("io client disconnect"): the server's events on it not taken yet are dropped,
+    /// its buffered emits too (their acks time out, as do those sent: no answer can come any more), and
+    /// `NamespaceDisconnected` follows if it was connected or connecting. When it was the last one in use, the
+    /// connection closes.
     pub fn disconnect_namespace(&mut self, path: &str) -> Result<(), CommandError> {
         let index = self.namespaces.index_or_err(path)?;
         let link = self.state.link();
@@ -341,9 +342,10 @@ impl Session {
         Ok(())
     }
 
-    /// Closes everything ("io client disconnect"): namespaces, connection, reconnection. Pending acks time out
-    /// now (no answer can come any more) and send buffers are emptied.
+    /// Closes everything ("io client disconnect"): namespaces, connection, reconnection. The server's events not
+    /// taken yet are dropped; pending acks time out now (no answer can come any more) and send buffers are emptied.
     pub fn close(&mut self) {
+        self.out.drop_server_events(None);
         self.shut_engine(DisconnectReason::IoClientDisconnect);
         let link = self.state.link();
         self.namespaces.forget_all(link, &mut self.acks, &mut self.out);

@@ -2,8 +2,8 @@
 //! its variant) beside what lasts across memberships (auth, recovery, send buffer, pending acks), and the table of
 //! them ([`Namespaces`]) with every transition. Transitions keep count of the wanted namespaces, so that no call
 //! scans them all, and one of them, [`Namespaces::leave`], is the only teardown: whatever ends a membership (the
-//! user, the server, a refusal, the connection), acks that can no longer be answered time out, buffered emits go
-//! where they must, and the user is told, there.
+//! user, the server, a refusal, the connection), acks that can no longer be answered time out, buffered emits and
+//! undelivered events go where they must, and the user is told, there.
 //!
 //! These types know the connection only through a [`Link`](super::engine::Link); the engine ([`Session`](super::Session)) applies what
 //! a packet means for the connection as a whole ([`Then`]).
@@ -78,8 +78,8 @@ impl Membership {
 /// What ends a membership ([`Namespaces::leave`]); it decides what the namespace becomes and what is told.
 #[derive(Debug)]
 pub(super) enum Exit {
-    /// The user disconnects (or removes) it: no longer wanted. Its buffered emits are dropped, the server is told,
-    /// and the user too ("io client disconnect"), also when it was only connecting.
+    /// The user disconnects (or removes) it: no longer wanted. Its undelivered events and buffered emits are
+    /// dropped, the server is told, and the user too ("io client disconnect"), also when it was only connecting.
     Client,
     /// The server sent DISCONNECT: no longer wanted.
     Server,
@@ -321,8 +321,9 @@ impl Namespaces {
     }
 
     /// Ends slot `index`'s membership for `exit`: the one teardown (see [`Exit`] for what each case becomes and
-    /// tells). In order: the server is told, buffered emits go (the user's exit) and their acks time out, then the
-    /// acks already sent (once connected; no answer can come any more), then the user is told.
+    /// tells). In order: undelivered events go (the user's exit), the server is told, buffered emits go (the
+    /// user's exit) and their acks time out, then the acks already sent (once connected; no answer can come any
+    /// more), then the user is told.
     pub(super) fn leave(&mut self, index: usize, exit: Exit, link: Link, acks: &mut Acks, out: &mut Outbox) {
         let ns = &self.table[index];
         let seen = ns.state(link);
@@ -334,6 +335,9 @@ impl Namespaces {
         };
         self.set(index, next);
         let path = self.table[index].path.clone();
+        if let Exit::Client = exit {
+            out.drop_server_events(Some(&path));
+        }
         if was_connected && link.open && matches!(exit, Exit::Client | Exit::Closed(_)) {
             out.control(
                 &Packet::Disconnect {
