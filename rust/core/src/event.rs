@@ -109,7 +109,8 @@ pub enum ClientEvent {
         /// Engine.IO session id.
         sid: String,
     },
-    /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout).
+    /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout). Each namespace that
+    /// was waiting for it then gets `NamespaceTransportError`.
     TransportError(ConnectError),
     /// The whole connection closed. Every connected namespace also gets `NamespaceDisconnected`, before this event.
     Closed {
@@ -134,6 +135,15 @@ pub enum ClientEvent {
         /// Namespace path.
         namespace: String,
         /// The server's message and data.
+        error: ConnectError,
+    },
+    /// The connection could not be opened while this namespace was waiting for it: it was asked to connect, and
+    /// neither the client nor the server disconnected it since. Follows the `TransportError`, one per such
+    /// namespace, in the order they were created. The namespace still waits: it joins when a connection opens.
+    NamespaceTransportError {
+        /// Namespace path.
+        namespace: String,
+        /// The `TransportError`'s.
         error: ConnectError,
     },
     /// A namespace left the connection: a connected one for any reason, or one still connecting that the client

@@ -301,6 +301,13 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
                 message: "connection refused".into(),
                 data: None
             }),
+            ClientEvent::NamespaceTransportError {
+                namespace: "/".into(),
+                error: socketio_core::ConnectError {
+                    message: "connection refused".into(),
+                    data: None
+                }
+            },
             ClientEvent::ReconnectAttempt {
                 attempt: 1,
                 delay: Duration::from_secs(1)
@@ -311,7 +318,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
     h.session
         .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
     assert_eq!(
-        h.events()[1],
+        h.events()[2],
         ClientEvent::ReconnectAttempt {
             attempt: 2,
             delay: Duration::from_secs(2)
@@ -320,7 +327,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
     h.advance(Duration::from_secs(2));
     h.session
         .handle_transport_loss(h.now, TransportLoss::ConnectFailed("connection refused".into()));
-    assert_eq!(h.events()[1], ClientEvent::ReconnectFailed { attempts: 2 });
+    assert_eq!(h.events()[2], ClientEvent::ReconnectFailed { attempts: 2 });
     assert_eq!(h.session.state(), ConnectionState::Disconnected);
     assert_eq!(h.session.next_deadline(), None);
 }
@@ -339,7 +346,8 @@ fn connect_timeout_is_a_transport_error() {
             data: None
         })
     );
-    assert!(matches!(events[1], ClientEvent::ReconnectAttempt { attempt: 1, .. }));
+    assert!(matches!(&events[1], ClientEvent::NamespaceTransportError { namespace, .. } if namespace == "/"));
+    assert!(matches!(events[2], ClientEvent::ReconnectAttempt { attempt: 1, .. }));
 }
 
 #[test]
@@ -1263,4 +1271,59 @@ fn the_users_close_disconnect_and_remove_drop_the_servers_events_not_taken_yet()
             },
         ]
     );
+}
+
+#[test]
+fn a_connection_that_cannot_open_is_told_to_every_namespace_waiting_for_it() {
+    let mut config = ClientConfig::default();
+    config.reconnect.randomization = 0.0;
+    let mut h = Harness::new(config);
+    h.session.add_namespace("/idle").unwrap();
+    for ns in ["/", "/chat", "/refused", "/left", "/kicked"] {
+        h.session.connect_namespace(ns, None).unwrap();
+    }
+    h.session.open(h.now);
+    h.text(OPEN);
+    for answer in [
+        r#"40{"sid":"a"}"#,
+        r#"40/chat,{"sid":"b"}"#,
+        r#"44/refused,{"message":"no"}"#,
+        r#"40/kicked,{"sid":"c"}"#,
+        "41/kicked,",
+    ] {
+        h.text(answer);
+    }
+    h.session.disconnect_namespace("/left").unwrap();
+    let _ = (h.sent(), h.events(), h.commands());
+    // The connection drops, and the next attempt cannot open one.
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    h.advance(Duration::from_secs(1));
+    let _ = (h.events(), h.commands());
+    h.session
+        .handle_transport_loss(h.now, TransportLoss::ConnectFailed("refused".into()));
+    let error = socketio_core::ConnectError {
+        message: "refused".into(),
+        data: None,
+    };
+    let waiting = |ns: &str| ClientEvent::NamespaceTransportError {
+        namespace: ns.into(),
+        error: error.clone(),
+    };
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::TransportError(error.clone()),
+            waiting("/"),
+            waiting("/chat"),
+            ClientEvent::ReconnectAttempt {
+                attempt: 2,
+                delay: Duration::from_secs(2)
+            },
+        ],
+        "not the namespace never asked to connect, nor those the server refused or the client or server disconnected"
+    );
+    // They still wait: they join when a connection opens.
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40", "40/chat,"]);
 }

@@ -147,9 +147,6 @@ struct NamespaceEntry {
     object: Gd<SocketIONamespace>,
     /// In registration order.
     handlers: Vec<Handler>,
-    /// Asked to connect (by `connect_to_url` or `connect_to_namespace`) and not disconnected by us or the server
-    /// since: such namespaces also get `connect_error` when the connection itself fails.
-    wanted: bool,
 }
 
 /// Handles let go of by one `close()` (all of them) or `remove_namespace()` (one): still reached by the final
@@ -325,17 +322,9 @@ impl Session {
             NamespaceEntry {
                 object: object.clone(),
                 handlers: Vec::new(),
-                wanted: false,
             },
         );
         object
-    }
-
-    /// Marks whether namespace `path` is meant to be connected.
-    pub fn set_wanted(&mut self, path: &str, wanted: bool) {
-        if let Some(entry) = self.entry_mut(path) {
-            entry.wanted = wanted;
-        }
     }
 
     /// Adds a handler of `event` on `path` (with `on_for()`'s owner), first dropping the namespace's handlers that
@@ -393,9 +382,6 @@ impl Session {
     /// wanted any more. `connect_to_url()` does this before connecting again.
     pub fn close_connection(&mut self, now: std::time::Instant) {
         self.purge_events(None);
-        for entry in self.namespaces.values_mut() {
-            entry.wanted = false;
-        }
         self.core.close(now);
         self.drain_core();
     }
@@ -493,9 +479,6 @@ impl Session {
                     was_connected: true,
                 }),
         );
-        for entry in self.namespaces.values_mut() {
-            entry.wanted = false;
-        }
         Leftovers {
             handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
             objects: Vec::new(),
@@ -561,12 +544,17 @@ impl Session {
             }
             ClientEvent::TransportError(error) => {
                 let dict = error_dict(&error.message, error.data.as_ref(), "");
-                actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
-                for (path, entry) in self.namespaces.iter() {
-                    if entry.wanted && self.core.namespace_state(path) != ConnectionState::Connected {
-                        let signal = NamespaceSignal::ConnectError(dict.clone());
-                        actions.push(Action::Namespace(entry.object.clone(), signal));
-                    }
+                actions.push(Action::Client(ClientSignal::ConnectError(dict)));
+            }
+            // A namespace that waited for the connection that failed (the core follows `TransportError` with one
+            // per such namespace): told on its current handle.
+            ClientEvent::NamespaceTransportError { namespace, error } => {
+                if let Some(entry) = self.namespaces.get(&namespace) {
+                    let dict = error_dict(&error.message, error.data.as_ref(), "");
+                    actions.push(Action::Namespace(
+                        entry.object.clone(),
+                        NamespaceSignal::ConnectError(dict),
+                    ));
                 }
             }
             // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
@@ -596,8 +584,7 @@ impl Session {
             ClientEvent::NamespaceConnectError { namespace, error } => {
                 let dict = error_dict(&error.message, error.data.as_ref(), &namespace);
                 actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
-                if let Some(entry) = self.entry_mut(&namespace) {
-                    entry.wanted = false;
+                if let Some(entry) = self.entry(&namespace) {
                     actions.push(Action::Namespace(
                         entry.object.clone(),
                         NamespaceSignal::ConnectError(dict),
@@ -617,10 +604,7 @@ impl Session {
                 actions.push(Action::Client(ClientSignal::NamespaceDisconnected(
                     namespace.as_str().into(),
                 )));
-                if let Some(entry) = self.entry_mut(&namespace) {
-                    if !reason.allows_reconnect() {
-                        entry.wanted = false;
-                    }
+                if let Some(entry) = self.entry(&namespace) {
                     let signal = NamespaceSignal::Disconnected(reason.as_str().into());
                     actions.push(Action::Namespace(entry.object.clone(), signal));
                 }

@@ -551,7 +551,8 @@ impl Session {
                 message: message.to_owned(),
                 data: None,
             };
-            self.out.event(ClientEvent::TransportError(error));
+            self.out.event(ClientEvent::TransportError(error.clone()));
+            self.namespaces.tell_unreachable(&error, &mut self.out);
         }
         self.state = EngineState::Idle;
         if !reconnect {

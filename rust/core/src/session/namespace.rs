@@ -396,6 +396,17 @@ impl Namespaces {
         }
     }
 
+    /// The connection could not be opened: each wanted namespace is told, after the `TransportError` (in creation
+    /// order), with `error`.
+    pub(super) fn tell_unreachable(&self, error: &ConnectError, out: &mut Outbox) {
+        for ns in self.table.values().filter(|ns| ns.membership.is_wanted()) {
+            out.event(ClientEvent::NamespaceTransportError {
+                namespace: ns.path.clone(),
+                error: error.clone(),
+            });
+        }
+    }
+
     /// `close()`: every namespace leaves as by the user, and forgets its recovery state.
     pub(super) fn forget_all(&mut self, link: Link, acks: &mut Acks, out: &mut Outbox) {
         for index in 0..self.table.slot_count() {
