@@ -1327,3 +1327,52 @@ fn a_connection_that_cannot_open_is_told_to_every_namespace_waiting_for_it() {
     h.text(OPEN);
     assert_eq!(h.sent(), ["40", "40/chat,"]);
 }
+
+#[test]
+fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
+    let mut config = ClientConfig::default();
+    config.reconnect.delay = Duration::from_millis(1234);
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"a"}"#);
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.session.connect_namespace("/joining", None).unwrap();
+    h.text(r#"40/chat,{"sid":"b"}"#);
+    h.session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = (h.sent(), h.events(), h.commands());
+    h.text(r#"42["not taken"]"#);
+
+    h.session.reset();
+    let gone = |ns: &str| ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::TransportError,
+        was_connected: true,
+    };
+    assert_eq!(
+        h.events(),
+        [gone("/"), gone("/chat")],
+        "the connected ones only; nothing else, not even ack timeouts"
+    );
+    assert!(
+        h.sent().is_empty() && h.commands().is_empty(),
+        "nothing sent: the driver drops its transport"
+    );
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert_eq!((h.session.namespace_count(), h.session.pending_acks()), (0, 0));
+    assert_eq!(h.session.next_deadline(), None);
+    assert_eq!(
+        h.session.config().reconnect.delay,
+        Duration::from_millis(1234),
+        "settings kept"
+    );
+    // It works as a new session.
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    assert_eq!(h.commands(), [TransportCommand::Open]);
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40"]);
+}

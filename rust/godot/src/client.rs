@@ -392,7 +392,6 @@ impl SocketIOClient {
                 // one that never came (a full message queue) no longer holds back the next.
                 c.flush_queued = false;
                 c.session.core.poll(start);
-                c.session.drain_core();
             }
             dispatch::run(&this, start + dispatch::CONVERT_TIME_PER_POLL);
         });
@@ -787,9 +786,7 @@ impl SocketIOClient {
             let mut c = this.bind_mut();
             let session = &mut c.session;
             session.purge_events(Some(path));
-            let result = session.core.disconnect_namespace(path, Instant::now());
-            session.drain_core();
-            result
+            session.core.disconnect_namespace(path, Instant::now())
         };
         match result {
             Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}

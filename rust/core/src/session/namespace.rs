@@ -253,6 +253,15 @@ impl Namespaces {
         self.table.values().map(|ns| ns.path.clone()).collect()
     }
 
+    /// The connected namespaces' paths, in creation order.
+    pub(super) fn connected(&self) -> Vec<String> {
+        self.table
+            .values()
+            .filter(|ns| matches!(ns.membership, Membership::Connected { .. }))
+            .map(|ns| ns.path.clone())
+            .collect()
+    }
+
     // ----- transitions -----------------------------------------------------------------------------------------
 
     /// Changes the membership of slot `index`, keeping the count of wanted namespaces. Returns the one it had.
