@@ -1376,3 +1376,202 @@ fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
     h.text(OPEN);
     assert_eq!(h.sent(), ["40"]);
 }
+
+/// `NamespaceDisconnected` by the client: `was_connected` as given.
+fn left_by_client(ns: &str, was_connected: bool) -> ClientEvent {
+    ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::IoClientDisconnect,
+        was_connected,
+    }
+}
+
+fn connected_event(ns: &str, sid: &str) -> ClientEvent {
+    ClientEvent::NamespaceConnected {
+        namespace: ns.into(),
+        sid: sid.into(),
+        recovered: false,
+    }
+}
+
+/// A namespace's memberships (idle, waiting for a connection, joining, connected, leaving) as the user reads them
+/// (`namespace_state`) and as the server sees them (CONNECT and DISCONNECT), through each way in.
+#[test]
+fn membership_transitions_in() {
+    use ConnectionState::{Connected, Connecting, Disconnected};
+    let mut h = Harness::new(ClientConfig::default());
+    // Idle: registered, not wanted.
+    h.session.add_namespace("/idle").unwrap();
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    // Waiting: wanted, no connection yet; it reads Disconnected while the session is idle, Connecting once it opens.
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.connect_namespace("/w", None).unwrap();
+    assert_eq!(h.session.namespace_state("/w"), Disconnected);
+    h.session.open(h.now);
+    assert_eq!(h.session.namespace_state("/w"), Connecting);
+    // Waiting → idle, by the user: told, though it never connected; and back.
+    h.session.disconnect_namespace("/w").unwrap();
+    assert_eq!(h.events(), [left_by_client("/w", false)]);
+    assert_eq!(h.session.namespace_state("/w"), Disconnected);
+    h.session.connect_namespace("/w", None).unwrap();
+    // The connection opens: each waiting namespace joins, in creation order; the idle one does not.
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40", "40/w,"]);
+    assert_eq!(h.session.namespace_state("/w"), Connecting);
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    // Idle → joining at once while the connection is open.
+    h.session.connect_namespace("/idle", None).unwrap();
+    assert_eq!(h.sent(), ["40/idle,"]);
+    // Joining → connected.
+    h.text(r#"40{"sid":"a"}"#);
+    h.text(r#"40/w,{"sid":"w"}"#);
+    assert_eq!(h.session.namespace_state("/w"), Connected);
+    assert_eq!(h.session.namespace_sid("/w"), Some("w"));
+    // Connected: asking again changes nothing.
+    h.session.connect_namespace("/w", None).unwrap();
+    assert!(h.sent().is_empty());
+    // Joining → leaving, by the user: no DISCONNECT before the CONNECT answer (the server would close the
+    // connection); leaving → joining again before the answer: no second CONNECT, and the answer connects it.
+    h.session.disconnect_namespace("/idle").unwrap();
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    h.session.connect_namespace("/idle", None).unwrap();
+    assert!(h.sent().is_empty(), "no DISCONNECT, no second CONNECT");
+    assert_eq!(h.session.namespace_state("/idle"), Connecting);
+    h.text(r#"40/idle,{"sid":"i"}"#);
+    assert!(h.sent().is_empty());
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::Open { sid: "eio-sid".into() },
+            connected_event("/", "a"),
+            connected_event("/w", "w"),
+            left_by_client("/idle", false),
+            connected_event("/idle", "i"),
+        ]
+    );
+    assert_eq!(h.session.namespace_state("/idle"), Connected);
+}
+
+/// Each way out of each membership: what the namespace becomes, what the server is sent and what the user is told.
+#[test]
+fn membership_transitions_out() {
+    use ConnectionState::{Connecting, Disconnected};
+    let mut h = Harness::connected();
+    for ns in [
+        "/by-user",
+        "/by-server",
+        "/lost",
+        "/joining",
+        "/refused",
+        "/kicked-early",
+        "/left-early",
+        "/leaving",
+    ] {
+        h.session.connect_namespace(ns, None).unwrap();
+    }
+    for ns in ["/by-user", "/by-server", "/lost"] {
+        h.text(&format!(r#"40{ns},{{"sid":"x"}}"#));
+    }
+    let _ = (h.sent(), h.events());
+
+    // Connected → idle, by the user: DISCONNECT, told. By the server: told.
+    h.session.disconnect_namespace("/by-user").unwrap();
+    h.text("41/by-server,");
+    // Joining → idle, refused: told as a connect error.
+    h.text(r#"44/refused,{"message":"no"}"#);
+    // Joining → leaving, by the server's DISCONNECT (not told: it never connected) or by the user (told).
+    h.text("41/kicked-early,");
+    h.session.disconnect_namespace("/left-early").unwrap();
+    h.session.disconnect_namespace("/leaving").unwrap();
+    assert_eq!(h.sent(), ["41/by-user,"]);
+    assert_eq!(
+        h.events(),
+        [
+            left_by_client("/by-user", true),
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/by-server".into(),
+                reason: DisconnectReason::IoServerDisconnect,
+                was_connected: true
+            },
+            ClientEvent::NamespaceConnectError {
+                namespace: "/refused".into(),
+                error: socketio_core::ConnectError {
+                    message: "no".into(),
+                    data: None
+                }
+            },
+            left_by_client("/left-early", false),
+            left_by_client("/leaving", false),
+        ]
+    );
+    // Leaving → idle: the DISCONNECT follows the answer, once.
+    h.text(r#"40/kicked-early,{"sid":"k"}"#);
+    h.text(r#"44/left-early,{"message":"late"}"#);
+    assert_eq!(h.sent(), ["41/kicked-early,"], "a refusal needs no DISCONNECT");
+    assert!(h.events().is_empty());
+    for ns in [
+        "/by-user",
+        "/by-server",
+        "/refused",
+        "/kicked-early",
+        "/left-early",
+        "/leaving",
+    ] {
+        assert_eq!(h.session.namespace_state(ns), Disconnected, "{ns}");
+    }
+
+    // The connection is lost: connected and joining namespaces wait for the next one (connected ones told);
+    // a leaving one is idle (its answer will never come).
+    h.session.handle_transport_loss(h.now, TransportLoss::Closed);
+    let events = h.events();
+    assert_eq!(
+        events[..2],
+        [
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::TransportClose,
+                was_connected: true
+            },
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/lost".into(),
+                reason: DisconnectReason::TransportClose,
+                was_connected: true
+            },
+        ]
+    );
+    assert!(matches!(events[2], ClientEvent::Closed { .. }));
+    for ns in ["/", "/lost", "/joining"] {
+        assert_eq!(h.session.namespace_state(ns), Connecting, "{ns}");
+    }
+    assert_eq!(h.session.namespace_state("/leaving"), Disconnected);
+    // They join the next connection, in creation order; none of the others does.
+    h.advance(Duration::from_secs(10));
+    let _ = h.commands();
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"token":"t"}"#, "40/lost,", "40/joining,"]);
+    h.text(r#"40{"sid":"s2"}"#);
+    h.text(r#"40/lost,{"sid":"l2"}"#);
+    let _ = h.events();
+
+    // We end the connection ourselves (open() starts another): connected namespaces say goodbye and are told, and
+    // all of them join the new connection.
+    h.session.open(h.now);
+    assert_eq!(h.sent(), ["41", "41/lost,"]);
+    assert_eq!(
+        h.events()[..2],
+        [left_by_client("/", true), left_by_client("/lost", true)]
+    );
+    assert_eq!(h.commands(), [TransportCommand::Close, TransportCommand::Open]);
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"token":"t"}"#, "40/lost,", "40/joining,"]);
+
+    // close(): every namespace is idle, and no connection is tried.
+    h.session.close();
+    for ns in ["/", "/lost", "/joining"] {
+        assert_eq!(h.session.namespace_state(ns), Disconnected, "{ns}");
+    }
+    let _ = (h.sent(), h.events(), h.commands());
+    h.session.open(h.now);
+    h.text(OPEN);
+    assert!(h.sent().is_empty(), "no namespace joins after close()");
+}
