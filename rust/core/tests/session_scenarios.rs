@@ -1340,8 +1340,10 @@ fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
     h.session.connect_namespace("/chat", None).unwrap();
     h.session.connect_namespace("/joining", None).unwrap();
     h.text(r#"40/chat,{"sid":"b"}"#);
-    h.session
+    let before = h
+        .session
         .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
         .unwrap();
     let _ = (h.sent(), h.events(), h.commands());
     h.text(r#"42["not taken"]"#);
@@ -1375,6 +1377,12 @@ fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
     assert_eq!(h.commands(), [TransportCommand::Open]);
     h.text(OPEN);
     assert_eq!(h.sent(), ["40"]);
+    h.text(r#"40{"sid":"c"}"#);
+    let after = h.session.emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)));
+    assert!(
+        after.unwrap().unwrap() > before,
+        "ack ids stay unique for the client's lifetime"
+    );
 }
 
 /// `NamespaceDisconnected` by the client: `was_connected` as given.

@@ -37,6 +37,14 @@ impl Acks {
         self.next_id
     }
 
+    /// No pending ack, the numbering going on: ids stay unique for the client's lifetime, across a reset.
+    pub(super) fn emptied(&self) -> Acks {
+        Acks {
+            next_id: self.next_id,
+            ..Acks::default()
+        }
+    }
+
     /// Adds ack `id` (the one [`next_id`](Self::next_id) gave) of an emit on `namespace`, due by `deadline`.
     pub(super) fn insert(&mut self, id: AckId, namespace: &str, deadline: Instant, sent: bool) {
         self.next_id = id + 1;

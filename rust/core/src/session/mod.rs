@@ -356,15 +356,16 @@ impl Session {
 
     /// Starts over, for a front end that lost track of the session (it caught a panic in the middle of a call):
     /// everything but the settings is forgotten at once, as by a new session (nothing is sent, no ack times out,
-    /// undelivered events are dropped), except that each namespace that was connected is told it is not any more
-    /// (`NamespaceDisconnected`, "transport error"), so that its `NamespaceConnected` keeps its pair. The driver
-    /// drops its transport.
+    /// undelivered events are dropped; ack ids go on from where they were, so they stay unique), except that each
+    /// namespace that was connected is told it is not any more (`NamespaceDisconnected`, "transport error"), so
+    /// that its `NamespaceConnected` keeps its pair. The driver drops its transport.
     pub fn reset(&mut self) {
         let connected = self.namespaces.connected();
         let fresh = Session::new(self.config.clone(), 0);
         let mut old = std::mem::replace(self, fresh);
         old.reconnection.end();
         self.reconnection = old.reconnection;
+        self.acks = old.acks.emptied();
         for namespace in connected {
             self.out.event(ClientEvent::NamespaceDisconnected {
                 namespace,
