@@ -7,10 +7,11 @@
 //! never touches a socket, so every scenario can be replayed in a test with made-up instants.
 //!
 //! This file is the engine: the Engine.IO connection (opening, handshake, heartbeat, loss, reconnection) and the
-//! commands. Its parts, none of which knows the engine: [`engine`] (the connection's state), [`namespace`] (each
-//! namespace's membership, one enum, and its one teardown), [`acks`] (our pending acks, and the sessions the
-//! server's ack requests belong to), [`send_buffer`] (emits waiting for their namespace), [`outbox`] (frames and
-//! events not taken yet), [`backoff`] (reconnection delays) and [`table`] (values by path, in creation order).
+//! commands. Its parts, none of which knows the engine: `engine` (the connection's state), `namespace` (each
+//! namespace's membership, one enum, and its one teardown), `acks` (our pending acks, and the sessions the
+//! server's ack requests belong to), `send_buffer` (emits waiting for their namespace), `outbox` (frames,
+//! transport commands and events not taken yet), [`backoff`] (reconnection delays) and [`table`] (values by path,
+//! in creation order).
 
 mod acks;
 pub mod backoff;

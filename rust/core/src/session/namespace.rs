@@ -5,7 +5,7 @@
 //! user, the server, a refusal, the connection), acks that can no longer be answered time out, buffered emits and
 //! undelivered events go where they must, and the user is told, there.
 //!
-//! These types know the connection only through a [`Link`](super::engine::Link); the engine ([`Session`](super::Session)) applies what
+//! These types know the connection only through a [`Link`]; the engine ([`Session`](super::Session)) applies what
 //! a packet means for the connection as a whole ([`Then`]).
 
 use std::collections::{BTreeSet, HashSet};
