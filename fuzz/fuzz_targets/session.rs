@@ -5,12 +5,15 @@
 //! binary events) get the session deep; raw text and binary frames from the input cover the rest.
 //!
 //! Checks, after every operation and once all its output is drained: no panic; each ack id is answered by exactly
-//! one `AckResponse` or `AckTimeout`, and only ids `emit` returned; `pending_acks()` is the number of ack ids
-//! returned minus those answered; after `handle_timeout(now)`, `next_deadline()` is not before `now`; and every
-//! frame the session writes is well formed (a server-side decoder accepts it).
+//! one `AckResponse` or `AckTimeout` (or forgotten by `reset`), and only ids `emit` returned; `pending_acks()` is
+//! the number of ack ids returned minus those answered; after `handle_timeout(now)`, `next_deadline()` is not
+//! before `now`; every frame the session writes is well formed (a server-side decoder accepts it); each
+//! `NamespaceConnected` is followed by exactly one `NamespaceDisconnected` with `was_connected` before the next,
+//! and a namespace reads `Connected` exactly between the two; and `NamespaceTransportError`s come right after a
+//! `TransportError`.
 #![no_main]
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -20,7 +23,9 @@ use socketio_core::codec::engineio::{self, EnginePacket};
 use socketio_core::codec::packet::Decoder;
 use socketio_core::error::{ConnectFailure, StreamError, TransportEnd};
 use socketio_core::session::{Session, TransportCommand};
-use socketio_core::{AckId, AckRequest, ClientConfig, ClientEvent, RawPacket, Limits, ReconnectConfig, Value};
+use socketio_core::{
+    AckId, AckRequest, ClientConfig, ClientEvent, ConnectionState, Limits, RawPacket, ReconnectConfig, Value,
+};
 
 const NAMESPACES: [&str; 4] = ["/", "/a", "/b", "nope"];
 const MAX_OPS: usize = 400;
@@ -116,6 +121,10 @@ struct Script {
     server_acks: Vec<AckRequest>,
     /// What the server would decode from our frames; reset on each new transport.
     server: Decoder,
+    /// Namespaces between their `NamespaceConnected` and its `NamespaceDisconnected`.
+    connected: BTreeSet<String>,
+    /// The last event was a `TransportError` or a `NamespaceTransportError`.
+    after_transport_error: bool,
 }
 
 /// Socket.IO namespace prefix of a packet: nothing for `/`, else `/a,`.
@@ -149,9 +158,9 @@ impl Script {
     fn step(&mut self, input: &mut Input<'_>) {
         let op = input.byte();
         if trace() {
-            eprintln!("op {} at +{:?}", op % 20, self.now - self.base);
+            eprintln!("op {} at +{:?}", op % 23, self.now - self.base);
         }
-        match op % 20 {
+        match op % 23 {
             0 => self.session.open(self.now),
             1 => {
                 let ns = input.namespace();
@@ -298,6 +307,16 @@ impl Script {
                 let d = input.byte();
                 self.advance(Duration::from_millis(u64::from(d)));
             }
+            20 => {
+                let ns = input.namespace();
+                let _ = self.session.remove_namespace(ns);
+            }
+            21 => self.session.remove_all_namespaces(),
+            22 => {
+                // The front end lost track (a panic): acks pending are forgotten, not answered.
+                self.session.reset();
+                self.resolved.extend(self.emitted.iter().copied());
+            }
             _ => {
                 // A transmit-heavy burst: several emits in a row.
                 let ns = input.namespace();
@@ -353,6 +372,33 @@ impl Script {
             if let ClientEvent::Event { ack: Some(request), .. } = &event {
                 self.server_acks.push(*request);
             }
+            match &event {
+                ClientEvent::NamespaceConnected { namespace, .. } => {
+                    assert!(self.connected.insert(namespace.clone()), "{namespace} connected twice");
+                }
+                ClientEvent::NamespaceDisconnected {
+                    namespace,
+                    was_connected,
+                    ..
+                } => {
+                    assert_eq!(
+                        self.connected.remove(namespace),
+                        *was_connected,
+                        "{namespace}: was_connected vs its NamespaceConnected"
+                    );
+                }
+                ClientEvent::NamespaceTransportError { namespace, .. } => {
+                    assert!(
+                        self.after_transport_error,
+                        "{namespace}: NamespaceTransportError without TransportError"
+                    );
+                }
+                _ => {}
+            }
+            self.after_transport_error = matches!(
+                event,
+                ClientEvent::TransportError(_) | ClientEvent::NamespaceTransportError { .. }
+            );
             if let ClientEvent::AckResponse { id, .. } | ClientEvent::AckTimeout { id, .. } = event {
                 assert!(
                     self.emitted_set.contains(&id),
@@ -366,6 +412,13 @@ impl Script {
             self.emitted.len() - self.resolved.len(),
             "pending_acks() vs acks emitted minus answered"
         );
+        for ns in NAMESPACES {
+            assert_eq!(
+                self.session.namespace_state(ns) == ConnectionState::Connected,
+                self.connected.contains(ns),
+                "{ns}: Connected exactly between NamespaceConnected and NamespaceDisconnected"
+            );
+        }
     }
 
     /// Checks that a frame we write is something a server decodes.
@@ -428,6 +481,8 @@ fuzz_target!(|data: &[u8]| {
             max_attachments: usize::MAX,
             ..Limits::default()
         }),
+        connected: BTreeSet::new(),
+        after_transport_error: false,
     };
     for _ in 0..MAX_OPS {
         if input.data.is_empty() {

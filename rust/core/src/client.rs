@@ -328,6 +328,17 @@ impl<T: Transport> Client<T> {
     pub fn session(&self) -> &Session {
         &self.session
     }
+
+    /// Starts over with the same settings, for a front end that lost track of the client (it caught a panic in the
+    /// middle of a call): the connection is dropped at once, and the URL, namespaces, acks and events are forgotten,
+    /// as in a new client; each namespace that was connected is told it is not any more (see [`Session::reset`]).
+    pub fn reset(&mut self) {
+        self.session.reset();
+        self.transport = None;
+        self.endpoint = None;
+        self.url.clear();
+        self.next_deadline = None;
+    }
 }
 
 /// What the session asks of the transport next.

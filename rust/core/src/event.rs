@@ -17,7 +17,8 @@ pub type AckId = u64;
 pub struct AckRequest {
     /// The server's ack id.
     pub id: u64,
-    /// The namespace session it belongs to: a number unique in the process, given when the namespace connects.
+    /// The namespace session it belongs to: a number unique in the process, given when the namespace connects; 0
+    /// for a request that came in no session (before the answer to our CONNECT), which can never be answered.
     pub session: u64,
 }
 
@@ -87,6 +88,19 @@ pub struct ConnectError {
     pub data: Option<Payload>,
 }
 
+impl ConnectError {
+    /// What the server's CONNECT_ERROR packet says: `{"message": ..., "data": ...}`, or a bare string (old servers).
+    pub(crate) fn refusal(data: &Payload) -> Self {
+        match data.as_string() {
+            Some(message) => ConnectError { message, data: None },
+            None => ConnectError {
+                message: data.get_str("message").unwrap_or_default(),
+                data: data.member("data"),
+            },
+        }
+    }
+}
+
 /// One thing that happened, in the order it happened. Drained with `Client::poll_event`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
@@ -95,7 +109,8 @@ pub enum ClientEvent {
         /// Engine.IO session id.
         sid: String,
     },
-    /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout).
+    /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout). Each namespace that
+    /// was waiting for it then gets `NamespaceTransportError`.
     TransportError(ConnectError),
     /// The whole connection closed. Every connected namespace also gets `NamespaceDisconnected`, before this event.
     Closed {
@@ -120,6 +135,15 @@ pub enum ClientEvent {
         /// Namespace path.
         namespace: String,
         /// The server's message and data.
+        error: ConnectError,
+    },
+    /// The connection could not be opened while this namespace was waiting for it: it was asked to connect, and
+    /// neither the client nor the server disconnected it since. Follows the `TransportError`, one per such
+    /// namespace, in the order they were created. The namespace still waits: it joins when a connection opens.
+    NamespaceTransportError {
+        /// Namespace path.
+        namespace: String,
+        /// The `TransportError`'s.
         error: ConnectError,
     },
     /// A namespace left the connection: a connected one for any reason, or one still connecting that the client

@@ -432,6 +432,14 @@ fn ping_timeout_then_reconnection_with_backoff() {
                 message: "DNS lookup of game.example found no address".into(),
                 data: None
             }),
+            // The main namespace was waiting for this connection: it is told too.
+            ClientEvent::NamespaceTransportError {
+                namespace: "/".into(),
+                error: ConnectError {
+                    message: "DNS lookup of game.example found no address".into(),
+                    data: None
+                }
+            },
             ClientEvent::ReconnectAttempt {
                 attempt: 2,
                 delay: ms(2000)
@@ -466,6 +474,14 @@ fn connect_timeout_closes_the_transport_and_gives_up_after_max_attempts() {
                 message: "timeout".into(),
                 data: None
             }),
+            // The main namespace was waiting for this connection: it is told too.
+            ClientEvent::NamespaceTransportError {
+                namespace: "/".into(),
+                error: ConnectError {
+                    message: "timeout".into(),
+                    data: None
+                }
+            },
             ClientEvent::ReconnectAttempt {
                 attempt: 1,
                 delay: ms(1000)
@@ -487,6 +503,13 @@ fn connect_timeout_closes_the_transport_and_gives_up_after_max_attempts() {
                 message: "timeout".into(),
                 data: None
             }),
+            ClientEvent::NamespaceTransportError {
+                namespace: "/".into(),
+                error: ConnectError {
+                    message: "timeout".into(),
+                    data: None
+                }
+            },
             ClientEvent::ReconnectFailed { attempts: 1 },
         ]
     );

@@ -318,6 +318,13 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
                 message: "TCP connect to 127.0.0.1:3000 failed: connection refused".into(),
                 data: None
             }),
+            ClientEvent::NamespaceTransportError {
+                namespace: "/".into(),
+                error: socketio_core::ConnectError {
+                    message: "TCP connect to 127.0.0.1:3000 failed: connection refused".into(),
+                    data: None
+                }
+            },
             ClientEvent::ReconnectAttempt {
                 attempt: 1,
                 delay: Duration::from_secs(1)
@@ -327,7 +334,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
     h.advance(Duration::from_secs(1));
     h.session.handle_transport_loss(h.now, refused());
     assert_eq!(
-        h.events()[1],
+        h.events()[2],
         ClientEvent::ReconnectAttempt {
             attempt: 2,
             delay: Duration::from_secs(2)
@@ -335,7 +342,7 @@ fn failed_attempts_back_off_and_give_up_after_max_attempts() {
     );
     h.advance(Duration::from_secs(2));
     h.session.handle_transport_loss(h.now, refused());
-    assert_eq!(h.events()[1], ClientEvent::ReconnectFailed { attempts: 2 });
+    assert_eq!(h.events()[2], ClientEvent::ReconnectFailed { attempts: 2 });
     assert_eq!(h.session.state(), ConnectionState::Disconnected);
     assert_eq!(h.session.next_deadline(), None);
 }
@@ -354,7 +361,8 @@ fn connect_timeout_is_a_transport_error() {
             data: None
         })
     );
-    assert!(matches!(events[1], ClientEvent::ReconnectAttempt { attempt: 1, .. }));
+    assert!(matches!(&events[1], ClientEvent::NamespaceTransportError { namespace, .. } if namespace == "/"));
+    assert!(matches!(events[2], ClientEvent::ReconnectAttempt { attempt: 1, .. }));
 }
 
 #[test]
@@ -1195,4 +1203,396 @@ fn many_namespaces_cost_no_scan_per_call() {
     assert_eq!(timeouts, count / 2);
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[test]
+fn the_users_close_disconnect_and_remove_drop_the_servers_events_not_taken_yet() {
+    let mut h = Harness::connected();
+    for ns in ["/chat", "/lobby"] {
+        h.session.connect_namespace(ns, None).unwrap();
+        h.text(&format!(r#"40{ns},{{"sid":"x"}}"#));
+    }
+    let asked = h
+        .session
+        .emit(h.now, "/chat", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let _ = (h.sent(), h.events());
+    let left = |ns: &str| ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::IoClientDisconnect,
+        was_connected: true,
+    };
+
+    // Disconnecting a namespace drops its events not taken yet, not the others', nor the answers to our acks.
+    h.text(r#"42["a"]"#);
+    h.text(r#"42/chat,["b"]"#);
+    h.text(&format!(r#"43/chat,{asked}["ok"]"#));
+    h.text(r#"42/lobby,["c"]"#);
+    h.session.disconnect_namespace("/chat").unwrap();
+    assert_eq!(
+        h.events(),
+        [
+            event("/", "a", vec![], None),
+            ClientEvent::AckResponse {
+                namespace: "/chat".into(),
+                id: asked,
+                args: payload(vec!["ok".into()])
+            },
+            event("/lobby", "c", vec![], None),
+            left("/chat"),
+        ]
+    );
+
+    // What arrives after is delivered: joined again, /chat hears the server.
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.text(r#"40/chat,{"sid":"y"}"#);
+    h.text(r#"42/chat,["d"]"#);
+    let events = h.events();
+    assert_eq!(events.last(), Some(&event("/chat", "d", vec![], None)));
+
+    // The server's own DISCONNECT drops nothing: what it sent before it is delivered.
+    h.text(r#"42/chat,["e"]"#);
+    h.text("41/chat,");
+    assert_eq!(
+        h.events(),
+        [
+            event("/chat", "e", vec![], None),
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/chat".into(),
+                reason: DisconnectReason::IoServerDisconnect,
+                was_connected: true
+            },
+        ]
+    );
+
+    // Removing a namespace drops its events too.
+    h.text(r#"42/lobby,["f"]"#);
+    h.text(r#"42["g"]"#);
+    h.session.remove_namespace("/lobby").unwrap();
+    assert_eq!(h.events(), [event("/", "g", vec![], None), left("/lobby")]);
+
+    // Closing drops every namespace's.
+    h.text(r#"42["h"]"#);
+    h.session.close();
+    assert_eq!(
+        h.events(),
+        [
+            left("/"),
+            ClientEvent::Closed {
+                reason: DisconnectReason::IoClientDisconnect,
+                cause: None
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_connection_that_cannot_open_is_told_to_every_namespace_waiting_for_it() {
+    let mut config = ClientConfig::default();
+    config.reconnect.randomization = 0.0;
+    let mut h = Harness::new(config);
+    h.session.add_namespace("/idle").unwrap();
+    for ns in ["/", "/chat", "/refused", "/left", "/kicked"] {
+        h.session.connect_namespace(ns, None).unwrap();
+    }
+    h.session.open(h.now);
+    h.text(OPEN);
+    for answer in [
+        r#"40{"sid":"a"}"#,
+        r#"40/chat,{"sid":"b"}"#,
+        r#"44/refused,{"message":"no"}"#,
+        r#"40/kicked,{"sid":"c"}"#,
+        "41/kicked,",
+    ] {
+        h.text(answer);
+    }
+    h.session.disconnect_namespace("/left").unwrap();
+    let _ = (h.sent(), h.events(), h.commands());
+    // The connection drops, and the next attempt cannot open one.
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
+    h.advance(Duration::from_secs(1));
+    let _ = (h.events(), h.commands());
+    h.session.handle_transport_loss(h.now, refused());
+    let error = socketio_core::ConnectError {
+        message: "TCP connect to 127.0.0.1:3000 failed: connection refused".into(),
+        data: None,
+    };
+    let waiting = |ns: &str| ClientEvent::NamespaceTransportError {
+        namespace: ns.into(),
+        error: error.clone(),
+    };
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::TransportError(error.clone()),
+            waiting("/"),
+            waiting("/chat"),
+            ClientEvent::ReconnectAttempt {
+                attempt: 2,
+                delay: Duration::from_secs(2)
+            },
+        ],
+        "not the namespace never asked to connect, nor those the server refused or the client or server disconnected"
+    );
+    // They still wait: they join when a connection opens.
+    h.advance(Duration::from_secs(2));
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40", "40/chat,"]);
+}
+
+#[test]
+fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
+    let mut config = ClientConfig::default();
+    config.reconnect.delay = Duration::from_millis(1234);
+    let mut h = Harness::new(config);
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    h.text(OPEN);
+    h.text(r#"40{"sid":"a"}"#);
+    h.session.connect_namespace("/chat", None).unwrap();
+    h.session.connect_namespace("/joining", None).unwrap();
+    h.text(r#"40/chat,{"sid":"b"}"#);
+    let before = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let _ = (h.sent(), h.events(), h.commands());
+    h.text(r#"42["not taken"]"#);
+
+    h.session.reset();
+    let gone = |ns: &str| ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::TransportError,
+        was_connected: true,
+    };
+    assert_eq!(
+        h.events(),
+        [gone("/"), gone("/chat")],
+        "the connected ones only; nothing else, not even ack timeouts"
+    );
+    assert!(
+        h.sent().is_empty() && h.commands().is_empty(),
+        "nothing sent: the driver drops its transport"
+    );
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert_eq!((h.session.namespace_count(), h.session.pending_acks()), (0, 0));
+    assert_eq!(h.session.next_deadline(), None);
+    assert_eq!(
+        h.session.config().reconnect.delay,
+        Duration::from_millis(1234),
+        "settings kept"
+    );
+    // It works as a new session.
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.open(h.now);
+    assert_eq!(h.commands(), [TransportCommand::Open]);
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40"]);
+    h.text(r#"40{"sid":"c"}"#);
+    let after = h.session.emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)));
+    assert!(
+        after.unwrap().unwrap() > before,
+        "ack ids stay unique for the client's lifetime"
+    );
+}
+
+/// `NamespaceDisconnected` by the client: `was_connected` as given.
+fn left_by_client(ns: &str, was_connected: bool) -> ClientEvent {
+    ClientEvent::NamespaceDisconnected {
+        namespace: ns.into(),
+        reason: DisconnectReason::IoClientDisconnect,
+        was_connected,
+    }
+}
+
+fn connected_event(ns: &str, sid: &str) -> ClientEvent {
+    ClientEvent::NamespaceConnected {
+        namespace: ns.into(),
+        sid: sid.into(),
+        recovered: false,
+    }
+}
+
+/// A namespace's memberships (idle, waiting for a connection, joining, connected, leaving) as the user reads them
+/// (`namespace_state`) and as the server sees them (CONNECT and DISCONNECT), through each way in.
+#[test]
+fn membership_transitions_in() {
+    use ConnectionState::{Connected, Connecting, Disconnected};
+    let mut h = Harness::new(ClientConfig::default());
+    // Idle: registered, not wanted.
+    h.session.add_namespace("/idle").unwrap();
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    // Waiting: wanted, no connection yet; it reads Disconnected while the session is idle, Connecting once it opens.
+    h.session.connect_namespace("/", None).unwrap();
+    h.session.connect_namespace("/w", None).unwrap();
+    assert_eq!(h.session.namespace_state("/w"), Disconnected);
+    h.session.open(h.now);
+    assert_eq!(h.session.namespace_state("/w"), Connecting);
+    // Waiting → idle, by the user: told, though it never connected; and back.
+    h.session.disconnect_namespace("/w").unwrap();
+    assert_eq!(h.events(), [left_by_client("/w", false)]);
+    assert_eq!(h.session.namespace_state("/w"), Disconnected);
+    h.session.connect_namespace("/w", None).unwrap();
+    // The connection opens: each waiting namespace joins, in creation order; the idle one does not.
+    h.text(OPEN);
+    assert_eq!(h.sent(), ["40", "40/w,"]);
+    assert_eq!(h.session.namespace_state("/w"), Connecting);
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    // Idle → joining at once while the connection is open.
+    h.session.connect_namespace("/idle", None).unwrap();
+    assert_eq!(h.sent(), ["40/idle,"]);
+    // Joining → connected.
+    h.text(r#"40{"sid":"a"}"#);
+    h.text(r#"40/w,{"sid":"w"}"#);
+    assert_eq!(h.session.namespace_state("/w"), Connected);
+    assert_eq!(h.session.namespace_sid("/w"), Some("w"));
+    // Connected: asking again changes nothing.
+    h.session.connect_namespace("/w", None).unwrap();
+    assert!(h.sent().is_empty());
+    // Joining → leaving, by the user: no DISCONNECT before the CONNECT answer (the server would close the
+    // connection); leaving → joining again before the answer: no second CONNECT, and the answer connects it.
+    h.session.disconnect_namespace("/idle").unwrap();
+    assert_eq!(h.session.namespace_state("/idle"), Disconnected);
+    h.session.connect_namespace("/idle", None).unwrap();
+    assert!(h.sent().is_empty(), "no DISCONNECT, no second CONNECT");
+    assert_eq!(h.session.namespace_state("/idle"), Connecting);
+    h.text(r#"40/idle,{"sid":"i"}"#);
+    assert!(h.sent().is_empty());
+    assert_eq!(
+        h.events(),
+        [
+            ClientEvent::Open { sid: "eio-sid".into() },
+            connected_event("/", "a"),
+            connected_event("/w", "w"),
+            left_by_client("/idle", false),
+            connected_event("/idle", "i"),
+        ]
+    );
+    assert_eq!(h.session.namespace_state("/idle"), Connected);
+}
+
+/// Each way out of each membership: what the namespace becomes, what the server is sent and what the user is told.
+#[test]
+fn membership_transitions_out() {
+    use ConnectionState::{Connecting, Disconnected};
+    let mut h = Harness::connected();
+    for ns in [
+        "/by-user",
+        "/by-server",
+        "/lost",
+        "/joining",
+        "/refused",
+        "/kicked-early",
+        "/left-early",
+        "/leaving",
+    ] {
+        h.session.connect_namespace(ns, None).unwrap();
+    }
+    for ns in ["/by-user", "/by-server", "/lost"] {
+        h.text(&format!(r#"40{ns},{{"sid":"x"}}"#));
+    }
+    let _ = (h.sent(), h.events());
+
+    // Connected → idle, by the user: DISCONNECT, told. By the server: told.
+    h.session.disconnect_namespace("/by-user").unwrap();
+    h.text("41/by-server,");
+    // Joining → idle, refused: told as a connect error.
+    h.text(r#"44/refused,{"message":"no"}"#);
+    // Joining → leaving, by the server's DISCONNECT (not told: it never connected) or by the user (told).
+    h.text("41/kicked-early,");
+    h.session.disconnect_namespace("/left-early").unwrap();
+    h.session.disconnect_namespace("/leaving").unwrap();
+    assert_eq!(h.sent(), ["41/by-user,"]);
+    assert_eq!(
+        h.events(),
+        [
+            left_by_client("/by-user", true),
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/by-server".into(),
+                reason: DisconnectReason::IoServerDisconnect,
+                was_connected: true
+            },
+            ClientEvent::NamespaceConnectError {
+                namespace: "/refused".into(),
+                error: socketio_core::ConnectError {
+                    message: "no".into(),
+                    data: None
+                }
+            },
+            left_by_client("/left-early", false),
+            left_by_client("/leaving", false),
+        ]
+    );
+    // Leaving → idle: the DISCONNECT follows the answer, once.
+    h.text(r#"40/kicked-early,{"sid":"k"}"#);
+    h.text(r#"44/left-early,{"message":"late"}"#);
+    assert_eq!(h.sent(), ["41/kicked-early,"], "a refusal needs no DISCONNECT");
+    assert!(h.events().is_empty());
+    for ns in [
+        "/by-user",
+        "/by-server",
+        "/refused",
+        "/kicked-early",
+        "/left-early",
+        "/leaving",
+    ] {
+        assert_eq!(h.session.namespace_state(ns), Disconnected, "{ns}");
+    }
+
+    // The connection is lost: connected and joining namespaces wait for the next one (connected ones told);
+    // a leaving one is idle (its answer will never come).
+    h.session.handle_transport_loss(h.now, TransportEnd::Closed);
+    let events = h.events();
+    assert_eq!(
+        events[..2],
+        [
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::TransportClose,
+                was_connected: true
+            },
+            ClientEvent::NamespaceDisconnected {
+                namespace: "/lost".into(),
+                reason: DisconnectReason::TransportClose,
+                was_connected: true
+            },
+        ]
+    );
+    assert!(matches!(events[2], ClientEvent::Closed { .. }));
+    for ns in ["/", "/lost", "/joining"] {
+        assert_eq!(h.session.namespace_state(ns), Connecting, "{ns}");
+    }
+    assert_eq!(h.session.namespace_state("/leaving"), Disconnected);
+    // They join the next connection, in creation order; none of the others does.
+    h.advance(Duration::from_secs(10));
+    let _ = h.commands();
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"token":"t"}"#, "40/lost,", "40/joining,"]);
+    h.text(r#"40{"sid":"s2"}"#);
+    h.text(r#"40/lost,{"sid":"l2"}"#);
+    let _ = h.events();
+
+    // We end the connection ourselves (open() starts another): connected namespaces say goodbye and are told, and
+    // all of them join the new connection.
+    h.session.open(h.now);
+    assert_eq!(h.sent(), ["41", "41/lost,"]);
+    assert_eq!(
+        h.events()[..2],
+        [left_by_client("/", true), left_by_client("/lost", true)]
+    );
+    assert_eq!(h.commands(), [TransportCommand::Close, TransportCommand::Open]);
+    h.text(OPEN);
+    assert_eq!(h.sent(), [r#"40{"token":"t"}"#, "40/lost,", "40/joining,"]);
+
+    // close(): every namespace is idle, and no connection is tried.
+    h.session.close();
+    for ns in ["/", "/lost", "/joining"] {
+        assert_eq!(h.session.namespace_state(ns), Disconnected, "{ns}");
+    }
+    let _ = (h.sent(), h.events(), h.commands());
+    h.session.open(h.now);
+    h.text(OPEN);
+    assert!(h.sent().is_empty(), "no namespace joins after close()");
 }

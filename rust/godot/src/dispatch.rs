@@ -1,17 +1,17 @@
 //! The client's state that GDScript never sees directly, and borrow-free dispatch of the core's events.
 //!
-//! [`Session`] lives inside the `SocketIOClient` singleton: the core `Client`, the queue of events not yet
-//! dispatched, the namespace handles with their handlers, and the callbacks of `emit_with_ack`.
+//! [`Session`] lives inside the `SocketIOClient` singleton: the core `Client` (whose events are dispatched straight
+//! from its queue), the namespace handles with their handlers, and the callbacks of `emit_with_ack`.
 //!
-//! Dispatch ([`run`]) pops one event at a time while the client is borrowed, turns it into a list of [`Action`]s
-//! (signals to emit, Callables to call, with their arguments already converted), releases the borrow, and only
-//! then performs the actions. A handler may therefore call any method of the client or of a namespace, including
-//! `poll()`, `close()` and `connect_to_url()`: the queue is shared, so a nested dispatch simply continues with the
-//! next event, and every event is dispatched once, in arrival order.
+//! Dispatch ([`run`]) pops one event at a time from the core while the client is borrowed, turns it into a list of
+//! [`Action`]s (signals to emit, Callables to call, with their arguments already converted), releases the borrow,
+//! and only then performs the actions. A handler may therefore call any method of the client or of a namespace,
+//! including `poll()`, `close()` and `connect_to_url()`: a nested dispatch simply continues with the core's next
+//! event, and every event is dispatched once, in arrival order.
 //!
 //! The arguments of an event or ack are built as Godot values before its actions are planned ([`crate::build`]).
 //! A large payload is built over several calls, [`CONVERT_TIME_PER_POLL`] at most in each (from the start of the
-//! `poll()`): its event waits, built so far, in [`Session`], and the events after it wait in the queue, so that
+//! `poll()`): its event waits, built so far, in [`Session`], and the events after it wait in the core, so that
 //! handlers see events in the order they came, each complete.
 //!
 //! The same rule holds for everything that can run GDScript indirectly: dropping the last reference to a Callable
@@ -19,7 +19,7 @@
 //! errors (a script `Logger` runs inside `push_error`). Such things are carried out of the borrow, as
 //! [`Action::Release`] or [`Leftovers`], or as error messages reported by the caller once the borrow is released.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use godot::builtin::{Callable, GString, StringName, VarArray, VarDictionary, Variant};
@@ -28,7 +28,7 @@ use godot::global::{godot_error, godot_warn};
 use godot::meta::ToGodot;
 use godot::obj::{Gd, Inherits, InstanceId};
 use socketio_core::session::table::PathTable;
-use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Value};
+use socketio_core::{AckId, AckRequest, Client, ClientConfig, ClientEvent, Value};
 
 use crate::build::{self, Build, Godot};
 use crate::convert;
@@ -88,9 +88,6 @@ struct NamespaceEntry {
     object: Gd<SocketIONamespace>,
     /// In registration order.
     handlers: Vec<Handler>,
-    /// Asked to connect (by `connect_to_url` or `connect_to_namespace`) and not disconnected by us or the server
-    /// since: such namespaces also get `connect_error` when the connection itself fails.
-    wanted: bool,
 }
 
 /// Handles let go of by one `close()` (all of them) or `remove_namespace()` (one): still reached by the final
@@ -189,7 +186,6 @@ fn disconnect_signals<T: Inherits<Object>>(object: &Gd<T>, names: &[StringName])
 pub struct Session {
     /// The protocol engine.
     pub core: Client,
-    queue: VecDeque<ClientEvent>,
     /// The current handles, by path (constant-time lookups however many namespaces a game makes).
     namespaces: PathTable<NamespaceEntry>,
     /// Handles of a `close()` or `remove_namespace()` whose final events are being dispatched (usually none).
@@ -208,20 +204,12 @@ impl Session {
     pub fn new() -> Self {
         Session {
             core: Client::new(ClientConfig::default()),
-            queue: VecDeque::new(),
             namespaces: PathTable::new(),
             retired: Vec::new(),
             next_retired: 0,
             acks: HashMap::new(),
             building: None,
             epoch: 0,
-        }
-    }
-
-    /// Moves every event the core has into the dispatch queue.
-    pub fn drain_core(&mut self) {
-        while let Some(event) = self.core.poll_event() {
-            self.queue.push_back(event);
         }
     }
 
@@ -266,17 +254,9 @@ impl Session {
             NamespaceEntry {
                 object: object.clone(),
                 handlers: Vec::new(),
-                wanted: false,
             },
         );
         object
-    }
-
-    /// Marks whether namespace `path` is meant to be connected.
-    pub fn set_wanted(&mut self, path: &str, wanted: bool) {
-        if let Some(entry) = self.entry_mut(path) {
-            entry.wanted = wanted;
-        }
     }
 
     /// Adds a handler of `event` on `path` (with `on_for()`'s owner), first dropping the namespace's handlers that
@@ -316,29 +296,25 @@ impl Session {
         self.acks.insert(id, (self.epoch, callback));
     }
 
-    /// Drops queued server events, of namespace `path` or of all namespaces, keeping lifecycle events and ack
-    /// answers: after a `close()` or `disconnect_from_namespace()`, events already received are not delivered.
+    /// Drops the server event being built, if it is one of namespace `path` (of any namespace: `None`). The core
+    /// drops those it still holds when it is closed or the namespace is disconnected (after which events already
+    /// received are not delivered); this one it gave away already.
     pub fn purge_events(&mut self, path: Option<&str>) {
-        let keep = |event: &ClientEvent| match event {
-            ClientEvent::Event { namespace, .. } => path.is_some_and(|p| p != namespace),
-            _ => true,
+        let purged = |event: &ClientEvent| match event {
+            ClientEvent::Event { namespace, .. } => path.is_none_or(|p| p == namespace),
+            _ => false,
         };
-        self.queue.retain(keep);
-        if self.building.as_ref().is_some_and(|(event, _)| !keep(event)) {
+        if self.building.as_ref().is_some_and(|(event, _)| purged(event)) {
             self.building = None;
         }
     }
 
-    /// Closes the connection, keeping the handles and their handlers: drops undelivered server events, closes the
-    /// core and queues its final events (disconnections, ack timeouts), to be dispatched next. No namespace is
+    /// Closes the connection, keeping the handles and their handlers: the core drops undelivered server events,
+    /// closes, and queues its final events (disconnections, ack timeouts), to be dispatched next. No namespace is
     /// wanted any more. `connect_to_url()` does this before connecting again.
     pub fn close_connection(&mut self, now: std::time::Instant) {
         self.purge_events(None);
-        for entry in self.namespaces.values_mut() {
-            entry.wanted = false;
-        }
         self.core.close(now);
-        self.drain_core();
     }
 
     /// First half of `close()`: [`close_connection`](Self::close_connection), and a new epoch. Returns the epoch to
@@ -350,7 +326,6 @@ impl Session {
         // The core forgets them too (its close() kept them, idle); a namespace a handler creates during the
         // dispatch to come is added back to both.
         self.core.remove_all_namespaces(now);
-        self.drain_core();
         let entries = std::mem::take(&mut self.namespaces);
         self.retire(closed, entries, Detached::Closed);
         closed
@@ -397,7 +372,6 @@ impl Session {
         self.purge_events(Some(path));
         // Both layers know the same namespaces, so the core knows it.
         let _ = self.core.remove_namespace(now, path);
-        self.drain_core();
         let mut entries = PathTable::new();
         entries.insert(path, entry);
         Some(self.retire(self.epoch, entries, Detached::Removed))
@@ -412,31 +386,11 @@ impl Session {
     }
 
     /// Closes the connection and resets the engine, for a panic's aftermath: pending callbacks are dropped.
+    /// Connected namespaces are told they are not any more (the core's reset queues that), so `connected` and
+    /// `disconnected` stay paired.
     pub fn reset(&mut self) -> Leftovers {
-        let config = self.core.config_mut().clone();
-        // Connected namespaces are told they are not any more, so `connected` and `disconnected` stay paired.
-        let connected: Vec<String> = self
-            .namespaces
-            .iter()
-            .map(|(path, _)| path)
-            .filter(|path| self.core.namespace_state(path) == ConnectionState::Connected)
-            .map(str::to_owned)
-            .collect();
-        self.core = Client::new(config);
-        self.queue.clear();
+        self.core.reset();
         self.building = None;
-        self.queue.extend(
-            connected
-                .into_iter()
-                .map(|namespace| ClientEvent::NamespaceDisconnected {
-                    namespace,
-                    reason: DisconnectReason::TransportError,
-                    was_connected: true,
-                }),
-        );
-        for entry in self.namespaces.values_mut() {
-            entry.wanted = false;
-        }
         Leftovers {
             handlers: self.acks.drain().map(|(_, (_, cb))| cb).collect(),
             objects: Vec::new(),
@@ -447,7 +401,6 @@ impl Session {
     pub fn shutdown(&mut self) -> Leftovers {
         self.core.close(std::time::Instant::now());
         while self.core.poll_event().is_some() {}
-        self.queue.clear();
         self.building = None;
         let entries = std::mem::take(&mut self.namespaces);
         self.retire(self.epoch, entries, Detached::Closed);
@@ -461,7 +414,7 @@ impl Session {
         let (event, mut build) = match self.building.take() {
             Some(building) => building,
             None => {
-                let Some(event) = self.queue.pop_front() else {
+                let Some(event) = self.core.poll_event() else {
                     return Next::Empty;
                 };
                 match self.payload_to_build(&event) {
@@ -502,12 +455,17 @@ impl Session {
             }
             ClientEvent::TransportError(error) => {
                 let dict = error_dict(&error.message, error.data.as_ref(), "");
-                actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
-                for (path, entry) in self.namespaces.iter() {
-                    if entry.wanted && self.core.namespace_state(path) != ConnectionState::Connected {
-                        let signal = NamespaceSignal::ConnectError(dict.clone());
-                        actions.push(Action::Namespace(entry.object.clone(), signal));
-                    }
+                actions.push(Action::Client(ClientSignal::ConnectError(dict)));
+            }
+            // A namespace that waited for the connection that failed (the core follows `TransportError` with one
+            // per such namespace): told on its current handle.
+            ClientEvent::NamespaceTransportError { namespace, error } => {
+                if let Some(entry) = self.namespaces.get(&namespace) {
+                    let dict = error_dict(&error.message, error.data.as_ref(), "");
+                    actions.push(Action::Namespace(
+                        entry.object.clone(),
+                        NamespaceSignal::ConnectError(dict),
+                    ));
                 }
             }
             // The client's `disconnected` is the end of "/" (see `NamespaceDisconnected`), not of the connection. A
@@ -537,8 +495,7 @@ impl Session {
             ClientEvent::NamespaceConnectError { namespace, error } => {
                 let dict = error_dict(&error.message, error.data.as_ref(), &namespace);
                 actions.push(Action::Client(ClientSignal::ConnectError(dict.clone())));
-                if let Some(entry) = self.entry_mut(&namespace) {
-                    entry.wanted = false;
+                if let Some(entry) = self.entry(&namespace) {
                     actions.push(Action::Namespace(
                         entry.object.clone(),
                         NamespaceSignal::ConnectError(dict),
@@ -558,10 +515,7 @@ impl Session {
                 actions.push(Action::Client(ClientSignal::NamespaceDisconnected(
                     namespace.as_str().into(),
                 )));
-                if let Some(entry) = self.entry_mut(&namespace) {
-                    if !reason.allows_reconnect() {
-                        entry.wanted = false;
-                    }
+                if let Some(entry) = self.entry(&namespace) {
                     let signal = NamespaceSignal::Disconnected(reason.as_str().into());
                     actions.push(Action::Namespace(entry.object.clone(), signal));
                 }

@@ -28,6 +28,40 @@ impl Jitter {
     }
 }
 
+/// One reconnection episode: the attempts made since the connection was lost (none when not reconnecting), and the
+/// jitter of their delays.
+#[derive(Debug, Clone)]
+pub(super) struct Reconnection {
+    attempt: u32,
+    jitter: Jitter,
+}
+
+impl Reconnection {
+    /// No episode; delays jittered from `seed`.
+    pub(super) fn new(seed: u64) -> Self {
+        Reconnection {
+            attempt: 0,
+            jitter: Jitter::new(seed),
+        }
+    }
+
+    /// Schedules the next attempt: its number and delay; or, when `config` allows no more, `Err` with the number of
+    /// attempts made, and the episode ends.
+    pub(super) fn next(&mut self, config: &ReconnectConfig) -> Result<(u32, Duration), u32> {
+        let attempt = self.attempt + 1;
+        if config.max_attempts.is_some_and(|max| attempt > max) {
+            return Err(self.end());
+        }
+        self.attempt = attempt;
+        Ok((attempt, delay(config, attempt, &mut self.jitter)))
+    }
+
+    /// Ends the episode (a connection opened, or the user opened or closed one). Returns the attempts it made.
+    pub(super) fn end(&mut self) -> u32 {
+        std::mem::take(&mut self.attempt)
+    }
+}
+
 /// Delay before reconnection attempt `attempt` (1 for the first).
 ///
 /// `delay * 2^(attempt-1)`, moved up or down by at most `randomization` of itself, capped at `delay_max`.

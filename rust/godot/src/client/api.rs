@@ -221,7 +221,6 @@ impl SocketIOClient {
                 // one that never came (a full message queue) no longer holds back the next.
                 c.flush_queued = false;
                 c.session.core.poll(start);
-                c.session.drain_core();
             }
             dispatch::run(&this, start + dispatch::CONVERT_TIME_PER_POLL);
         });

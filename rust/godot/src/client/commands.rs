@@ -199,7 +199,6 @@ impl SocketIOClient {
                     let mut result = Ok(());
                     for ns in std::iter::once("/").chain(extra.as_deref()) {
                         session.ensure_namespace(ns, id);
-                        session.set_wanted(ns, true);
                         result = result.and_then(|()| {
                             session
                                 .core
@@ -236,11 +235,7 @@ impl SocketIOClient {
             if c.session.core.namespace_state(path) == ConnectionState::Connected {
                 Ok(())
             } else {
-                let result = c.session.core.connect_namespace(Instant::now(), path, auth);
-                if result.is_ok() {
-                    c.session.set_wanted(path, true);
-                }
-                result
+                c.session.core.connect_namespace(Instant::now(), path, auth)
             }
         };
         match result {
@@ -257,11 +252,8 @@ impl SocketIOClient {
         let result = {
             let mut c = this.bind_mut();
             let session = &mut c.session;
-            session.set_wanted(path, false);
             session.purge_events(Some(path));
-            let result = session.core.disconnect_namespace(Instant::now(), path);
-            session.drain_core();
-            result
+            session.core.disconnect_namespace(Instant::now(), path)
         };
         match result {
             Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
