@@ -13,9 +13,10 @@
 //!   they do, `namespace_api.rs` the methods of `SocketIONamespace` (each forwards to a command for its path), and
 //!   `hooks.rs` the end-of-frame flush and the shutdown at exit.
 //! - [`namespace`]: the `SocketIONamespace` handle (its path, its client, why it was let go of) and its signals.
-//! - [`dispatch`]: what the client holds besides its settings (the core `Client`, the handles with their handlers,
-//!   the ack callbacks), and the dispatch of the core's events as [`signals`] and Callable calls, one at a time with
-//!   no borrow held.
+//! - [`dispatch`]: the dispatch of the core's events as [`signals`] and Callable calls, one at a time with no borrow
+//!   held (`mod.rs` runs it, `plan.rs` turns one event into actions, `action.rs` names them); `registry.rs` is what
+//!   the client holds besides its settings (the core `Client`, the handles with their handlers, the ack callbacks),
+//!   and `release.rs` drops what it lets go of once no borrow is held.
 //! - [`build`]: received payloads → Godot values, in chunks over several polls ([`build::Godot`] is the engine's
 //!   side). [`convert`]: Variants → values to send, with [`marshal`] (Godot's binary serialization) as the fast
 //!   path both ways.

@@ -101,8 +101,8 @@ impl SocketIOClient {
                 let mut c = this.bind_mut();
                 c.install_exit_hook();
                 let id = c.base().instance_id();
-                match c.session.core.add_namespace(&path) {
-                    Ok(()) => Ok(c.session.ensure_namespace(&path, id)),
+                match c.registry.core.add_namespace(&path) {
+                    Ok(()) => Ok(c.registry.ensure_namespace(&path, id)),
                     Err(e) => Err(e),
                 }
             };
@@ -116,7 +116,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.get_connection_state") {
             return ClientState(ConnectionState::Disconnected);
         }
-        ClientState(self.session.core.state())
+        ClientState(self.registry.core.state())
     }
 
     /// Returns the URL given to the last [method connect_to_url].
@@ -125,7 +125,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.get_connection_url") {
             return GString::new();
         }
-        GString::from(self.session.core.url())
+        GString::from(self.registry.core.url())
     }
 
     /// Returns the Engine.IO session id of the connection, or an empty string when not connected. It differs from
@@ -135,7 +135,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.get_engine_io_session_id") {
             return GString::new();
         }
-        GString::from(self.session.core.engine_sid().unwrap_or_default())
+        GString::from(self.registry.core.engine_sid().unwrap_or_default())
     }
 
     /// Returns why the connection last ended or failed by itself, in words: the cause behind a
@@ -151,7 +151,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.get_last_error") {
             return GString::new();
         }
-        GString::from(self.session.core.last_error().unwrap_or_default())
+        GString::from(self.registry.core.last_error().unwrap_or_default())
     }
 
     /// Returns the namespace [param namespace], or [code]null[/code] if it was never created. [code]"/"[/code]
@@ -161,7 +161,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.get_namespace") {
             return None;
         }
-        this.bind().session.namespace(&namespace.to_string())
+        this.bind().registry.namespace(&namespace.to_string())
     }
 
     /// Removes namespace [param namespace], for a game that makes namespaces as it goes (one per match, say) and is
@@ -195,7 +195,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.has_namespace") {
             return false;
         }
-        self.session.namespace(&namespace.to_string()).is_some()
+        self.registry.namespace(&namespace.to_string()).is_some()
     }
 
     /// Returns [code]true[/code] when the connection to the server is open.
@@ -204,7 +204,7 @@ impl SocketIOClient {
         if !on_main_thread("SocketIOClient.is_socket_connected") {
             return false;
         }
-        self.session.core.state() == ConnectionState::Connected
+        self.registry.core.state() == ConnectionState::Connected
     }
 
     /// Does the pending network work (reading, writing, heartbeats, acknowledgement timeouts, reconnection), then
@@ -220,7 +220,7 @@ impl SocketIOClient {
                 // This poll writes whatever was queued: a deferred flush still to come has nothing left to do, and
                 // one that never came (a full message queue) no longer holds back the next.
                 c.flush_queued = false;
-                c.session.core.poll(start);
+                c.registry.core.poll(start);
             }
             dispatch::run(&this, start + dispatch::CONVERT_TIME_PER_POLL);
         });

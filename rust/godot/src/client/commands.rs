@@ -92,31 +92,31 @@ fn auth_value(auth: &VarDictionary, label: &str) -> Result<Option<Value>, String
 impl SocketIOClient {
     /// State of namespace `path`.
     pub(super) fn namespace_state(&self, path: &str) -> ConnectionState {
-        self.session.core.namespace_state(path)
+        self.registry.core.namespace_state(path)
     }
 
     /// Socket.IO session id of namespace `path`, or empty.
     pub(super) fn namespace_sid(&self, path: &str) -> String {
-        self.session.core.namespace_sid(path).unwrap_or_default().to_owned()
+        self.registry.core.namespace_sid(path).unwrap_or_default().to_owned()
     }
 
     /// Whether namespace `path`'s last connection restored its previous session.
     pub(super) fn namespace_recovered(&self, path: &str) -> bool {
-        self.session.core.namespace_recovered(path)
+        self.registry.core.namespace_recovered(path)
     }
 
     /// Whether `handle` is the current handle of namespace `path`.
     pub(super) fn is_attached(&self, path: &str, handle: InstanceId) -> bool {
-        self.session.is_attached(path, handle)
+        self.registry.is_attached(path, handle)
     }
 
     /// `close()` without the panic guard: the final events are dispatched first, then the handles, handlers and
     /// callbacks of the closed connection are forgotten (not those a handler created meanwhile), and whatever is
     /// connected to the forgotten handles' signals is disconnected.
     pub(super) fn close_now(this: &mut Gd<Self>) {
-        let closed = this.bind_mut().session.begin_close(Instant::now());
+        let closed = this.bind_mut().registry.begin_close(Instant::now());
         dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
-        let leftovers = this.bind_mut().session.forget(closed);
+        let leftovers = this.bind_mut().registry.forget(closed);
         drop(leftovers);
     }
 
@@ -130,11 +130,11 @@ impl SocketIOClient {
             );
             return Error::ERR_INVALID_PARAMETER;
         }
-        let Some(removed) = this.bind_mut().session.begin_remove(path, Instant::now()) else {
+        let Some(removed) = this.bind_mut().registry.begin_remove(path, Instant::now()) else {
             return Error::ERR_DOES_NOT_EXIST;
         };
         dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
-        let leftovers = this.bind_mut().session.forget_removed(removed);
+        let leftovers = this.bind_mut().registry.forget_removed(removed);
         drop(leftovers);
         Error::OK
     }
@@ -181,9 +181,9 @@ impl SocketIOClient {
 
         // The previous connection is closed as by close(), its final signals and ack timeouts delivered before this
         // method returns, but the namespace handles and their handlers are kept.
-        let was_active = this.bind().session.core.state() != ConnectionState::Disconnected;
+        let was_active = this.bind().registry.core.state() != ConnectionState::Disconnected;
         if was_active {
-            this.bind_mut().session.close_connection(Instant::now());
+            this.bind_mut().registry.close_connection(Instant::now());
             dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
         }
 
@@ -191,16 +191,16 @@ impl SocketIOClient {
             let mut c = this.bind_mut();
             c.install_exit_hook();
             let id = c.base().instance_id();
-            let session = &mut c.session;
-            session.core.config_mut().tls = tls;
-            match session.core.connect(Instant::now(), url) {
+            let registry = &mut c.registry;
+            registry.core.config_mut().tls = tls;
+            match registry.core.connect(Instant::now(), url) {
                 Err(e) => Err((Error::ERR_INVALID_PARAMETER, e.to_string())),
                 Ok(()) => {
                     let mut result = Ok(());
                     for ns in std::iter::once("/").chain(extra.as_deref()) {
-                        session.ensure_namespace(ns, id);
+                        registry.ensure_namespace(ns, id);
                         result = result.and_then(|()| {
-                            session
+                            registry
                                 .core
                                 .connect_namespace(Instant::now(), ns, auth.clone())
                                 .map_err(|e| (command_error_code(&e), e.to_string()))
@@ -232,10 +232,10 @@ impl SocketIOClient {
         };
         let result = {
             let mut c = this.bind_mut();
-            if c.session.core.namespace_state(path) == ConnectionState::Connected {
+            if c.registry.core.namespace_state(path) == ConnectionState::Connected {
                 Ok(())
             } else {
-                c.session.core.connect_namespace(Instant::now(), path, auth)
+                c.registry.core.connect_namespace(Instant::now(), path, auth)
             }
         };
         match result {
@@ -251,9 +251,9 @@ impl SocketIOClient {
     pub(super) fn disconnect_namespace(this: &mut Gd<Self>, path: &str) {
         let result = {
             let mut c = this.bind_mut();
-            let session = &mut c.session;
-            session.purge_events(Some(path));
-            session.core.disconnect_namespace(Instant::now(), path)
+            let registry = &mut c.registry;
+            registry.purge_events(Some(path));
+            registry.core.disconnect_namespace(Instant::now(), path)
         };
         match result {
             Ok(()) | Err(CommandError::UnknownNamespace(_)) | Err(CommandError::NotConnected) => {}
@@ -301,17 +301,17 @@ impl SocketIOClient {
         let (result, refused) = {
             let mut c = this.bind_mut();
             c.queue_flush();
-            let session = &mut c.session;
+            let registry = &mut c.registry;
             match (volatile, ack) {
-                (_, Some((callback, timeout))) => match session.core.emit_with_ack(now, path, event, args, timeout) {
+                (_, Some((callback, timeout))) => match registry.core.emit_with_ack(now, path, event, args, timeout) {
                     Ok(id) => {
-                        session.add_ack(id, callback);
+                        registry.add_ack(id, callback);
                         (Ok(true), None)
                     }
                     Err(e) => (Err(e), Some(callback)),
                 },
-                (true, None) => (session.core.emit_volatile(now, path, event, args), None),
-                (false, None) => (session.core.emit(now, path, event, args).map(|()| true), None),
+                (true, None) => (registry.core.emit_volatile(now, path, event, args), None),
+                (false, None) => (registry.core.emit(now, path, event, args).map(|()| true), None),
             }
         };
         drop(refused);
@@ -340,14 +340,14 @@ impl SocketIOClient {
         } else if let Err(message) = dispatch::check_arity(callback.get_argument_count(), dispatch::HANDLER_SHAPES) {
             godot_error!("{label}: {message}");
         } else {
-            let released = this.bind_mut().session.add_handler(path, event, callback, owner);
+            let released = this.bind_mut().registry.add_handler(path, event, callback, owner);
             drop(released);
         }
     }
 
     /// `SocketIONamespace.off()`: returns the removed handler, to be dropped once the client is no longer borrowed.
     pub(super) fn remove_handler(&mut self, path: &str, event: &str, callback: &Callable) -> Option<Callable> {
-        self.session.remove_handler(path, event, callback)
+        self.registry.remove_handler(path, event, callback)
     }
 }
 

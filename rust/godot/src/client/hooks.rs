@@ -26,7 +26,7 @@ impl SocketIOClient {
                     guarded(&guard, "SocketIOClient (flush)", (), || {
                         let mut c = gd.bind_mut();
                         c.flush_queued = false;
-                        c.session.core.flush();
+                        c.registry.core.flush();
                     });
                 }
                 Variant::nil()
@@ -43,7 +43,7 @@ impl SocketIOClient {
     pub(crate) fn shutdown(this: &mut Gd<Self>) {
         let leftovers = {
             let mut c = this.bind_mut();
-            let leftovers = c.session.shutdown();
+            let leftovers = c.registry.shutdown();
             if let Some((root_id, callable)) = c.exit_hook.take() {
                 if let Ok(mut root) = Gd::<godot::classes::Node>::try_from_instance_id(root_id) {
                     if root.is_connected("tree_exiting", &callable) {

@@ -24,7 +24,7 @@ use socketio_core::ClientConfig;
 
 use commands::EmitKind;
 
-use crate::dispatch::{Leftovers, Owner, Session};
+use crate::dispatch::{Owner, Registry, ToRelease};
 use crate::guard::{on_main_thread, Recover};
 use crate::signals::ClientSignal;
 
@@ -67,7 +67,7 @@ use crate::signals::ClientSignal;
 #[class(init, singleton)]
 pub struct SocketIOClient {
     base: Base<Object>,
-    session: Session,
+    registry: Registry,
     /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
     exit_hook: Option<(InstanceId, Callable)>,
     /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
@@ -372,7 +372,7 @@ impl SocketIOClient {
 impl SocketIOClient {
     /// The core's settings, which the properties read.
     fn config(&self) -> &ClientConfig {
-        self.session.core.config()
+        self.registry.core.config()
     }
 
     /// A property's setter: on the main thread only, `apply` checks `value` and writes it to the core's settings,
@@ -386,7 +386,7 @@ impl SocketIOClient {
         if !on_main_thread(what) {
             return;
         }
-        if let Err(refusal) = apply(self.session.core.config_mut(), value) {
+        if let Err(refusal) = apply(self.registry.core.config_mut(), value) {
             godot_error!("{refusal}");
         }
     }
@@ -394,8 +394,8 @@ impl SocketIOClient {
 
 /// The dispatcher's view of the client ([`crate::dispatch`] depends on this trait, not on the class).
 impl Owner for SocketIOClient {
-    fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
+    fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
     }
 
     fn queue_flush(&mut self) {
@@ -420,11 +420,11 @@ impl Owner for SocketIOClient {
 }
 
 impl Recover for SocketIOClient {
-    type Released = Leftovers;
+    type Released = ToRelease;
 
     /// After a caught panic: a fresh engine with the same settings. The pending callbacks are returned, to be
     /// dropped once the client is no longer borrowed.
-    fn reset_after_panic(&mut self) -> Leftovers {
-        self.session.reset()
+    fn reset_after_panic(&mut self) -> ToRelease {
+        self.registry.reset()
     }
 }
