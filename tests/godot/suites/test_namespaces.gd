@@ -89,7 +89,7 @@ func _join_and_dress(answers: Array, log: Dictionary) -> Array[WeakRef]:
 	return _dress(chat, answers)
 
 
-## rust/godot/src/dispatch.rs lists these to disconnect them when a handle is let go of.
+## rust/godot/src/dispatch/release.rs lists these to disconnect them when a handle is let go of.
 func test_the_signals_a_handle_has() -> void:
 	var names: Array[String] = []
 	for signal_info in ClassDB.class_get_signal_list("SocketIONamespace"):
