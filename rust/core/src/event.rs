@@ -189,8 +189,8 @@ pub enum ClientEvent {
     EmitFailed {
         /// Namespace path.
         namespace: String,
-        /// Why.
-        message: String,
+        /// Why: [`CommandError::TooLarge`](crate::CommandError::TooLarge) with the server's limit.
+        error: crate::CommandError,
     },
     /// A reconnection attempt is scheduled.
     ReconnectAttempt {

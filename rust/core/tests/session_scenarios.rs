@@ -1037,9 +1037,10 @@ fn a_buffered_emit_over_max_payload_fails_when_flushed() {
     h.text(r#"40{"sid":"s"}"#);
     assert_eq!(h.sent(), ["40", r#"42["small"]"#]);
     let events = h.events();
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, ClientEvent::EmitFailed { message, .. } if message.contains("maxPayload"))));
+    assert!(events.iter().any(
+        |e| matches!(e, ClientEvent::EmitFailed { error: error @ CommandError::TooLarge { max: 1000, .. }, .. }
+            if error.to_string().contains("maxPayload"))
+    ));
     assert!(events.contains(&ClientEvent::AckTimeout {
         namespace: "/".into(),
         id

@@ -592,7 +592,7 @@ impl Namespaces {
                 // Buffered before the server told its limit; it would close the connection on it.
                 out.event(ClientEvent::EmitFailed {
                     namespace: self.table[index].path.clone(),
-                    message: CommandError::TooLarge { size, max: max_payload }.to_string(),
+                    error: CommandError::TooLarge { size, max: max_payload },
                 });
                 if let Some(id) = encoded.ack {
                     self.time_out_ack(id, acks, out);

@@ -59,9 +59,9 @@ impl Registry {
         let mut actions = Vec::new();
         match event {
             ClientEvent::Open { .. } => {}
-            ClientEvent::EmitFailed { namespace, message } => {
+            ClientEvent::EmitFailed { namespace, error } => {
                 actions.push(Action::Error(format!(
-                    "emit on {namespace}: {message}; the event was not sent"
+                    "emit on {namespace}: {error}; the event was not sent"
                 )));
             }
             ClientEvent::TransportError(error) => {
