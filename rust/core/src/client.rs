@@ -191,6 +191,11 @@ impl<T: Transport> Client<T> {
         self.session.poll_event()
     }
 
+    /// The event [`Client::poll_event`] would return next, left in place.
+    pub fn peek_event(&self) -> Option<&ClientEvent> {
+        self.session.peek_event()
+    }
+
     /// Registers namespace `ns` without connecting it (emits on it wait in its send buffer).
     pub fn add_namespace(&mut self, ns: &str) -> Result<(), CommandError> {
         self.session.add_namespace(ns)

@@ -1343,6 +1343,30 @@ fn a_connection_that_cannot_open_is_told_to_every_namespace_waiting_for_it() {
 }
 
 #[test]
+fn a_namespace_let_go_of_before_the_news_is_taken_is_not_told_the_connection_failed() {
+    let mut h = Harness::new(ClientConfig::default());
+    for ns in ["/", "/chat", "/gone"] {
+        h.session.connect_namespace(ns, None).unwrap();
+    }
+    h.session.open(h.now);
+    let _ = (h.events(), h.commands());
+    h.session.handle_transport_loss(h.now, refused());
+    // The game disconnects "/chat" and removes "/gone" before it takes the events of the failure.
+    h.session.disconnect_namespace("/chat").unwrap();
+    h.session.remove_namespace("/gone").unwrap();
+    let events = h.events();
+    let told: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::NamespaceTransportError { namespace, .. } => Some(namespace.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, ["/"], "{events:?}");
+    assert!(matches!(events[0], ClientEvent::TransportError(_)), "{events:?}");
+}
+
+#[test]
 fn reset_forgets_everything_but_the_settings_and_tells_connected_namespaces() {
     let mut config = ClientConfig::default();
     config.reconnect.delay = Duration::from_millis(1234);

@@ -389,6 +389,23 @@ func test_connect_error_when_nothing_listens() -> void:
 	check_eq(disconnected.size(), 0, "no disconnected signal: it never connected")
 
 
+func test_a_failed_connection_is_told_to_the_client_and_its_namespaces_in_one_go() -> void:
+	var c := client
+	c.reconnection = false
+	var order: Array = []
+	# A handler that polls from inside: the namespaces' connect_error still comes after it, not within its poll().
+	c.connect_error.connect(func(_e): order.append("client"); c.poll(); order.append("client done"), CONNECT_ONE_SHOT)
+	check_eq(c.connect_to_url("ws://127.0.0.1:1"), OK, "connect_to_url to a closed port starts connecting")
+	var ns := c.get_namespace("/")
+	ns.connect_error.connect(func(_e): order.append("/"))
+	var chat := c.create_namespace("/chat")
+	check_eq(chat.connect_to_namespace(), OK, "/chat asked to connect")
+	chat.connect_error.connect(func(_e): order.append("/chat"))
+	await wait_for(order, "connect_error on the client and both namespaces", 4)
+	await settle(0.1)
+	check_eq(order, ["client", "client done", "/", "/chat"], "the client's handler, then each waiting namespace")
+
+
 func test_reconnect_attempts_then_failure() -> void:
 	var c := client
 	c.reconnection_attempts = 2

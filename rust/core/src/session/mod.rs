@@ -100,6 +100,11 @@ impl Session {
         self.out.pop_event()
     }
 
+    /// The event [`Session::poll_event`] would return next, left in place.
+    pub fn peek_event(&self) -> Option<&ClientEvent> {
+        self.out.peek_event()
+    }
+
     /// When [`Session::handle_timeout`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         match (self.state.deadline(), self.acks.next_deadline()) {

@@ -346,6 +346,7 @@ impl Namespaces {
         let path = self.table[index].path.clone();
         if let Exit::Client = exit {
             out.drop_server_events(Some(&path));
+            out.drop_unreachable(&path);
         }
         if was_connected && link.open && matches!(exit, Exit::Client | Exit::Closed(_)) {
             out.control(

@@ -89,6 +89,19 @@ impl Outbox {
     }
 
     /// Drops the server events not taken yet: those of `namespace`, or of every namespace (`None`).
+    /// The next event, left in place.
+    pub(super) fn peek_event(&self) -> Option<&ClientEvent> {
+        self.events.front()
+    }
+
+    /// Drops the news, not taken yet, that the connection namespace `path` waited for could not be opened: the
+    /// client let go of the namespace since, so it no longer waits.
+    pub(super) fn drop_unreachable(&mut self, path: &str) {
+        self.events.retain(
+            |event| !matches!(event, ClientEvent::NamespaceTransportError { namespace, .. } if namespace == path),
+        );
+    }
+
     pub(super) fn drop_server_events(&mut self, namespace: Option<&str>) {
         if self.server_events == 0 {
             return;

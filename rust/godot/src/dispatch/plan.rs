@@ -67,9 +67,16 @@ impl Registry {
             ClientEvent::TransportError(error) => {
                 let dict = error_dict(&error.message, error.data.as_ref(), "");
                 actions.push(Action::Client(ClientSignal::ConnectError(dict)));
+                // The namespaces that waited for this connection (the core follows `TransportError` with one
+                // `NamespaceTransportError` each) are told in the same go, right after the client: what the client's
+                // handler does (close(), poll(), ...) cannot come between them.
+                while let Some(ClientEvent::NamespaceTransportError { .. }) = self.core.peek_event() {
+                    if let Some(next) = self.core.poll_event() {
+                        actions.extend(self.plan::<O>(next, None, client));
+                    }
+                }
             }
-            // A namespace that waited for the connection that failed (the core follows `TransportError` with one
-            // per such namespace): told on its current handle.
+            // A namespace that waited for the connection that failed: told on its current handle.
             ClientEvent::NamespaceTransportError { namespace, error } => {
                 if let Some(entry) = self.namespaces.get(&namespace) {
                     let dict = error_dict(&error.message, error.data.as_ref(), "");
