@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::codec::payload::Payload;
+use crate::error::CommandError;
 
 /// Identifies one `emit_with_ack` of this client; unique for the client's lifetime.
 pub type AckId = u64;
@@ -189,8 +190,8 @@ pub enum ClientEvent {
     EmitFailed {
         /// Namespace path.
         namespace: String,
-        /// Why: [`CommandError::TooLarge`](crate::CommandError::TooLarge) with the server's limit.
-        error: crate::CommandError,
+        /// Why: [`CommandError::TooLarge`] with the server's limit.
+        error: CommandError,
     },
     /// A reconnection attempt is scheduled.
     ReconnectAttempt {

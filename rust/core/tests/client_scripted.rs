@@ -1,3 +1,5 @@
+// Over 600 lines: the scripted transport and its rig first, then one scenario per test, each read top to bottom.
+
 //! `Client` over a scripted in-memory transport, on a made-up clock: every call the client makes to its transport
 //! is recorded, and every packet the "server" sends is queued by the test. No socket, no sleep, no thread: each
 //! scenario is replayed exactly (only the decode budget of one poll reads the real clock).

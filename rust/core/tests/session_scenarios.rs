@@ -1,3 +1,6 @@
+// Long on purpose: one file of scenarios sharing one harness (`Harness`), each a short story read top to bottom;
+// split by theme it would repeat the harness or hide it in a module the reader has to find.
+
 //! Session scenarios on a virtual clock: frames and instants in, frames, commands and events out.
 
 use std::io;

@@ -1,3 +1,5 @@
+// Over 600 lines because its in-test servers (plain, TLS, silent, hostile) are shared by every test here.
+
 //! `WebSocketTransport` against in-test servers on 127.0.0.1 (plain and TLS).
 //!
 //! Every wait polls with short sleeps under a deadline: a broken transport fails a test, it never hangs it.

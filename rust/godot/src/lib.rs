@@ -24,7 +24,7 @@
 //!   (parameter types for default arguments), [`guard`] (panics and other threads kept away from the client).
 //!
 //! Dependencies point one way, from the classes down: `client` uses `dispatch`, `namespace` and the rest;
-//! `dispatch` uses `namespace`, `build`, `convert` and `signals`; `namespace` uses `signals`; `build` and `convert`
+//! `dispatch` uses `namespace`, `build`, `convert`, `marshal`, `guard` and `signals`; `namespace` uses `signals`; `build` and `convert`
 //! use `marshal`; `guard`, `signals`, `marshal`, `enums` and `tls` use nothing of the crate. The dispatcher reaches
 //! the client only through its [`dispatch::Owner`] trait, and the panic guard through [`guard::Recover`].
 

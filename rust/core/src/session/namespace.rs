@@ -1,3 +1,6 @@
+// Just over 600 lines, on purpose: every transition in one file, so that the one teardown reads beside all that
+// leads to it.
+
 //! The namespaces: each one's membership of the connection ([`Membership`], one enum, the data of a membership in
 //! its variant) beside what lasts across memberships (auth, recovery, send buffer, pending acks), and the table of
 //! them ([`Namespaces`]) with every transition. Transitions keep count of the wanted namespaces, so that no call

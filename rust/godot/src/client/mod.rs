@@ -22,8 +22,6 @@ use godot::obj::{Base, Gd, InstanceId};
 use godot::prelude::{godot_api, GodotClass, PhantomVar};
 use socketio_core::ClientConfig;
 
-use commands::EmitKind;
-
 use crate::dispatch::{Owner, Registry, ToRelease};
 use crate::guard::{on_main_thread, Recover};
 use crate::signals::ClientSignal;

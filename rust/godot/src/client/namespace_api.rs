@@ -9,7 +9,8 @@ use godot::global::{godot_error, Error};
 use godot::obj::Gd;
 use godot::prelude::godot_api;
 
-use super::{EmitKind, SocketIOClient};
+use super::commands::EmitKind;
+use super::SocketIOClient;
 use crate::defaults;
 use crate::enums::NamespaceState;
 use crate::guard;

@@ -21,9 +21,8 @@
 //!
 //! Files, each using only those after it: this one runs the dispatch ([`run`]); `plan` turns one core event into
 //! [`Action`]s; `action` names them, and what the dispatcher needs of its [`Owner`]; `registry` holds what the client
-//! keeps
-//! (the core, handles, handlers, ack callbacks) and lets go of it; `release` drops what was let go of once no borrow
-//! is held.
+//! keeps (the core, handles, handlers, ack callbacks) and lets go of it; `release` drops what was let go of once no
+//! borrow is held.
 
 mod action;
 mod plan;

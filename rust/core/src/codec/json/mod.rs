@@ -28,11 +28,7 @@ use crate::error::{DecodeError, EncodeError};
 mod tests;
 mod tokenizer;
 
-pub use tokenizer::{Num, Number, Str, Token, Tokenizer};
-
-/// Deepest nesting accepted whatever the configured cap (a [`Value`] is dropped recursively, so it must stay shallow
-/// enough for any thread's stack). A cap above this is treated as this.
-pub const MAX_DEPTH: usize = 127;
+pub use tokenizer::{Num, Number, Str, Token, Tokenizer, MAX_DEPTH};
 
 /// Parses `text` as one JSON value nested at most `max_depth` deep (and at most [`MAX_DEPTH`]).
 pub fn parse(text: &str, max_depth: usize) -> Result<Value, DecodeError> {

@@ -4,8 +4,11 @@
 
 use std::borrow::Cow;
 
-use super::MAX_DEPTH;
 use crate::error::DecodeError;
+
+/// Deepest nesting accepted whatever the configured cap (a [`Value`] is dropped recursively, so it must stay shallow
+/// enough for any thread's stack). A cap above this is treated as this.
+pub const MAX_DEPTH: usize = 127;
 
 /// A string as written in the JSON text, between its quotes (escapes not yet resolved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,3 +1,6 @@
+// Just over 600 lines, on purpose: the checker and the reader walk the same grammar, and are kept side by side
+// so that a change to one is seen beside the other.
+
 //! Received payloads: JSON text checked once, kept as it came, and read again token by token by whoever converts
 //! it. No tree of the values is ever built on the way to the game.
 //!
