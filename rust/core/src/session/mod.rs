@@ -84,28 +84,33 @@ impl Session {
 
     /// The next frame to write.
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<RawPacket> {
         self.out.pop_frame()
     }
 
     /// The next transport command.
     #[must_use]
+    #[inline]
     pub fn poll_command(&mut self) -> Option<TransportCommand> {
         self.out.pop_command()
     }
 
     /// The next event for the user.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.out.pop_event()
     }
 
     /// The event [`Session::poll_event`] would return next, left in place.
+    #[inline]
     pub fn peek_event(&self) -> Option<&ClientEvent> {
         self.out.peek_event()
     }
 
     /// When [`Session::handle_timeout`] next has something to do.
+    #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         match (self.state.deadline(), self.acks.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -389,6 +394,7 @@ impl Session {
     }
 
     /// Whether a received message is being decoded in steps (see [`handle_frame`](Self::handle_frame)).
+    #[inline]
     pub fn is_decoding(&self) -> bool {
         self.decoder.is_checking()
     }

@@ -57,6 +57,7 @@ impl Outbox {
     }
 
     /// The next frame to write.
+    #[inline]
     pub(super) fn pop_frame(&mut self) -> Option<RawPacket> {
         self.frames.pop_front()
     }
@@ -67,6 +68,7 @@ impl Outbox {
     }
 
     /// The next transport command.
+    #[inline]
     pub(super) fn pop_command(&mut self) -> Option<TransportCommand> {
         self.commands.pop_front()
     }
@@ -80,6 +82,7 @@ impl Outbox {
     }
 
     /// The next event.
+    #[inline]
     pub(super) fn pop_event(&mut self) -> Option<ClientEvent> {
         let event = self.events.pop_front()?;
         if matches!(event, ClientEvent::Event { .. }) {
@@ -90,6 +93,7 @@ impl Outbox {
 
     /// Drops the server events not taken yet: those of `namespace`, or of every namespace (`None`).
     /// The next event, left in place.
+    #[inline]
     pub(super) fn peek_event(&self) -> Option<&ClientEvent> {
         self.events.front()
     }
