@@ -36,6 +36,9 @@
 #                     "plugin-baseline", right after "plugin" in every workload, and adds plugin/plugin-baseline ratios:
 #                     a before/after comparison within one run. Its source is exported with `git archive` and built
 #                     in release into target/bench-baseline/ (cargo's own directory there, so a rerun is incremental).
+#   BENCH_BASELINE_FIRST  1: plugin-baseline runs before plugin. The first of the two to run a workload pays for the
+#                     server's warm-up (seen: D about 10 % slower with the same build on both sides), so a verdict
+#                     wants both orders.
 #   GODOT, CARGO_TARGET_DIR: as for scripts/godot.sh and scripts/build-extension.sh
 set -euo pipefail
 
@@ -54,8 +57,11 @@ baseline=${BENCH_BASELINE:-}
 if [ -n "$baseline" ]; then
     baseline_commit=$(git -C "$root" rev-parse --verify --quiet "$baseline^{commit}") ||
         die "BENCH_BASELINE: '$baseline' is not a revision of this repository"
-    # plugin-baseline runs right after plugin (or first, when plugin is not among the clients).
-    if [[ " $clients " == *" plugin "* ]]; then
+    # plugin-baseline runs right after plugin (BENCH_BASELINE_FIRST=1: right before), or first when plugin is not
+    # among the clients.
+    if [[ " $clients " == *" plugin "* ]] && [ "${BENCH_BASELINE_FIRST:-0}" = 1 ]; then
+        clients=$(sed 's/\bplugin\b/plugin-baseline plugin/' <<<"$clients")
+    elif [[ " $clients " == *" plugin "* ]]; then
         clients=$(sed 's/\bplugin\b/plugin plugin-baseline/' <<<"$clients")
     else
         clients="plugin-baseline $clients"
