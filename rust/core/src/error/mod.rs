@@ -1,7 +1,7 @@
 //! Typed errors of every layer, one variant per cause; `Display` gives the words the user reads.
 //!
 //! This file: the codec's ([`DecodeError`], [`EncodeError`]), the URL's and the commands'. [`transport`]: how a
-//! transport ended and why a connection could not be opened.
+//! transport ended, why a connection could not be opened, and the HTTP codec's refusals ([`HttpError`]).
 
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! How a transport ended ([`TransportEnd`]), and why a connection could not be opened ([`ConnectFailure`] and
-//! the failure of each step: DNS, TCP, TLS, the upgrade).
+//! the failure of each step: DNS, TCP, TLS, the upgrade), and what the HTTP codec of the long-polling transport
+//! refuses ([`HttpError`]).
 
 use std::fmt;
 use std::io;
@@ -393,6 +394,112 @@ impl fmt::Display for UpgradeFailure {
         }
     }
 }
+
+/// What the HTTP/1.1 codec of the long-polling transport ([`transport::http`](crate::transport::http)) refuses:
+/// a request it will not write, or a response it will not read. A refused response leaves the connection unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// A request header name is not an HTTP token (empty, or a byte outside `A-Z a-z 0-9 !#$%&'*+-.^_`|~`).
+    InvalidHeaderName(String),
+    /// A request header value holds a control character (CR, LF, NUL, …; a tab is allowed).
+    InvalidHeaderValue {
+        /// The header's name.
+        name: String,
+    },
+    /// A request header the codec writes itself (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`).
+    ReservedHeader(String),
+    /// The request target does not start with `/`, or holds a space, a control character or a non-ASCII byte.
+    InvalidTarget(String),
+    /// The `Host` is empty, or holds a space, a control character or a non-ASCII byte.
+    InvalidHost(String),
+    /// A GET request with a body.
+    BodyOnGet,
+    /// The response's status line and headers (or its chunked trailers) are larger than the cap.
+    HeaderTooLarge {
+        /// The cap, in bytes.
+        max: usize,
+    },
+    /// The response has more header fields than the cap.
+    TooManyHeaders {
+        /// The cap.
+        max: usize,
+    },
+    /// The status line or a header line does not parse, in httparse's words (e.g. `invalid HTTP version`).
+    MalformedHead(String),
+    /// A `Content-Length` that is not a plain decimal number that fits in 64 bits (negative, empty, signed, …).
+    InvalidContentLength(String),
+    /// Several `Content-Length` values that differ.
+    ConflictingContentLength,
+    /// Both `Content-Length` and `Transfer-Encoding`: a sign of request smuggling, refused.
+    ContentLengthWithTransferEncoding,
+    /// A `Transfer-Encoding` other than `chunked` alone.
+    UnsupportedTransferEncoding(String),
+    /// The body is larger than the caller's cap (as announced, or as read so far).
+    BodyTooLarge {
+        /// The size announced (`Content-Length`), or the bytes read so far.
+        size: u64,
+        /// The cap, in bytes.
+        max: usize,
+    },
+    /// A chunk-size line that is not hexadecimal digits (then optional extensions), or does not fit in 64 bits.
+    InvalidChunkSize,
+    /// A chunk-size line (or a trailer line) longer than the cap, without its end.
+    ChunkLineTooLong {
+        /// The cap, in bytes.
+        max: usize,
+    },
+    /// Chunk data not followed by CRLF.
+    MissingChunkEnd,
+    /// The connection closed in the middle of a response.
+    Truncated,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::InvalidHeaderName(name) => write!(f, "HTTP request header name {name:?} is not a token"),
+            HttpError::InvalidHeaderValue { name } => {
+                write!(
+                    f,
+                    "HTTP request header {name:?} has a control character (CR, LF, NUL, ...) in its value"
+                )
+            }
+            HttpError::ReservedHeader(name) => {
+                write!(
+                    f,
+                    "HTTP request header {name:?} is written by the client itself and cannot be set"
+                )
+            }
+            HttpError::InvalidTarget(target) => write!(f, "invalid HTTP request target {target:?}"),
+            HttpError::InvalidHost(host) => write!(f, "invalid HTTP Host {host:?}"),
+            HttpError::BodyOnGet => f.write_str("an HTTP GET request cannot have a body"),
+            HttpError::HeaderTooLarge { max } => write!(f, "HTTP response header block over {max} bytes"),
+            HttpError::TooManyHeaders { max } => write!(f, "HTTP response with more than {max} header fields"),
+            HttpError::MalformedHead(why) => write!(f, "malformed HTTP response head: {why}"),
+            HttpError::InvalidContentLength(value) => write!(f, "invalid HTTP Content-Length {value:?}"),
+            HttpError::ConflictingContentLength => f.write_str("HTTP response with conflicting Content-Length values"),
+            HttpError::ContentLengthWithTransferEncoding => {
+                f.write_str("HTTP response with both Content-Length and Transfer-Encoding")
+            }
+            HttpError::UnsupportedTransferEncoding(value) => {
+                write!(f, "unsupported HTTP Transfer-Encoding {value:?} (only \"chunked\" is)")
+            }
+            HttpError::BodyTooLarge { size, max } => {
+                write!(
+                    f,
+                    "HTTP response body of {size} bytes, larger than the cap ({max} bytes)"
+                )
+            }
+            HttpError::InvalidChunkSize => f.write_str("invalid HTTP chunk size line"),
+            HttpError::ChunkLineTooLong { max } => write!(f, "HTTP chunk size or trailer line over {max} bytes"),
+            HttpError::MissingChunkEnd => f.write_str("HTTP chunk data not followed by CRLF"),
+            HttpError::Truncated => f.write_str("the connection closed in the middle of an HTTP response"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
 
 /// `2026-12-01 21:12:00 UTC` for a UNIX time.
 pub(crate) fn utc_date(secs: u64) -> String {

@@ -30,8 +30,10 @@
 //! - `dial`: DNS (on a short-lived thread), TCP and TLS, step by step from `poll()`, to a stream.
 //! - `stream`: the non-blocking byte stream, plain or TLS, with a read deadline and HTTP header gathering.
 //! - `tls`: rustls set-up, and a certificate verifier that reaches Godot's own verdicts.
+//! - [`http`]: HTTP/1.1 client requests and responses as bytes (sans-I/O), for the coming long-polling transport.
 
 mod dial;
+pub mod http;
 mod stream;
 mod tls;
 pub mod websocket;
