@@ -131,7 +131,8 @@ pub struct Response {
     /// The body, unchunked.
     pub body: Bytes,
     /// Whether the connection can carry another request: HTTP/1.1 without `Connection: close`, or HTTP/1.0 with
-    /// `Connection: keep-alive`, and a body framed by its length or by chunks (not by the end of the connection).
+    /// `Connection: keep-alive`, and a body framed by its length or by chunks (not by the end of the connection),
+    /// and not a `101 Switching Protocols` (returned as a response without a body).
     pub keep_alive: bool,
 }
 
@@ -308,7 +309,8 @@ impl ResponseReader {
                         continue; // interim: the final response follows
                     }
                     let framing = framing(&head, self.limits.max_body_bytes)?;
-                    let keep_alive = head.keep_alive && !matches!(framing, Framing::UntilClose);
+                    // After a 101 the connection speaks another protocol.
+                    let keep_alive = head.keep_alive && head.status != 101 && !matches!(framing, Framing::UntilClose);
                     self.state = State::Body {
                         head: Head { keep_alive, ..head },
                         body: Vec::new(),

@@ -308,6 +308,8 @@ fn keep_alive_by_version_and_connection() {
     assert!(r.keep_alive);
     let r = one(b"HTTP/1.1 200 OK\r\nConnection: upgrade, keep-alive\r\nContent-Length: 0\r\n\r\n");
     assert!(r.keep_alive);
+    let r = one(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    assert_eq!((r.status, r.body.len(), r.keep_alive), (101, 0, false));
 }
 
 #[test]
