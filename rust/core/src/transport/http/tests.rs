@@ -421,6 +421,21 @@ fn caps() {
         whole_with(limits, long.as_bytes(), false),
         Err(HttpError::HeaderTooLarge { max: 100 })
     );
+    // A head of exactly the cap is taken, one byte more is not, whatever the pieces.
+    for (len, ok) in [(100, true), (101, false)] {
+        let start = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: ";
+        let head = format!("{start}{}\r\n\r\n", "p".repeat(len - start.len() - 4));
+        assert_eq!(head.len(), len);
+        let expected = if ok {
+            Ok(1)
+        } else {
+            Err(HttpError::HeaderTooLarge { max: 100 })
+        };
+        assert_eq!(whole_with(limits, head.as_bytes(), false).map(|r| r.len()), expected);
+        let mut reader = ResponseReader::with_limits(limits);
+        let (all, error) = bytewise(&mut reader, head.as_bytes());
+        assert_eq!(error.map_or(Ok(all.len()), Err), expected);
+    }
     let endless = vec![b'a'; MAX_HEADER_BYTES + 1];
     assert_eq!(err(&endless), HttpError::HeaderTooLarge { max: MAX_HEADER_BYTES });
     let mut reader = ResponseReader::new(MAX_BODY);
