@@ -13,21 +13,28 @@ use libfuzzer_sys::fuzz_target;
 use socketio_core::codec::polling::{decode_payload, encode_payloads, encoded_len};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&limits, body)) = data.split_first() else { return };
+    let Some((&limits, body)) = data.split_first() else {
+        return;
+    };
     let max_packets = usize::from(limits & 0x0f) + 1;
     let max_bytes = match usize::from(limits >> 4) {
         0 => usize::MAX,
         n => n * 64,
     };
     let body = Bytes::copy_from_slice(body);
-    let Ok(packets) = decode_payload(body.clone(), max_bytes, max_packets) else { return };
+    let Ok(packets) = decode_payload(body.clone(), max_bytes, max_packets) else {
+        return;
+    };
     assert!(!packets.is_empty() && packets.len() <= max_packets);
 
     // Re-encoded with the body's own size as the cap: one body, decoding to the same packets.
     let cap = body.len();
     let bodies = encode_payloads(&packets, cap).expect("decoded packets encode again");
     assert_eq!(bodies.len(), 1);
-    assert_eq!(decode_payload(bodies[0].clone(), cap, max_packets).as_ref(), Ok(&packets));
+    assert_eq!(
+        decode_payload(bodies[0].clone(), cap, max_packets).as_ref(),
+        Ok(&packets)
+    );
     // Base64 is decoded strictly (padding and trailing bits canonical), so the body comes back byte for byte.
     assert_eq!(bodies[0], body);
 
