@@ -1,7 +1,7 @@
 //! Typed errors of every layer, one variant per cause; `Display` gives the words the user reads.
 //!
-//! This file: the codec's ([`DecodeError`], [`EncodeError`]), the URL's and the commands'. [`transport`]: how a
-//! transport ended and why a connection could not be opened.
+//! This file: the codec's ([`DecodeError`], [`EncodeError`], [`PayloadEncodeError`]), the URL's and the commands'.
+//! [`transport`]: how a transport ended and why a connection could not be opened.
 
 use std::fmt;
 
