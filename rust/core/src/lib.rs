@@ -28,5 +28,7 @@ pub use codec::payload::Payload;
 pub use codec::raw::RawPacket;
 pub use codec::value::Value;
 pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification};
-pub use error::{BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, TransportEnd, UrlError};
+pub use error::{
+    BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, PayloadEncodeError, TransportEnd, UrlError,
+};
 pub use event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};

@@ -1,7 +1,8 @@
 //! Typed errors of every layer, one variant per cause; `Display` gives the words the user reads.
 //!
-//! This file: the codec's ([`DecodeError`], [`EncodeError`]), the URL's and the commands'. [`transport`]: how a
-//! transport ended, why a connection could not be opened, and the HTTP codec's refusals ([`HttpError`]).
+//! This file: the codec's ([`DecodeError`], [`EncodeError`], [`PayloadEncodeError`]), the URL's and the commands'.
+//! [`transport`]: how a transport ended, why a connection could not be opened, and the HTTP codec's refusals
+//! ([`HttpError`]).
 
 use std::fmt;
 
@@ -58,6 +59,30 @@ pub enum DecodeError {
         /// Cap in force.
         max: usize,
     },
+    /// A polling payload (an HTTP response body) that is not valid UTF-8.
+    PayloadNotUtf8,
+    /// An empty packet in a polling payload (an empty body, or two separators in a row).
+    EmptyPayloadPacket {
+        /// Position of the packet in the payload, from 0.
+        index: usize,
+    },
+    /// A binary packet of a polling payload (`b` + base64) whose base64 does not decode.
+    InvalidBase64 {
+        /// Position of the packet in the payload, from 0.
+        index: usize,
+    },
+    /// A polling payload of more packets than the cap.
+    TooManyPayloadPackets {
+        /// Cap in force.
+        max: usize,
+    },
+    /// A polling payload over the size cap.
+    PayloadTooLarge {
+        /// Size of the body.
+        size: usize,
+        /// Cap in force.
+        max: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -88,6 +113,22 @@ impl fmt::Display for DecodeError {
             DecodeError::MessageTooLarge { size, max } => {
                 write!(f, "message of {size} bytes, larger than max_message_size ({max} bytes)")
             }
+            DecodeError::PayloadNotUtf8 => write!(f, "polling payload is not valid UTF-8"),
+            DecodeError::EmptyPayloadPacket { index } => {
+                write!(f, "empty packet at position {index} of a polling payload")
+            }
+            DecodeError::InvalidBase64 { index } => {
+                write!(
+                    f,
+                    "invalid base64 in the binary packet at position {index} of a polling payload"
+                )
+            }
+            DecodeError::TooManyPayloadPackets { max } => {
+                write!(f, "polling payload of more than {max} packets")
+            }
+            DecodeError::PayloadTooLarge { size, max } => {
+                write!(f, "polling payload of {size} bytes, larger than the cap ({max} bytes)")
+            }
         }
     }
 }
@@ -113,6 +154,45 @@ impl fmt::Display for EncodeError {
 }
 
 impl std::error::Error for EncodeError {}
+
+/// Why a packet could not be put in a polling payload (an HTTP request body). Nothing of it was queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadEncodeError {
+    /// The packet alone, encoded, is larger than the server's `maxPayload`.
+    PacketTooLarge {
+        /// Encoded size of the packet (`b` + base64 for a binary one).
+        size: usize,
+        /// The server's `maxPayload` in force.
+        max: usize,
+    },
+    /// A text packet holding the record separator `\x1e`, which Engine.IO v4 polling cannot carry.
+    SeparatorInText,
+    /// An empty text packet: Engine.IO text packets start with their type digit.
+    EmptyText,
+}
+
+impl fmt::Display for PayloadEncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayloadEncodeError::PacketTooLarge { size, max } => {
+                write!(
+                    f,
+                    "packet of {size} bytes, larger than the server's maxPayload ({max} bytes)"
+                )
+            }
+            PayloadEncodeError::SeparatorInText => {
+                write!(
+                    f,
+                    "text packet holds the record separator \\x1e, which HTTP long-polling cannot carry"
+                )
+            }
+            PayloadEncodeError::EmptyText => write!(f, "empty text packet"),
+        }
+    }
+}
+
+impl std::error::Error for PayloadEncodeError {}
 
 /// Why a URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
