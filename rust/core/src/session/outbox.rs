@@ -29,9 +29,10 @@ pub(super) struct Outbox {
     frames: VecDeque<RawPacket>,
     commands: VecDeque<TransportCommand>,
     events: VecDeque<ClientEvent>,
-    /// How many of `events` are server events: with none, a purge costs nothing (a `close()` removes every
-    /// namespace in turn, with their final events queued).
-    server_events: usize,
+    /// How many of `events` a purge may drop (server events, and the news that a connection could not be opened):
+    /// with none, a purge costs nothing (a `close()` removes every namespace in turn, with their final events
+    /// queued).
+    droppable: usize,
 }
 
 impl Outbox {
@@ -75,8 +76,8 @@ impl Outbox {
 
     /// Queues an event.
     pub(super) fn event(&mut self, event: ClientEvent) {
-        if matches!(event, ClientEvent::Event { .. }) {
-            self.server_events += 1;
+        if droppable(&event) {
+            self.droppable += 1;
         }
         self.events.push_back(event);
     }
@@ -85,41 +86,51 @@ impl Outbox {
     #[inline]
     pub(super) fn pop_event(&mut self) -> Option<ClientEvent> {
         let event = self.events.pop_front()?;
-        if matches!(event, ClientEvent::Event { .. }) {
-            self.server_events -= 1;
+        if droppable(&event) {
+            self.droppable -= 1;
         }
         Some(event)
     }
 
-    /// Drops the server events not taken yet: those of `namespace`, or of every namespace (`None`).
     /// The next event, left in place.
     #[inline]
     pub(super) fn peek_event(&self) -> Option<&ClientEvent> {
         self.events.front()
     }
 
+    /// Drops the server events not taken yet: those of `namespace`, or of every namespace (`None`).
+    pub(super) fn drop_server_events(&mut self, namespace: Option<&str>) {
+        self.drop_where(|event| match event {
+            ClientEvent::Event { namespace: ns, .. } => namespace.is_none_or(|path| path == ns),
+            _ => false,
+        });
+    }
+
     /// Drops the news, not taken yet, that the connection namespace `path` waited for could not be opened: the
     /// client let go of the namespace since, so it no longer waits.
     pub(super) fn drop_unreachable(&mut self, path: &str) {
-        self.events.retain(
-            |event| !matches!(event, ClientEvent::NamespaceTransportError { namespace, .. } if namespace == path),
+        self.drop_where(
+            |event| matches!(event, ClientEvent::NamespaceTransportError { namespace, .. } if namespace == path),
         );
     }
 
-    pub(super) fn drop_server_events(&mut self, namespace: Option<&str>) {
-        if self.server_events == 0 {
+    /// Drops the events not taken yet that `dropped` picks among the droppable ones.
+    fn drop_where(&mut self, dropped: impl Fn(&ClientEvent) -> bool) {
+        if self.droppable == 0 {
             return;
         }
-        let mut dropped = 0;
-        self.events.retain(|event| match event {
-            ClientEvent::Event { namespace: ns, .. } if namespace.is_none_or(|path| path == ns) => {
-                dropped += 1;
-                false
-            }
-            _ => true,
-        });
-        self.server_events -= dropped;
+        let before = self.events.len();
+        self.events.retain(|event| !dropped(event));
+        self.droppable -= before - self.events.len();
     }
+}
+
+/// Whether a purge may drop `event` (see [`Outbox::drop_where`]).
+fn droppable(event: &ClientEvent) -> bool {
+    matches!(
+        event,
+        ClientEvent::Event { .. } | ClientEvent::NamespaceTransportError { .. }
+    )
 }
 
 #[cfg(test)]
@@ -159,11 +170,11 @@ mod tests {
             "what comes after the purge is kept"
         );
         assert_eq!(out.pop_event(), None);
-        assert_eq!(out.server_events, 0);
+        assert_eq!(out.droppable, 0);
 
         out.event(event("/", "e"));
         out.event(event("/chat", "f"));
         out.drop_server_events(None);
-        assert_eq!((out.pop_event(), out.server_events), (None, 0));
+        assert_eq!((out.pop_event(), out.droppable), (None, 0));
     }
 }

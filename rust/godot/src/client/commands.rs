@@ -252,7 +252,7 @@ impl SocketIOClient {
         let result = {
             let mut c = this.bind_mut();
             let registry = &mut c.registry;
-            registry.purge_events(Some(path));
+            registry.drop_building_event(Some(path));
             registry.core.disconnect_namespace(Instant::now(), path)
         };
         match result {

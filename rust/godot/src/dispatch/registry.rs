@@ -164,7 +164,7 @@ impl Registry {
     /// Drops the server event being built, if it is one of namespace `path` (of any namespace: `None`). The core
     /// drops those it still holds when it is closed or the namespace is disconnected (after which events already
     /// received are not delivered); this one it gave away already.
-    pub fn purge_events(&mut self, path: Option<&str>) {
+    pub fn drop_building_event(&mut self, path: Option<&str>) {
         let purged = |event: &ClientEvent| match event {
             ClientEvent::Event { namespace, .. } => path.is_none_or(|p| p == namespace),
             _ => false,
@@ -178,7 +178,7 @@ impl Registry {
     /// closes, and queues its final events (disconnections, ack timeouts), to be dispatched next. No namespace is
     /// wanted any more. `connect_to_url()` does this before connecting again.
     pub fn close_connection(&mut self, now: std::time::Instant) {
-        self.purge_events(None);
+        self.drop_building_event(None);
         self.core.close(now);
     }
 
@@ -234,7 +234,7 @@ impl Registry {
     /// is no such namespace.
     pub fn begin_remove(&mut self, path: &str, now: std::time::Instant) -> Option<u64> {
         let entry = self.namespaces.remove(path)?;
-        self.purge_events(Some(path));
+        self.drop_building_event(Some(path));
         // Both layers know the same namespaces, so the core knows it.
         let _ = self.core.remove_namespace(now, path);
         let mut entries = PathTable::new();
