@@ -121,6 +121,134 @@ pub const MAX_DEPTH_RANGE: RangeInclusive<usize> = 1..=json::MAX_DEPTH;
 /// The values [`ReconnectConfig::randomization`](crate::ReconnectConfig::randomization) may be set to.
 pub const RANDOMIZATION_RANGE: RangeInclusive<f64> = 0.0..=1.0;
 
+/// Why a header cannot be added to the client's HTTP requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderError {
+    /// The name is empty or holds a character HTTP does not allow in one (a space, `:`, a control character, …).
+    InvalidName,
+    /// The value holds CR, LF, NUL or another control character but tab: it would end the header (or the request)
+    /// early, and let the rest be read as headers of its own.
+    InvalidValue,
+    /// The name is one the client writes itself (`Host`, `Content-Length`, the WebSocket upgrade's, …).
+    Reserved(&'static str),
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::InvalidName => f.write_str(
+                "the name must be one or more letters, digits or !#$%&'*+-.^_`|~ (no spaces, colons or control characters)",
+            ),
+            HeaderError::InvalidValue => f.write_str("the value must not contain CR, LF or other control characters"),
+            HeaderError::Reserved(name) => write!(f, "{name} is written by the client itself"),
+        }
+    }
+}
+
+/// Headers the client writes on its own requests, which an extra header may not replace (compared without case).
+pub const RESERVED_HEADERS: [&str; 10] = [
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Upgrade",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Extensions",
+    "Sec-WebSocket-Protocol",
+    "Proxy-Authorization",
+];
+
+/// Whether `name: value` may be added to the client's requests: a name that is an HTTP token (RFC 9110) and not one
+/// of [`RESERVED_HEADERS`], a value without control characters but tab (so no CR/LF injection). Leading and trailing
+/// blanks of the value are not refused; they are trimmed when the header is written.
+pub fn header(name: &str, value: &str) -> Result<(), HeaderError> {
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err(HeaderError::InvalidName);
+    }
+    if let Some(reserved) = RESERVED_HEADERS.iter().find(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(HeaderError::Reserved(reserved));
+    }
+    if value.bytes().any(|c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+        return Err(HeaderError::InvalidValue);
+    }
+    Ok(())
+}
+
+/// Query parameters the protocol sets itself, which [`ClientConfig::query`](crate::ClientConfig::query) may not.
+pub const RESERVED_QUERY_KEYS: [&str; 4] = ["EIO", "transport", "sid", "t"];
+
+/// Why a query parameter cannot be added to the handshake URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKeyError {
+    /// `""`.
+    Empty,
+    /// One of [`RESERVED_QUERY_KEYS`].
+    Reserved(&'static str),
+}
+
+impl fmt::Display for QueryKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryKeyError::Empty => f.write_str("the key is empty"),
+            QueryKeyError::Reserved(key) => write!(f, "{key:?} is set by the Engine.IO protocol itself"),
+        }
+    }
+}
+
+/// Whether `key` may be a query parameter of [`ClientConfig::query`](crate::ClientConfig::query). Keys and values
+/// are percent-encoded when the URL is built, so any other string will do.
+pub fn query_key(key: &str) -> Result<(), QueryKeyError> {
+    if key.is_empty() {
+        return Err(QueryKeyError::Empty);
+    }
+    match RESERVED_QUERY_KEYS.iter().copied().find(|reserved| *reserved == key) {
+        Some(reserved) => Err(QueryKeyError::Reserved(reserved)),
+        None => Ok(()),
+    }
+}
+
+/// Why a list of transports cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportsError {
+    /// No transport at all.
+    Empty,
+    /// A name that is neither `"websocket"` nor `"polling"`.
+    Unknown(String),
+    /// The same transport twice.
+    Repeated(&'static str),
+}
+
+impl fmt::Display for TransportsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportsError::Empty => f.write_str("at least one transport is needed (\"websocket\" or \"polling\")"),
+            TransportsError::Unknown(name) => {
+                write!(f, "unknown transport {name:?} (expected \"websocket\" or \"polling\")")
+            }
+            TransportsError::Repeated(name) => write!(f, "{name:?} is listed twice"),
+        }
+    }
+}
+
+/// The transports named by `names`, in order: each `"websocket"` or `"polling"`, at least one, none twice.
+pub fn transports<S: AsRef<str>>(names: &[S]) -> Result<Vec<crate::TransportKind>, TransportsError> {
+    let mut kinds = Vec::with_capacity(names.len());
+    for name in names {
+        let name = name.as_ref();
+        let kind = crate::TransportKind::from_name(name).ok_or_else(|| TransportsError::Unknown(name.to_owned()))?;
+        if kinds.contains(&kind) {
+            return Err(TransportsError::Repeated(kind.name()));
+        }
+        kinds.push(kind);
+    }
+    if kinds.is_empty() {
+        return Err(TransportsError::Empty);
+    }
+    Ok(kinds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +294,54 @@ mod tests {
             "it must start with \"/\" (e.g. \"/chat\")"
         );
         assert_eq!(NamespaceError::Comma.to_string(), "it must not contain a comma");
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(header("Authorization", "Bearer abc"), Ok(()));
+        assert_eq!(header("X-Game-Version", "1.2\t(beta)"), Ok(()));
+        assert_eq!(header("", "x"), Err(HeaderError::InvalidName));
+        assert_eq!(header("X Bad", "x"), Err(HeaderError::InvalidName));
+        assert_eq!(header("X:Bad", "x"), Err(HeaderError::InvalidName));
+        assert_eq!(header("Ünï", "x"), Err(HeaderError::InvalidName));
+        assert_eq!(header("X-A", "a\r\nX-Evil: 1"), Err(HeaderError::InvalidValue));
+        assert_eq!(header("X-A", "a\nb"), Err(HeaderError::InvalidValue));
+        assert_eq!(header("X-A", "a\0b"), Err(HeaderError::InvalidValue));
+        assert_eq!(header("host", "evil"), Err(HeaderError::Reserved("Host")));
+        assert_eq!(
+            header("X-A", "\r").unwrap_err().to_string(),
+            "the value must not contain CR, LF or other control characters"
+        );
+        // Non-ASCII values are sent as UTF-8 (obs-text).
+        assert_eq!(header("X-Name", "jürgen"), Ok(()));
+    }
+
+    #[test]
+    fn query_keys() {
+        assert_eq!(query_key("token"), Ok(()));
+        assert_eq!(query_key("a b&c"), Ok(()));
+        assert_eq!(query_key(""), Err(QueryKeyError::Empty));
+        assert_eq!(query_key("EIO"), Err(QueryKeyError::Reserved("EIO")));
+        assert_eq!(query_key("sid"), Err(QueryKeyError::Reserved("sid")));
+    }
+
+    #[test]
+    fn transport_lists() {
+        use crate::TransportKind::{Polling, WebSocket};
+        assert_eq!(transports(&["websocket", "polling"]), Ok(vec![WebSocket, Polling]));
+        assert_eq!(transports(&["polling"]), Ok(vec![Polling]));
+        assert_eq!(transports::<&str>(&[]), Err(TransportsError::Empty));
+        assert_eq!(
+            transports(&["webtransport"]),
+            Err(TransportsError::Unknown("webtransport".into()))
+        );
+        assert_eq!(
+            transports(&["polling", "polling"]),
+            Err(TransportsError::Repeated("polling"))
+        );
+        assert_eq!(
+            transports(&["ws"]).unwrap_err().to_string(),
+            "unknown transport \"ws\" (expected \"websocket\" or \"polling\")"
+        );
     }
 }

@@ -89,6 +89,34 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
 }
 
+/// An Engine.IO transport, as `transports` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// One WebSocket (`"websocket"`).
+    WebSocket,
+    /// HTTP long-polling (`"polling"`): a GET that the server holds until it has packets, and POSTs for ours.
+    Polling,
+}
+
+impl TransportKind {
+    /// The name Engine.IO gives it, in the `transport` query parameter and the handshake's `upgrades`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::WebSocket => "websocket",
+            TransportKind::Polling => "polling",
+        }
+    }
+
+    /// The transport called `name` (`"websocket"` or `"polling"`, as socket.io-client spells them).
+    pub fn from_name(name: &str) -> Option<TransportKind> {
+        match name {
+            "websocket" => Some(TransportKind::WebSocket),
+            "polling" => Some(TransportKind::Polling),
+            _ => None,
+        }
+    }
+}
+
 /// Everything a `Client` can be told before it connects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
@@ -107,6 +135,21 @@ pub struct ClientConfig {
     /// takes as many steps as [`DECODE_TIME_PER_POLL`](crate::client::DECODE_TIME_PER_POLL) allows. Default 64 KiB:
     /// a fraction of a millisecond of work.
     pub decode_step: usize,
+    /// Transports to open the connection with, in order (socket.io-client's `transports`). Default
+    /// `[WebSocket, Polling]`: WebSocket first (no extra round trip); when the server or a proxy refuses it, the same
+    /// connection attempt goes on over polling, then upgrades to WebSocket if the server offers it. With polling
+    /// first (socket.io-client's own order), polling opens the connection and upgrades. One transport alone is
+    /// used alone. Never empty (see [`check::transports`]).
+    pub transports: Vec<TransportKind>,
+    /// Headers added to every HTTP request (polling GETs and POSTs, the WebSocket upgrade, not the proxy's
+    /// CONNECT), in order. Each name and value is checked by [`check::header`].
+    pub extra_headers: Vec<(String, String)>,
+    /// Query parameters added to the handshake URL, after the URL's own (which are kept as given); `EIO`,
+    /// `transport` and `sid` are the protocol's and cannot be set (see [`check::query_key`]).
+    pub query: Vec<(String, String)>,
+    /// HTTP proxy to tunnel every connection through with `CONNECT`: `http://[user:pass@]host:port`. `None` (the
+    /// default) connects directly. Parsed by [`Proxy::parse`](crate::endpoint::Proxy::parse).
+    pub proxy_url: Option<String>,
 }
 
 /// Default of [`ClientConfig::decode_step`].
@@ -121,6 +164,10 @@ impl Default for ClientConfig {
             tls: TlsConfig::default(),
             connect_timeout: Duration::from_secs(20),
             decode_step: DEFAULT_DECODE_STEP,
+            transports: vec![TransportKind::WebSocket, TransportKind::Polling],
+            extra_headers: Vec::new(),
+            query: Vec::new(),
+            proxy_url: None,
         }
     }
 }

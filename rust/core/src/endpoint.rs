@@ -21,6 +21,8 @@
 //! Host names are IDNA-normalised (`ws://bücher.example` requests `xn--bcher-kva.example`); IPv6 literals work
 //! (`ws://[::1]:3000`).
 
+use std::fmt;
+
 use url::{Host, Url};
 
 use crate::error::UrlError;
@@ -32,6 +34,13 @@ const EIO_VERSION: &str = "4";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     ws_url: String,
+    /// `host` with `:port` unless the port is the scheme's default: the `Host` header.
+    authority: String,
+    /// The query shared by every request of the connection: the user's, then [`ClientConfig::query`]'s, then
+    /// `EIO=4`; without `transport` (each request adds its own).
+    ///
+    /// [`ClientConfig::query`]: crate::ClientConfig::query
+    query: String,
     host: String,
     server_name: String,
     port: u16,
@@ -83,34 +92,96 @@ impl Endpoint {
         };
 
         let engine_path = normalize_path(path);
-        let query = build_query(url.query());
+        let query = build_query(url.query(), &[]);
 
         let authority = if port == default_port {
             host.clone()
         } else {
             format!("{host}:{port}")
         };
-        let mut out =
-            Url::parse(&format!("{ws_scheme}://{authority}/")).map_err(|e| UrlError::Invalid(e.to_string()))?;
-        out.set_path(&engine_path);
-        out.set_query(Some(&query));
-        let ws_url = String::from(out);
-
-        // The transport hands this string to tungstenite, which parses it again (as an `http::Uri`): refuse now
-        // anything it would refuse later.
-        if let Err(e) = tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str()) {
-            return Err(UrlError::Invalid(e.to_string()));
-        }
-
-        Ok(Endpoint {
-            ws_url,
+        let mut endpoint = Endpoint {
+            ws_url: String::new(),
+            authority,
+            query,
             host,
             server_name,
             port,
             tls,
             namespace,
             path: engine_path,
-        })
+        };
+        endpoint.build_ws_url(ws_scheme)?;
+        Ok(endpoint)
+    }
+
+    /// The same endpoint with `extra` added to the query of every request, after the URL's own parameters (which
+    /// stay as given). Keys and values are percent-encoded; a key the protocol sets itself ([`check::query_key`])
+    /// is refused.
+    ///
+    /// [`check::query_key`]: crate::check::query_key
+    pub fn with_query(mut self, extra: &[(String, String)]) -> Result<Endpoint, UrlError> {
+        if extra.is_empty() {
+            return Ok(self);
+        }
+        for (key, _) in extra {
+            crate::check::query_key(key).map_err(|e| UrlError::Invalid(format!("query parameter {key:?}: {e}")))?;
+        }
+        let user = self.query.strip_suffix(EIO_PIECE).unwrap_or(&self.query);
+        self.query = build_query(Some(user), extra);
+        let scheme = if self.tls { "wss" } else { "ws" };
+        self.build_ws_url(scheme)?;
+        Ok(self)
+    }
+
+    fn build_ws_url(&mut self, ws_scheme: &str) -> Result<(), UrlError> {
+        let mut out =
+            Url::parse(&format!("{ws_scheme}://{}/", self.authority)).map_err(|e| UrlError::Invalid(e.to_string()))?;
+        out.set_path(&self.path);
+        out.set_query(Some(&format!("{}&transport=websocket", self.query)));
+        let ws_url = String::from(out);
+        // The transport hands this string to tungstenite, which parses it again (as an `http::Uri`): refuse now
+        // anything it would refuse later.
+        if let Err(e) = tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str()) {
+            return Err(UrlError::Invalid(e.to_string()));
+        }
+        // `Url` escaped what the query needed; the polling requests use the same text.
+        self.query = ws_url
+            .split_once('?')
+            .map(|(_, q)| q.strip_suffix("&transport=websocket").unwrap_or(q).to_owned())
+            .unwrap_or_default();
+        self.ws_url = ws_url;
+        Ok(())
+    }
+
+    /// The URL of the WebSocket that upgrades Engine.IO session `sid` (opened over polling).
+    pub fn ws_upgrade_url(&self, sid: &str) -> String {
+        let mut url = String::with_capacity(self.ws_url.len() + 5 + sid.len());
+        url.push_str(&self.ws_url);
+        url.push_str("&sid=");
+        push_encoded(&mut url, sid);
+        url
+    }
+
+    /// The request target (path and query) of a polling request: the handshake without `sid`, later requests with
+    /// it; `t` is a request counter (socket.io-client's cache buster, for proxies that cache GETs).
+    pub fn polling_target(&self, sid: Option<&str>, t: u64) -> String {
+        let mut target = String::with_capacity(self.path.len() + self.query.len() + 64);
+        target.push_str(&self.path);
+        target.push('?');
+        target.push_str(&self.query);
+        target.push_str("&transport=polling");
+        if let Some(sid) = sid {
+            target.push_str("&sid=");
+            push_encoded(&mut target, sid);
+        }
+        target.push_str("&t=");
+        target.push_str(itoa::Buffer::new().format(t));
+        target
+    }
+
+    /// The `Host` header's value: the host, with `:port` unless it is the scheme's default.
+    pub fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// The full `ws://` or `wss://` URL to request, query included.
@@ -162,6 +233,90 @@ impl Endpoint {
     }
 }
 
+/// An HTTP proxy to tunnel connections through (`CONNECT host:port`), from
+/// [`ClientConfig::proxy_url`](crate::ClientConfig::proxy_url).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proxy {
+    host: String,
+    port: u16,
+    /// `Basic …` for the `Proxy-Authorization` header, when the URL has a user name.
+    authorization: Option<String>,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The credentials stay out of logs.
+        f.debug_struct("Proxy")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("authorization", &self.authorization.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl Proxy {
+    /// Parses `http://[user:pass@]host[:port]` (port 80 when not given). User name and password are
+    /// percent-decoded and sent as basic authentication. Only `http://` proxies: the tunnel itself carries TLS
+    /// for `wss://` and `https://` servers.
+    pub fn parse(proxy_url: &str) -> Result<Proxy, UrlError> {
+        let bad = |why: &str| UrlError::Invalid(format!("proxy URL {proxy_url:?}: {why}"));
+        let input = proxy_url.trim();
+        if !has_scheme(input) {
+            return Err(bad("write it as http://host:port"));
+        }
+        let url = Url::parse(input).map_err(|e| bad(&e.to_string()))?;
+        if url.scheme() != "http" {
+            return Err(bad("only http:// proxies are supported"));
+        }
+        let host = match url.host() {
+            None | Some(Host::Domain("")) => return Err(bad("it has no host")),
+            Some(Host::Domain(d)) => d.to_owned(),
+            Some(Host::Ipv4(a)) => a.to_string(),
+            Some(Host::Ipv6(a)) => format!("[{a}]"),
+        };
+        if !matches!(url.path(), "" | "/") || url.query().is_some() {
+            return Err(bad("a proxy URL has no path or query"));
+        }
+        let authorization = (!url.username().is_empty()).then(|| {
+            use base64::Engine as _;
+            let credentials = format!(
+                "{}:{}",
+                percent_decode(url.username()),
+                percent_decode(url.password().unwrap_or(""))
+            );
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            )
+        });
+        Ok(Proxy {
+            host,
+            port: url.port_or_known_default().unwrap_or(80),
+            authorization,
+        })
+    }
+
+    /// The proxy's host as in a URL (IPv6 in brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The host to resolve: without IPv6 brackets.
+    pub fn server_name(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    /// The proxy's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The `Proxy-Authorization` header's value, when the URL had credentials.
+    pub fn authorization(&self) -> Option<&str> {
+        self.authorization.as_deref()
+    }
+}
+
 /// Whether `s` starts with `scheme://`.
 fn has_scheme(s: &str) -> bool {
     match s.find("://") {
@@ -188,8 +343,13 @@ fn normalize_path(path: &str) -> String {
     }
 }
 
-/// The user's query pieces, raw, minus `EIO` and `transport`, then ours.
-fn build_query(user: Option<&str>) -> String {
+/// The last piece of every query.
+const EIO_PIECE: &str = "EIO=4";
+const _: () = assert!(EIO_VERSION.len() == 1 && EIO_PIECE.as_bytes()[4] == EIO_VERSION.as_bytes()[0]);
+
+/// The user's query pieces, raw, minus those the protocol sets (`EIO`, `transport`, `sid`), then `extra`
+/// percent-encoded, then `EIO=4`. Each request adds its `transport` (and `sid`).
+fn build_query(user: Option<&str>, extra: &[(String, String)]) -> String {
     let mut query = String::new();
     for piece in user.unwrap_or("").split('&') {
         if piece.is_empty() {
@@ -197,16 +357,35 @@ fn build_query(user: Option<&str>) -> String {
         }
         let key = piece.split('=').next().unwrap_or(piece);
         let key = percent_decode(key);
-        if key == "EIO" || key == "transport" {
+        if key == "EIO" || key == "transport" || key == "sid" {
             continue;
         }
         query.push_str(piece);
         query.push('&');
     }
-    query.push_str("EIO=");
-    query.push_str(EIO_VERSION);
-    query.push_str("&transport=websocket");
+    for (key, value) in extra {
+        push_encoded(&mut query, key);
+        query.push('=');
+        push_encoded(&mut query, value);
+        query.push('&');
+    }
+    query.push_str(EIO_PIECE);
     query
+}
+
+/// Appends `s` percent-encoded as a query key or value (`encodeURIComponent`'s set: all but letters, digits and
+/// `-_.!~*'()`).
+fn push_encoded(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
 }
 
 /// Decodes `%XX` escapes. Returns `s` unchanged when the result would not be UTF-8.
@@ -381,6 +560,82 @@ mod tests {
         // Characters http::Uri would refuse are escaped.
         let e = ok("ws://h/?q={\"a\":[1|2]}^`");
         assert!(e.ws_url().ends_with("&EIO=4&transport=websocket"), "{}", e.ws_url());
+    }
+
+    #[test]
+    fn extra_query_follows_the_urls_own_and_is_encoded() {
+        let extra = vec![
+            ("token".to_owned(), "a b&c=d".to_owned()),
+            ("v".to_owned(), "ü".to_owned()),
+        ];
+        let e = ok("ws://h:3000/?room=1").with_query(&extra).unwrap();
+        assert_eq!(
+            e.ws_url(),
+            "ws://h:3000/socket.io/?room=1&token=a%20b%26c%3Dd&v=%C3%BC&EIO=4&transport=websocket"
+        );
+        assert_eq!(
+            e.polling_target(None, 0),
+            "/socket.io/?room=1&token=a%20b%26c%3Dd&v=%C3%BC&EIO=4&transport=polling&t=0"
+        );
+        assert_eq!(
+            e.polling_target(Some("ab+c"), 12),
+            "/socket.io/?room=1&token=a%20b%26c%3Dd&v=%C3%BC&EIO=4&transport=polling&sid=ab%2Bc&t=12"
+        );
+        assert_eq!(
+            e.ws_upgrade_url("ab+c"),
+            "ws://h:3000/socket.io/?room=1&token=a%20b%26c%3Dd&v=%C3%BC&EIO=4&transport=websocket&sid=ab%2Bc"
+        );
+        assert_eq!(e.authority(), "h:3000");
+        assert_eq!(ok("wss://h:443/").authority(), "h");
+        // A sid in the URL is the protocol's: dropped, like EIO and transport.
+        assert_eq!(
+            ok("ws://h/?sid=x&a=1").polling_target(None, 1),
+            "/socket.io/?a=1&EIO=4&transport=polling&t=1"
+        );
+        let refused = ok("ws://h/")
+            .with_query(&[("EIO".to_owned(), "3".to_owned())])
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "invalid URL: query parameter \"EIO\": \"EIO\" is set by the Engine.IO protocol itself"
+        );
+        // Escaped text of the URL's own query is the same in both.
+        let e = ok("ws://h/?q={\"a\":1}");
+        let ws_query = e
+            .ws_url()
+            .split_once('?')
+            .unwrap()
+            .1
+            .replace("transport=websocket", "transport=polling");
+        assert_eq!(e.polling_target(None, 0), format!("/socket.io/?{ws_query}&t=0"));
+    }
+
+    #[test]
+    fn proxies() {
+        let p = Proxy::parse("http://127.0.0.1:8888").unwrap();
+        assert_eq!((p.host(), p.port(), p.authorization()), ("127.0.0.1", 8888, None));
+        let p = Proxy::parse("http://us%40er:p%3Ass@proxy.example").unwrap();
+        assert_eq!(p.port(), 80);
+        // base64("us@er:p:ss")
+        assert_eq!(p.authorization(), Some("Basic dXNAZXI6cDpzcw=="));
+        assert!(!format!("{p:?}").contains("dXNA"), "credentials are not logged");
+        let p = Proxy::parse("http://[::1]:3128/").unwrap();
+        assert_eq!((p.host(), p.server_name()), ("[::1]", "::1"));
+        for bad in [
+            "",
+            "proxy:8080",
+            "https://p:1",
+            "socks5://p:1",
+            "http://:8080",
+            "http://p:1/path",
+            "http://p:99999",
+        ] {
+            assert!(Proxy::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Proxy::parse("https://p:1").unwrap_err().to_string(),
+            "invalid URL: proxy URL \"https://p:1\": only http:// proxies are supported"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use client::Client;
 pub use codec::payload::Payload;
 pub use codec::raw::RawPacket;
 pub use codec::value::Value;
-pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification};
+pub use config::{ClientConfig, Limits, ReconnectConfig, TlsConfig, TlsVerification, TransportKind};
 pub use error::{
     BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, PayloadEncodeError, TransportEnd, UrlError,
 };
