@@ -398,7 +398,14 @@ pub enum UpgradeFailure {
 impl fmt::Display for UpgradeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UpgradeFailure::Status { status, body } => write_status(f, *status, body.as_deref()),
+            UpgradeFailure::Status { status, body } => {
+                write_status(f, *status, body.as_deref())?;
+                // engine.io's answer to a transport it does not offer.
+                if body.as_deref().is_some_and(|b| b.contains("Transport unknown")) {
+                    f.write_str(" (the server does not offer WebSocket: add \"polling\" to transports)")?;
+                }
+                Ok(())
+            }
             UpgradeFailure::Io(why) => why.fmt(f),
             UpgradeFailure::HeaderTooLarge => f.write_str("the server's upgrade response header is larger than 64 KiB"),
             UpgradeFailure::Protocol(why) => f.write_str(why),
