@@ -20,14 +20,22 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "node-client", "empty-godot"]
+CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "node-client", "plugin-polling", "node-client-polling",
+           "plugin-upgrade", "node-client-upgrade", "empty-godot"]
 CLIENT_LABELS = {
     "plugin": "plugin (this addon)",
     "plugin-baseline": "plugin at BENCH_BASELINE (before)",
     "websocketpeer": "WebSocketPeer + GDScript (floor)",
     "node-client": "socket.io-client (Node)",
+    "plugin-polling": "plugin, polling only",
+    "node-client-polling": "socket.io-client (Node), polling only",
+    "plugin-upgrade": "plugin, polling → WebSocket",
+    "node-client-upgrade": "socket.io-client (Node), polling → WebSocket",
     "empty-godot": "empty Godot process",
 }
+# The transport variants (transports ["polling"] and ["polling", "websocket"]) of a client.
+TRANSPORT_VARIANTS = {"plugin": ["plugin-polling", "plugin-upgrade"],
+                      "node-client": ["node-client-polling", "node-client-upgrade"]}
 
 # (key, header)
 COLUMNS = [
@@ -65,14 +73,25 @@ NOT_APPLICABLE = {
     "websocketpeer": SHAPE_KEYS,
     "empty-godot": {key for key, _ in COLUMNS if key != "G_rss_mib"},
 }
+# The transport variants run A to E (scripts/bench.sh does not run F for them).
+for _base, _variants in TRANSPORT_VARIANTS.items():
+    for _variant in _variants:
+        NOT_APPLICABLE[_variant] = NOT_APPLICABLE.get(_base, set()) | {key for key, _ in COLUMNS
+                                                                          if key.startswith("F_")}
 
 RATIOS = [
+    ("A_events_per_s", "plugin", "node-client"),
     ("A_cpu_us_per_event", "plugin", "node-client"),
     ("A_cpu_us_per_event", "plugin", "websocketpeer"),
     ("B_ack_p50", "plugin", "websocketpeer"),
     ("C_binary_mibs", "plugin", "websocketpeer"),
     ("D_connect_ms", "plugin", "websocketpeer"),
 ]
+# Each transport variant of the plugin against socket.io-client with the same transports; printed when either ran.
+TRANSPORT_RATIOS = [(key, plugin, node)
+                    for plugin, node in zip(TRANSPORT_VARIANTS["plugin"], TRANSPORT_VARIANTS["node-client"])
+                    for key in ("A_events_per_s", "A_cpu_us_per_event", "B_ack_p50", "C_binary_mibs",
+                                "D_connect_ms")]
 # With BENCH_BASELINE: every figure of the plugin against the same figure of the baseline build, in the same run.
 BASELINE_RATIOS = [(key, "plugin", "plugin-baseline") for key, _ in COLUMNS]
 
@@ -202,6 +221,11 @@ def main():
         x, y = medians.get((a, key)), medians.get((b, key))
         value = f"{x / y:.2f}" if x is not None and y else "n/a"
         lines.append(f"ratio {key} {a}/{b} = {value}")
+    for key, a, b in TRANSPORT_RATIOS:
+        if a in clients or b in clients:
+            x, y = medians.get((a, key)), medians.get((b, key))
+            value = f"{x / y:.2f}" if x is not None and y else "n/a"
+            lines.append(f"ratio {key} {a}/{b} = {value}")
     if "plugin-baseline" in clients:
         lines.append("")
         for key, a, b in BASELINE_RATIOS:
@@ -216,6 +240,22 @@ def main():
         for i, text in enumerate(reasons, 1):
             notes.append(f"- [{i}] {text}")
     extra = []
+    # The transport each transport variant ended its runs on ("transport" of the RESULT lines), and the median
+    # time from the connect call to the upgrade (D's upgrade_ms).
+    for client in clients:
+        if not any(client in v for v in TRANSPORT_VARIANTS.values()):
+            continue
+        mine = [r for r in records if r.get("client") == client and isinstance(r.get("transport"), str)]
+        seen = {}
+        for r in mine:
+            seen.setdefault(r["transport"], set()).add(str(r.get("workload")))
+        if seen:
+            text = "; ".join(f"{t} ({', '.join(sorted(w))})" for t, w in sorted(seen.items()))
+            extra.append(f"- {client}, transport at the end of the runs: {text}")
+        ups = [float(r["upgrade_ms"]) for r in records if r.get("client") == client and number(r.get("upgrade_ms"))]
+        if ups:
+            extra.append(f"- {client}, D connect call → upgraded to WebSocket, ms: {fmt(statistics.median(ups))} "
+                         f"({fmt(min(ups))}–{fmt(max(ups))})")
     for client, facts in infos.items():
         for k, v in facts.items():
             v = str(v).replace(here, "")

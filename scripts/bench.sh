@@ -21,7 +21,11 @@
 #   BENCH_RUNS        measured runs per workload and client (default 3, at least 1)
 #   BENCH_SCALE       multiplies the counts (20,000 events, 2,000 acks, 200 round trips, 20 connects; default 1):
 #                     e.g. 0.05 for a quick try
-#   BENCH_CLIENTS     clients to run, in order (default "plugin websocketpeer node-client")
+#   BENCH_CLIENTS     clients to run, in order (default "plugin websocketpeer node-client plugin-polling
+#                     node-client-polling plugin-upgrade node-client-upgrade"). The -polling and -upgrade clients are
+#                     the plugin and socket.io-client with the transports list ["polling"] (HTTP long-polling only)
+#                     and ["polling", "websocket"] (polling, then the upgrade to WebSocket, waited for before
+#                     measuring); they run A to E (F is WebSocket only)
 #   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F"; G comes with A, plus the empty process)
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
@@ -52,17 +56,43 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
-clients=${BENCH_CLIENTS:-plugin websocketpeer node-client}
+clients=${BENCH_CLIENTS:-plugin websocketpeer node-client plugin-polling node-client-polling plugin-upgrade node-client-upgrade}
+# base_of CLIENT — the client a transport variant is (plugin-polling: plugin, node-client-upgrade: node-client).
+base_of() {
+    case $1 in
+        plugin-polling | plugin-upgrade) echo plugin ;;
+        node-client-polling | node-client-upgrade) echo node-client ;;
+        *) echo "$1" ;;
+    esac
+}
+# transports_of CLIENT — its --transports argument ("" for the client's default).
+transports_of() {
+    case $1 in
+        *-polling) echo polling ;;
+        *-upgrade) echo polling,websocket ;;
+        *) echo "" ;;
+    esac
+}
+uses_plugin=0
+for client in $clients; do [ "$(base_of "$client")" != plugin ] || uses_plugin=1; done
 baseline=${BENCH_BASELINE:-}
 if [ -n "$baseline" ]; then
     baseline_commit=$(git -C "$root" rev-parse --verify --quiet "$baseline^{commit}") ||
         die "BENCH_BASELINE: '$baseline' is not a revision of this repository"
     # plugin-baseline runs right after plugin (BENCH_BASELINE_FIRST=1: right before), or first when plugin is not
     # among the clients.
-    if [[ " $clients " == *" plugin "* ]] && [ "${BENCH_BASELINE_FIRST:-0}" = 1 ]; then
-        clients=$(sed 's/\bplugin\b/plugin-baseline plugin/' <<<"$clients")
-    elif [[ " $clients " == *" plugin "* ]]; then
-        clients=$(sed 's/\bplugin\b/plugin plugin-baseline/' <<<"$clients")
+    if [[ " $clients " == *" plugin "* ]]; then
+        with_baseline=""
+        for client in $clients; do
+            if [ "$client" != plugin ]; then
+                with_baseline+=" $client"
+            elif [ "${BENCH_BASELINE_FIRST:-0}" = 1 ]; then
+                with_baseline+=" plugin-baseline plugin"
+            else
+                with_baseline+=" plugin plugin-baseline"
+            fi
+        done
+        clients=${with_baseline# }
     else
         clients="plugin-baseline $clients"
     fi
@@ -140,7 +170,7 @@ for project in plugin websocketpeer; do
     cp -R bench/godot/common "bench/godot/$project/common"
 done
 
-if [[ " $clients " == *" plugin "* ]]; then
+if [ "$uses_plugin" = 1 ]; then
     if [ "${BENCH_BUILD:-1}" != 0 ]; then
         note "building the extension (release)"
         if ! bash scripts/build-extension.sh release >"$run_dir/build.log" 2>&1; then
@@ -196,12 +226,15 @@ prepare_godot() {
         broken[$client]="the bench scene did not start (see ${log#"$root"/})"
     fi
 }
+imported=" "
 for client in $clients; do
+    base=$(base_of "$client")
     case $client in
-        plugin | websocketpeer | plugin-baseline)
-            [ -n "${broken[$client]:-}" ] || { note "importing bench/godot/$client"; prepare_godot "$client" "$client"; } ;;
-        node-client) ;;
-        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client; BENCH_BASELINE adds plugin-baseline)" ;;
+        plugin | websocketpeer | plugin-baseline | plugin-polling | plugin-upgrade)
+            [[ $imported == *" $base "* ]] || [ -n "${broken[$base]:-}" ] ||
+                { note "importing bench/godot/$base"; prepare_godot "$base" "$base"; imported+="$base "; } ;;
+        node-client | node-client-polling | node-client-upgrade) ;;
+        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client, plugin-polling, node-client-polling, plugin-upgrade, node-client-upgrade; BENCH_BASELINE adds plugin-baseline)" ;;
     esac
 done
 if [[ " $workloads " == *" A "* ]]; then
@@ -242,7 +275,7 @@ collect() {
         fi
         why="$why: $(grep -E 'ERROR|Error|error|panic|FAIL' "$log" | head -n 1 | cut -c1-160)"
         fail "$client" "$workload" "${why%: }" "$shape"
-    elif [ "$rc" -ne 0 ] && [[ $client != node-client ]]; then
+    elif [ "$rc" -ne 0 ] && [[ $client != node-client* ]]; then
         info "$client" "run-$workload" "$(tail -n 1 "$log" | cut -c1-200)"
     fi
 }
@@ -251,20 +284,23 @@ collect() {
 run_client() {
     local client=$1 workload=$2 shape=${3:-} rc=0 t0=$SECONDS
     local log=$run_dir/$1-$2${shape:+-$shape}.log
-    local extra=()
+    local extra=() base transports
+    base=$(base_of "$client")
+    transports=$(transports_of "$client")
     [ -z "$shape" ] || extra=(--f-shape="$shape" --f-shape-bytes="$f_shape_bytes")
-    if [ -n "${broken[$client]:-}" ]; then
-        fail "$client" "$workload" "${broken[$client]}" "$shape"
-        note "$workload${shape:+ $shape} $client: skipped (${broken[$client]})"
+    [ -z "$transports" ] || extra+=(--transports="$transports")
+    if [ -n "${broken[$base]:-}" ]; then
+        fail "$client" "$workload" "${broken[$base]}" "$shape"
+        note "$workload${shape:+ $shape} $client: skipped (${broken[$base]})"
         return
     fi
-    case $client in
+    case $base in
         node-client)
             timeout --kill-after=10 "$timeout_s" node bench/node/bench.js --workload="$workload" --url="$url" \
-                --runs="$runs" --scale="$scale" >"$log" 2>&1 || rc=$?
+                --client-name="$client" --runs="$runs" --scale="$scale" "${extra[@]}" >"$log" 2>&1 || rc=$?
             ;;
         plugin | websocketpeer | empty-godot | plugin-baseline)
-            local project=$client
+            local project=$base
             [ "$client" = empty-godot ] && project=empty
             GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
                 bash scripts/run-godot-scene.sh "bench/godot/$project" -- --workload="$workload" --url="$url" \
@@ -280,6 +316,8 @@ run_client() {
 for workload in $workloads; do
     case $workload in A | B | C | D | E | F) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
     for client in $clients; do
+        # The transport variants measure A to E: F (worst poll()) is about WebSocket messages.
+        if [ "$workload" = F ] && [ -n "$(transports_of "$client")" ]; then continue; fi
         run_client "$client" "$workload"
         if [ "$workload" = F ] && { [ "$client" = plugin ] || [ "$client" = plugin-baseline ]; }; then
             for shape in $f_shapes; do run_client "$client" F "$shape"; done

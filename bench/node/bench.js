@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// socket.io-client (Node), websocket transport only: the reference client of scripts/bench.sh.
+// socket.io-client (Node), websocket transport only by default: the reference client of scripts/bench.sh.
 //
 // Usage: node bench/node/bench.js --workload=A|B|C|D|warmup --url=ws://127.0.0.1:PORT [--runs=N] [--scale=F]
-// (or the environment variables BENCH_WORKLOAD, BENCH_URL, BENCH_RUNS, BENCH_SCALE).
+//        [--transports=websocket|polling|polling,websocket] [--client-name=NAME]
+// (or the environment variables BENCH_WORKLOAD, BENCH_URL, BENCH_RUNS, BENCH_SCALE, BENCH_TRANSPORTS,
+// BENCH_CLIENT_NAME). --transports is socket.io-client's `transports` option (default websocket only); with
+// polling,websocket every connection waits for the upgrade (5 s at most) before it is measured, and D also records
+// the time to it (upgrade_ms). Each RESULT line tells the transport in use at its end.
 //
 // Prints one line `RESULT {json}` per measured run (and `RESULT {"error": ...}` when a workload fails), the same
 // contract as the Godot bench projects (bench/godot/common/bench_main.gd). Workloads E and F measure the poll()
@@ -27,12 +31,22 @@ const runs = Math.max(1, parseInt(arg("runs", "3"), 10) || 3);
 const scale = Math.max(0.0001, parseFloat(arg("scale", "1")) || 1);
 const scaled = (n) => Math.max(1, Math.round(n * scale));
 
-const CLIENT = "node-client";
+const CLIENT = arg("client-name", "node-client");
+const TRANSPORTS = arg("transports", "websocket").split(",").filter((t) => t !== "");
+const WANTS_UPGRADE = TRANSPORTS[0] === "polling" && TRANSPORTS.includes("websocket");
+// The transport of the last connection, for the RESULT lines.
+let lastSocket = null;
 const SMALL = { x: 1.5, y: 2, name: "player" };
 const MIB = 1024 * 1024;
 
+function transportName() {
+  const engine = lastSocket && lastSocket.io && lastSocket.io.engine;
+  return engine && engine.transport ? engine.transport.name : undefined;
+}
+
 function result(obj) {
-  process.stdout.write(`RESULT ${JSON.stringify({ client: CLIENT, workload, ...obj })}\n`);
+  const transport = obj.error === undefined ? transportName() : undefined;
+  process.stdout.write(`RESULT ${JSON.stringify({ client: CLIENT, workload, transport, ...obj })}\n`);
 }
 
 function withTimeout(promise, ms, what) {
@@ -48,8 +62,31 @@ function withTimeout(promise, ms, what) {
 function connect() {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const socket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, timeout: 10000 });
-    socket.once("connect", () => resolve({ socket, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    const socket = io(url, { transports: TRANSPORTS, forceNew: true, reconnection: false, timeout: 10000 });
+    lastSocket = socket;
+    let upgradeMs;
+    if (WANTS_UPGRADE) {
+      socket.io.on("open", () =>
+        socket.io.engine.once("upgrade", () => {
+          upgradeMs = Number(process.hrtime.bigint() - started) / 1e6;
+        }),
+      );
+    }
+    socket.once("connect", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (!WANTS_UPGRADE) return resolve({ socket, ms });
+      // Measured once on WebSocket: waits for the upgrade.
+      const deadline = Date.now() + 5000;
+      const wait = () => {
+        if (upgradeMs !== undefined) return resolve({ socket, ms, upgradeMs });
+        if (Date.now() > deadline) {
+          socket.close();
+          return reject(new Error("connected over polling, not upgraded to WebSocket within 5 s"));
+        }
+        setTimeout(wait, 1);
+      };
+      wait();
+    });
     socket.once("connect_error", (err) => {
       socket.close();
       reject(new Error(`connect_error: ${err && err.message}`));
@@ -127,16 +164,24 @@ async function binaryRun(socket, n, buf) {
 
 async function connects(n) {
   const times = [];
+  const upgrades = [];
   for (let i = 0; i < n; i++) {
-    const { socket, ms } = await connect();
+    const { socket, ms, upgradeMs } = await connect();
     times.push(ms);
+    if (upgradeMs !== undefined) upgrades.push(upgradeMs);
     socket.close();
     await new Promise((r) => setImmediate(r));
   }
   times.sort((a, b) => a - b);
   const mid = times.length / 2;
   const median = times.length % 2 ? times[Math.floor(mid)] : (times[mid - 1] + times[mid]) / 2;
-  return { D_connect_ms: median, connect_ms_max: times[times.length - 1] };
+  const out = { D_connect_ms: median, connect_ms_max: times[times.length - 1] };
+  if (upgrades.length) {
+    upgrades.sort((a, b) => a - b);
+    const m = upgrades.length / 2;
+    out.upgrade_ms = upgrades.length % 2 ? upgrades[Math.floor(m)] : (upgrades[m - 1] + upgrades[m]) / 2;
+  }
+  return out;
 }
 
 async function main() {

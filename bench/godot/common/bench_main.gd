@@ -14,6 +14,10 @@ extends Node
 ##   --f-shape=ints|objects|string|binary  (BENCH_F_SHAPE) F only: instead of the usual F figures, the worst poll()
 ##                                  and peak resident memory while one large message of that shape arrives
 ##   --f-shape-bytes=N              (BENCH_F_SHAPE_BYTES, default 16 MiB times --scale: that message's size)
+##   --transports=polling[,websocket]  (BENCH_TRANSPORTS, default "": the adapter's default) the transports list,
+##                                  for adapters that have set_transports() (the plugin's: SocketIOClient.transports);
+##                                  when it starts with polling and has websocket, every connection waits for the
+##                                  upgrade (5 s at most) before it is measured; D also records the time to it
 ## Output: one line `RESULT {json}` per measured run, keys named like the table's columns; a failed run prints
 ## `RESULT {"error": ...}` (or `<key>_error` for one figure), and the process quits with 0 either way.
 ##
@@ -67,6 +71,15 @@ func _ready() -> void:
 	# bench.sh names the client (a baseline build runs the plugin's adapter under another name).
 	client_name = _arg("client-name", adapter.NAME)
 	poller = adapter.poller()
+	var transports := _arg("transports", "")
+	if transports != "" and workload != "none":
+		var why := "this client has no transports setting"
+		if adapter.has_method("set_transports"):
+			why = adapter.set_transports(PackedStringArray(transports.split(",", false)))
+		if why != "":
+			_result({"error": "--transports=%s: %s" % [transports, why]})
+			get_tree().quit(0)
+			return
 	match workload:
 		"none":
 			pass
@@ -108,6 +121,8 @@ func _scaled(n: int) -> int:
 
 func _result(fields: Dictionary) -> void:
 	var out := {"client": client_name, "workload": workload}
+	if adapter != null and adapter.has_method("transport_name") and not fields.has("error"):
+		out["transport"] = adapter.transport_name()
 	out.merge(fields)
 	print("RESULT " + JSON.stringify(out))
 
@@ -204,6 +219,15 @@ func _connect(timeout_s := 10.0) -> String:
 		return "connect_to_url returned %s" % error_string(err)
 	if await _poll_until("main_connected", timeout_s) < 0:
 		return "not connected within %.0f s (%s)" % [timeout_s, adapter.last_error]
+	return await _await_upgrade()
+
+
+## With --transports=polling,websocket: polls until the connection has moved to WebSocket; "" or why not.
+func _await_upgrade() -> String:
+	if not (adapter.has_method("wants_upgrade") and adapter.wants_upgrade()):
+		return ""
+	if await _poll_until("upgraded", 5.0) < 0:
+		return "connected over polling, not upgraded to WebSocket within 5 s (%s)" % adapter.last_error
 	return ""
 
 
@@ -390,6 +414,7 @@ func _workload_c() -> void:
 
 func _connects(n: int) -> Dictionary:
 	var times: Array = []
+	var upgrades: Array = []
 	var worst_poll := 0
 	var worst_call := 0
 	for i in n:
@@ -405,9 +430,17 @@ func _connects(n: int) -> Dictionary:
 			return {"error": "connect %d: not connected within 10 s (%s)" % [i, adapter.last_error]}
 		times.append((adapter.connected_usec - t0) / 1000.0)
 		worst_poll = maxi(worst_poll, worst)
+		var why := await _await_upgrade()
+		if why != "":
+			return {"error": "connect %d: %s" % [i, why]}
+		if adapter.has_method("wants_upgrade") and adapter.wants_upgrade():
+			upgrades.append((adapter.upgraded_usec - t0) / 1000.0)
 	times.sort()
-	return {"n": n, "D_connect_ms": _median(times), "connect_ms_max": times[-1],
+	var out := {"n": n, "D_connect_ms": _median(times), "connect_ms_max": times[-1],
 			"worst_poll_ms": worst_poll / 1000.0, "connect_call_ms_max": worst_call / 1000.0}
+	if not upgrades.is_empty():
+		out["upgrade_ms"] = _median(upgrades)
+	return out
 
 
 func _workload_d() -> void:

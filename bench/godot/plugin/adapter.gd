@@ -24,6 +24,11 @@ var last_error := ""
 var shape_count = -1
 var shape_summary: Array = []
 var shape_value = null
+## The transports list set with set_transports() (empty: the plugin's default), and the upgrade from polling to
+## WebSocket (the transport_upgraded signal) of the current connection.
+var transports := PackedStringArray()
+var upgraded := false
+var upgraded_usec := 0
 
 var _small_args: Array = [SMALL]
 var _extra: Array = []
@@ -37,6 +42,8 @@ func _init() -> void:
 	client.namespace_connected.connect(_on_namespace_connected)
 	if client.has_signal("reconnect_attempt"):
 		client.connect("reconnect_attempt", _on_reconnect_attempt)
+	if client.has_signal("transport_upgraded"):
+		client.connect("transport_upgraded", _on_transport_upgraded)
 
 
 func poller() -> Object:
@@ -67,6 +74,11 @@ func _on_reconnect_attempt(_attempt: int, _delay: float) -> void:
 	attempts += 1
 
 
+func _on_transport_upgraded(_transport: String) -> void:
+	upgraded = true
+	upgraded_usec = Time.get_ticks_usec()
+
+
 func _on_echo(data: Array) -> void:
 	echoes += 1
 	last_echo = data
@@ -92,10 +104,35 @@ func _set_if_present(property: String, value) -> void:
 		client.set(property, value)
 
 
+## The bench's --transports (the clients plugin-polling, plugin-upgrade): set as SocketIOClient.transports before
+## every connect_to_url(). Returns "" or why it cannot be (a build without the property).
+func set_transports(list: PackedStringArray) -> String:
+	if not ("transports" in client):
+		return "this build of the plugin has no SocketIOClient.transports property"
+	transports = list
+	return ""
+
+
+## Whether the connection starts on polling and then upgrades to WebSocket (the driver waits for the upgrade).
+func wants_upgrade() -> bool:
+	return transports.size() > 1 and transports[0] == "polling" and transports.has("websocket")
+
+
+## The transport in use, for the RESULT lines: "websocket" after an upgrade, else the first of the list (the
+## default list starts with "websocket").
+func transport_name() -> String:
+	if upgraded or transports.is_empty():
+		return "websocket"
+	return transports[0]
+
+
 func start_connect(url: String, reconnection := false) -> int:
 	main_connected = false
 	extra_namespaces_connected = 0
+	upgraded = false
 	_set_if_present("reconnection", reconnection)
+	if not transports.is_empty():
+		client.set("transports", transports)
 	var err := client.connect_to_url(url)
 	if err != OK:
 		return err
