@@ -210,10 +210,11 @@ fn invalid_extra_headers_and_query_keys_are_refused_at_connect() {
 
 #[test]
 fn an_idle_post_connection_closed_by_the_server_is_replaced() {
-    // Node closes keep-alive connections idle for 5 s (keepAliveTimeout): the POST connection, after a quiet spell.
+    // Node closes keep-alive connections idle for 5 s (keepAliveTimeout, plus 1 s of grace): the POST connection,
+    // after a quiet spell.
     let server = TestServer::start(&[]);
     let mut client = connect(&server, &[TransportKind::Polling]);
-    let quiet = poll_for(&mut client, Duration::from_millis(5600));
+    let quiet = poll_for(&mut client, Duration::from_millis(6500));
     assert!(
         quiet.iter().all(|e| !matches!(
             e,
