@@ -294,6 +294,45 @@ impl ResponseReader {
         result
     }
 
+    /// The next status line and headers only, skipping interim (1xx) ones, as a [`Response`] with no body and
+    /// `keep_alive` false: for an answer that has no body whatever its headers say, or whose body is not wanted,
+    /// such as the answer to a `CONNECT` (a 2xx makes the connection a tunnel right after the head; a refusal ends
+    /// it). The bytes after the head stay unread; the reader is not meant to read more. `None` until the head is
+    /// whole. After a refusal, the same error again.
+    pub fn poll_head(&mut self) -> Result<Option<Response>, HttpError> {
+        let result = loop {
+            match &self.state {
+                State::Failed(e) => break Err(e.clone()),
+                State::Body { .. } => break Err(HttpError::Truncated),
+                State::Head => {}
+            }
+            match self.read_head() {
+                Ok(Some(head)) if (100..200).contains(&head.status) && head.status != 101 => continue,
+                Ok(Some(head)) => {
+                    break Ok(Some(Response {
+                        status: head.status,
+                        reason: head.reason,
+                        headers: head.headers,
+                        body: Bytes::new(),
+                        keep_alive: false,
+                    }))
+                }
+                Ok(None) if self.closed && self.pos < self.buf.len() => break Err(HttpError::Truncated),
+                Ok(None) => break Ok(None),
+                Err(e) => break Err(e),
+            }
+        };
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+            self.buf = Vec::new();
+        }
+        result
+    }
+
     fn advance(&mut self) -> Result<Option<Response>, HttpError> {
         loop {
             match &mut self.state {

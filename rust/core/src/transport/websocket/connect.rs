@@ -15,7 +15,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{ConnectFailure, IoFailure, UpgradeFailure};
 use crate::transport::dial::{Dial, Progress};
 use crate::transport::stream::Stream;
@@ -43,18 +43,19 @@ pub(crate) struct Opening {
 }
 
 impl Opening {
-    /// Starts opening a WebSocket to `endpoint`; returns at once. Fails only when nothing can be tried (see
-    /// [`Dial::start`]).
+    /// Starts opening a WebSocket to `endpoint`, through the HTTP `proxy` when given; returns at once. Fails only
+    /// when nothing can be tried (see [`Dial::start`]).
     pub(crate) fn start(
         now: Instant,
         endpoint: &Endpoint,
         tls: &TlsConfig,
+        proxy: Option<&Proxy>,
         ws_config: WebSocketConfig,
     ) -> Result<Self, ConnectFailure> {
         Ok(Opening {
             url: endpoint.ws_url().to_owned(),
             ws_config,
-            step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls)?)),
+            step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls, proxy)?)),
         })
     }
 

@@ -44,8 +44,8 @@ use tungstenite::{Message, WebSocket};
 
 use crate::codec::raw::RawPacket;
 use crate::config::{ClientConfig, TlsConfig};
-use crate::endpoint::Endpoint;
-use crate::error::{StreamError, TransportEnd};
+use crate::endpoint::{Endpoint, Proxy};
+use crate::error::{ConnectFailure, ProxyFailure, StreamError, TransportEnd};
 use crate::transport::dial::Progress;
 use crate::transport::stream::Stream;
 use crate::transport::{Connector, Transport, TransportEvent, READ_TIME_PER_POLL};
@@ -70,7 +70,7 @@ enum State {
     Done,
 }
 
-/// Opens [`WebSocketTransport`]s, with the TLS settings and the message cap of the client's config.
+/// Opens [`WebSocketTransport`]s, with the TLS settings, the proxy and the message cap of the client's config.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WebSocketConnector;
 
@@ -78,7 +78,10 @@ impl Connector for WebSocketConnector {
     type Transport = WebSocketTransport;
 
     fn connect(&mut self, now: Instant, endpoint: &Endpoint, config: &ClientConfig) -> WebSocketTransport {
-        WebSocketTransport::connect(now, endpoint, &config.tls, config.limits.max_message_bytes)
+        let proxy = config.proxy_url.as_deref().map(Proxy::parse).transpose();
+        let proxy = proxy.map_err(|e| ConnectFailure::Proxy(ProxyFailure::InvalidUrl(e)));
+        let max = config.limits.max_message_bytes;
+        WebSocketTransport::open(now, endpoint, &config.tls, proxy.as_ref().map(Option::as_ref), max)
     }
 }
 
@@ -100,6 +103,28 @@ impl WebSocketTransport {
     /// [`TransportEvent::Connected`] or [`TransportEnd::ConnectFailed`]. `tls` only matters for `wss://`.
     /// Incoming messages larger than `max_message_bytes` close the connection.
     pub fn connect(now: Instant, endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
+        Self::open(now, endpoint, tls, Ok(None), max_message_bytes)
+    }
+
+    /// [`connect`](Self::connect) through the HTTP `proxy` (a `CONNECT` tunnel).
+    pub fn connect_through(
+        now: Instant,
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        proxy: &Proxy,
+        max_message_bytes: usize,
+    ) -> WebSocketTransport {
+        Self::open(now, endpoint, tls, Ok(Some(proxy)), max_message_bytes)
+    }
+
+    /// Starts connecting, through `proxy` when given; a `proxy` that is an error is reported by the first `poll`.
+    fn open(
+        now: Instant,
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        proxy: Result<Option<&Proxy>, &ConnectFailure>,
+        max_message_bytes: usize,
+    ) -> WebSocketTransport {
         let write_limit = max_message_bytes.max(MIN_WRITE_BUFFER_LIMIT).saturating_mul(2);
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max_message_bytes))
@@ -107,7 +132,10 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let state = match Opening::start(now, endpoint, tls, ws_config) {
+        let opening = proxy
+            .map_err(Clone::clone)
+            .and_then(|proxy| Opening::start(now, endpoint, tls, proxy, ws_config));
+        let state = match opening {
             Ok(opening) => State::Connecting(Box::new(opening)),
             Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
