@@ -11,13 +11,18 @@
 //!
 //! Every size is capped ([`ReaderLimits`]); what is refused is an [`HttpError`], and a reader that refused once
 //! refuses from then on (the connection's framing is lost).
+//!
+//! [`CookieJar`] ([`cookies`]) keeps the cookies the server sets and gives the `Cookie` header of each request.
 
 use bytes::Bytes;
 
 use crate::error::HttpError;
 
+pub mod cookies;
 #[cfg(test)]
 mod tests;
+
+pub use cookies::CookieJar;
 
 /// Default cap on the status line and headers of a response, in bytes (also the cap on its chunked trailers).
 pub const MAX_HEADER_BYTES: usize = 64 << 10;
