@@ -183,28 +183,30 @@ fn connect_request(target: &str, authorization: Option<&str>) -> Vec<u8> {
 /// Where in `new` the head ends (just after its blank line: CRLF CRLF, or bare LFs as httparse also takes them),
 /// given the bytes `taken` of it before `new`.
 fn head_end(taken: &[u8], new: &[u8]) -> Option<usize> {
-    // A blank line is at most 3 bytes from its first LF: two bytes carried over from `taken` are enough.
+    // A blank line begun in the last two bytes taken ends within the first two new ones.
     let carried = &taken[taken.len().saturating_sub(2)..];
-    let at = |i: usize| {
-        if i < carried.len() {
-            carried[i]
-        } else {
-            new[i - carried.len()]
+    let mut edge = [0u8; 4];
+    let (k, m) = (carried.len(), new.len().min(2));
+    edge[..k].copy_from_slice(carried);
+    edge[k..k + m].copy_from_slice(&new[..m]);
+    match blank_line_end(&edge[..k + m]) {
+        Some(end) if end > k => Some(end - k),
+        _ => blank_line_end(new),
+    }
+}
+
+/// The end of the first blank line in `bytes` (`\n\n` or `\n\r\n`), just after it.
+fn blank_line_end(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b'\n') {
+        let lf = from + i;
+        match bytes.get(lf + 1) {
+            Some(b'\n') => return Some(lf + 2),
+            Some(b'\r') if bytes.get(lf + 2) == Some(&b'\n') => return Some(lf + 3),
+            _ => from = lf + 1,
         }
-    };
-    let len = carried.len() + new.len();
-    (0..len).find_map(|i| {
-        if at(i) != b'\n' {
-            return None;
-        }
-        match (i + 1 < len).then(|| at(i + 1)) {
-            Some(b'\n') => Some(i + 2),
-            Some(b'\r') if i + 2 < len && at(i + 2) == b'\n' => Some(i + 3),
-            _ => None,
-        }
-        .filter(|&end| end > carried.len())
-        .map(|end| end - carried.len())
-    })
+    }
+    None
 }
 
 #[cfg(test)]

@@ -349,4 +349,11 @@ fn head_end_finds_the_blank_line_across_pieces() {
     assert_eq!(head_end(b"", b"HTTP/1.1 200 OK\r\nA: b\r\n"), None);
     assert_eq!(head_end(b"HTTP/1.1 200 OK\r", b"\n"), None);
     assert_eq!(head_end(b"", b""), None);
+    assert_eq!(head_end(b"HTTP/1.1 200 OK\r\n", b"\r"), None);
+    assert_eq!(head_end(b"HTTP/1.1 200 OK\r\nA: b", b"\r\n\r\n"), Some(4));
+    assert_eq!(
+        head_end(b"HTTP/1.1 200 OK\n\r", b"x\n\n"),
+        Some(3),
+        "a CR after a LF that is no blank line"
+    );
 }
