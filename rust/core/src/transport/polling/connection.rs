@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use crate::config::TlsConfig;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{ConnectFailure, HttpError, IoFailure, StreamError};
 use crate::transport::dial::{Dial, Progress};
 use crate::transport::http::{ReaderLimits, Response, ResponseReader};
@@ -68,13 +68,14 @@ pub(super) struct Connection {
     /// The request in flight, kept until its response begins, to send again on a new connection (see the module
     /// documentation); `None` when it went on a new connection.
     retry: Option<Vec<u8>>,
-    /// Where to dial again, for that.
-    target: Option<(Endpoint, TlsConfig)>,
+    /// Where to dial: the server, with its TLS settings, through the proxy when there is one.
+    target: (Endpoint, TlsConfig, Option<Proxy>),
 }
 
 impl Connection {
-    /// A connection whose responses are read with `limits`; nothing is dialed before the first request.
-    pub(super) fn new(limits: ReaderLimits) -> Self {
+    /// A connection to `endpoint` (through `proxy`) whose responses are read with `limits`; nothing is dialed
+    /// before the first request.
+    pub(super) fn new(limits: ReaderLimits, endpoint: &Endpoint, tls: &TlsConfig, proxy: Option<&Proxy>) -> Self {
         Connection {
             socket: Socket::None,
             reader: ResponseReader::with_limits(limits),
@@ -84,7 +85,7 @@ impl Connection {
             busy: false,
             failed: None,
             retry: None,
-            target: None,
+            target: (endpoint.clone(), tls.clone(), proxy.cloned()),
         }
     }
 
@@ -95,11 +96,8 @@ impl Connection {
 
     /// Sends `request` (bytes from [`write_request`](crate::transport::http::write_request)), dialing first when
     /// there is no connection. The connection must not be busy.
-    pub(super) fn start(&mut self, now: Instant, endpoint: &Endpoint, tls: &TlsConfig, request: Vec<u8>) {
+    pub(super) fn start(&mut self, now: Instant, request: Vec<u8>) {
         debug_assert!(!self.busy, "one request at a time");
-        if self.target.is_none() {
-            self.target = Some((endpoint.clone(), tls.clone()));
-        }
         if let Socket::Open(stream) = &mut self.socket {
             if !still_open(stream) {
                 self.shut_down();
@@ -117,10 +115,8 @@ impl Connection {
     /// Dials a new connection for the request in `out`.
     fn dial(&mut self, now: Instant) {
         self.reader = ResponseReader::with_limits(self.limits);
-        let Some((endpoint, tls)) = &self.target else {
-            return;
-        };
-        self.socket = match Dial::start(now, endpoint, tls) {
+        let (endpoint, tls, proxy) = &self.target;
+        self.socket = match Dial::start(now, endpoint, tls, proxy.as_ref()) {
             Ok(dial) => Socket::Dialing(Box::new(dial)),
             // Reported by the next poll.
             Err(why) => {
