@@ -149,6 +149,40 @@ fn a_client_reaches_the_real_server_through_the_proxy() {
 }
 
 #[test]
+fn polling_and_its_upgrade_go_through_the_proxy() {
+    let server = TestServer::start(&[]);
+    let proxy = RelayProxy::start();
+    let mut config = ClientConfig {
+        proxy_url: Some(proxy.url()),
+        transports: vec![
+            socketio_core::TransportKind::Polling,
+            socketio_core::TransportKind::WebSocket,
+        ],
+        ..ClientConfig::default()
+    };
+    config.reconnect.enabled = false;
+    let mut client = Client::new(config);
+    client.connect_namespace(Instant::now(), "/", None).expect("namespace");
+    client.connect(Instant::now(), &server.url()).expect("connect");
+    wait_for(&mut client, |e| matches!(e, ClientEvent::Upgraded { .. }));
+    client
+        .emit(Instant::now(), "/", "echo", vec![Value::from("after")])
+        .expect("emit");
+    wait_for(
+        &mut client,
+        |e| matches!(e, ClientEvent::Event { name, .. } if name == "echo"),
+    );
+    // One tunnel for the GETs, one for the POSTs (at least the namespace's CONNECT), one for the WebSocket.
+    let connect = format!(
+        "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\n",
+        server.port
+    );
+    let requests = proxy.requests();
+    assert!(requests.len() >= 3, "{requests:#?}");
+    assert!(requests.iter().all(|r| *r == connect), "{requests:#?}");
+}
+
+#[test]
 fn wss_through_the_proxy_checks_the_servers_certificate_not_the_proxys() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
