@@ -668,6 +668,63 @@ fn session_post_answered_400_reconnects() {
     });
 }
 
+/// The first session's held `GET` is never answered (the server hangs on to it): the client must not wait on it
+/// forever, but end the session when the server's pings stop (pingInterval + pingTimeout), and connect again.
+#[test]
+fn session_get_never_answered_ends_by_ping_timeout() {
+    let script: Script = Arc::new(|server, req, stream| {
+        if req.session().is_none() && server.handshakes.load(Ordering::SeqCst) == 0 {
+            server.handshakes.fetch_add(1, Ordering::SeqCst);
+            let open = r#"0{"sid":"s0","upgrades":[],"pingInterval":200,"pingTimeout":200,"maxPayload":1000000}"#;
+            respond(stream, "200 OK", open.as_bytes());
+            return Reply::KeepAlive;
+        }
+        if req.session() == Some(0) && req.method == "GET" {
+            let mut scratch = [0u8; 64];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+            let _ = stream.read(&mut scratch); // until the client gives up on it
+            server.flag.store(true, Ordering::SeqCst);
+            return Reply::Close;
+        }
+        Reply::Default
+    });
+    let server = serve(false, script);
+    let mut client = connect_to(&server, polling_only());
+    let mut timing = Timing::default();
+    let started = Instant::now();
+    let events = drive(&mut client, &mut timing, Duration::from_secs(5), |events| {
+        connected_count(events) == 1
+    });
+    timing.check();
+    assert!(
+        events.contains(&ClientEvent::Closed {
+            reason: DisconnectReason::PingTimeout,
+            cause: None
+        }),
+        "{events:#?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::NamespaceConnected { sid, .. } if sid == "ns-1")),
+        "{events:#?}"
+    );
+    // The held GET's connection was let go (the server saw it end), not left open.
+    let until = Instant::now() + Duration::from_secs(2);
+    while !server.flag.load(Ordering::SeqCst) && Instant::now() < until {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        server.flag.load(Ordering::SeqCst),
+        "the held GET's socket is still open"
+    );
+}
+
 /// Polling with an upgrade offered, whose probe WebSocket `probe` handles (after the 101): the upgrade must be
 /// given up and events must still flow over polling, after `wait`.
 fn probe_fails(wait: Duration, probe: fn(&Server, &mut WebSocket<TcpStream>)) {
