@@ -94,6 +94,8 @@ struct Server {
     streamed: AtomicU64,
     /// Set by scripts to tell the test something happened (e.g. the probe socket was closed by the client).
     flag: AtomicBool,
+    /// While set, held `GET`s are not answered (a server that does not end the held `GET` for the upgrade).
+    hold: AtomicBool,
 }
 
 impl Server {
@@ -115,6 +117,7 @@ fn serve(offer_websocket: bool, script: Script) -> Arc<Server> {
         handshakes: AtomicUsize::new(0),
         streamed: AtomicU64::new(0),
         flag: AtomicBool::new(false),
+        hold: AtomicBool::new(false),
     });
     let shared = server.clone();
     thread::spawn(move || {
@@ -252,6 +255,10 @@ fn default_reply(server: &Server, req: &Req, stream: &mut TcpStream) -> Reply {
     }
     let packets: Vec<String> = out.drain(..).collect();
     drop(out);
+    let held = Instant::now();
+    while server.hold.load(Ordering::SeqCst) && held.elapsed() < Duration::from_secs(15) {
+        thread::sleep(Duration::from_millis(5));
+    }
     let body = if packets.is_empty() {
         "6".to_owned()
     } else {
@@ -822,6 +829,80 @@ fn upgrade_probe_answered_wrong_and_polling_goes_on() {
         wait_for_close(ws);
         server.flag.store(true, Ordering::SeqCst);
     });
+}
+
+/// The probe answers `3probe`, but the server never ends the held `GET` (engine.io answers it with a NOOP), so
+/// polling never finishes pausing: the probe times out, polling resumes, and what was emitted during the pause goes
+/// out over polling, in order.
+#[test]
+fn upgrade_stuck_while_pausing_times_out_and_polling_resumes() {
+    let script: Script = Arc::new(|server, req, stream| {
+        if !req.is_websocket() {
+            return Reply::Default;
+        }
+        if let Some(mut ws) = accept_websocket(req, stream) {
+            let got = ws.read();
+            assert!(
+                matches!(&got, Ok(Message::Text(t)) if t.as_str() == "2probe"),
+                "{got:?}"
+            );
+            server.hold.store(true, Ordering::SeqCst);
+            // A GET answered before the hold would let polling finish pausing (nothing in flight): by the time the
+            // client reads 3probe, the GET it started after that answer is held too.
+            thread::sleep(Duration::from_millis(400));
+            let _ = ws.send(Message::text("3probe"));
+            let _ = ws.get_mut().set_read_timeout(Some(Duration::from_secs(15)));
+            wait_for_close(&mut ws);
+            server.hold.store(false, Ordering::SeqCst);
+            server.flag.store(true, Ordering::SeqCst);
+        }
+        Reply::Close
+    });
+    let server = serve(true, script);
+    let mut client = connect_to(&server, config(&[TransportKind::Polling, TransportKind::WebSocket]));
+    let mut timing = Timing::default();
+    let mut events = Vec::new();
+    let until = Instant::now() + Duration::from_secs(3);
+    while !server.hold.load(Ordering::SeqCst) && Instant::now() < until {
+        timing.poll(&mut client);
+        events.extend(std::iter::from_fn(|| client.poll_event()));
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        server.hold.load(Ordering::SeqCst),
+        "the probe got its 3probe: {events:#?}"
+    );
+    // Polling is pausing now (the namespace may not even be connected yet, its CONNECT waiting too): these wait,
+    // then go over polling once the probe is given up.
+    for i in 0..5 {
+        client.emit(Instant::now(), "/", "echo", vec![Value::Int(i)]).unwrap();
+    }
+    events.extend(drive(&mut client, &mut timing, Duration::from_secs(14), |events| {
+        events
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Event { name, .. } if name == "echo"))
+            .count()
+            == 5
+    }));
+    assert_eq!(connected_count(&events), 1, "{events:#?}");
+    timing.check();
+    let echoed: Vec<Vec<Value>> = events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Event { name, args, .. } if name == "echo" => Some(args.to_values()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(echoed, (0..5).map(|i| vec![Value::Int(i)]).collect::<Vec<_>>());
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Upgraded { .. } | ClientEvent::Closed { .. })),
+        "{events:#?}"
+    );
+    assert_eq!(client.transport(), Some(TransportKind::Polling));
+    assert!(server.flag.load(Ordering::SeqCst), "the probe was dropped");
+    assert_eq!(server.handshakes.load(Ordering::SeqCst), 1, "one session throughout");
 }
 
 #[test]
