@@ -30,6 +30,9 @@ pub(super) enum RequestError {
     Io(IoFailure),
     /// The response cannot be read.
     Http(HttpError),
+    /// The connection was kept alive from an earlier request, and the server had closed it (Node.js closes one idle
+    /// for 5 s): nothing of a response came, and the request, given back, is to go again on a new connection.
+    Stale(Vec<u8>),
 }
 
 impl RequestError {
@@ -38,7 +41,7 @@ impl RequestError {
         use crate::error::TransportEnd;
         match self {
             RequestError::Connect(why) => TransportEnd::ConnectFailed(why),
-            RequestError::Io(IoFailure::ClosedByServer) => TransportEnd::Closed,
+            RequestError::Io(IoFailure::ClosedByServer) | RequestError::Stale(_) => TransportEnd::Closed,
             RequestError::Io(why) => TransportEnd::Error(StreamError::Protocol(format!("polling: {why}"))),
             RequestError::Http(why) => TransportEnd::Error(StreamError::Http(why)),
         }
@@ -55,6 +58,10 @@ pub(super) struct Connection {
     written: usize,
     /// A request was written (or is being written) and its response has not been read.
     busy: bool,
+    /// The request went on a connection kept alive from an earlier one, and nothing of its response came yet.
+    reused: bool,
+    /// The request, once written on a reused connection: kept to go again if that connection turns out closed.
+    resend: Vec<u8>,
     /// A failure to report from the next poll.
     failed: Option<RequestError>,
 }
@@ -69,6 +76,8 @@ impl Connection {
             out: Vec::new(),
             written: 0,
             busy: false,
+            reused: false,
+            resend: Vec::new(),
             failed: None,
         }
     }
@@ -85,6 +94,8 @@ impl Connection {
         self.out = request;
         self.written = 0;
         self.busy = true;
+        self.reused = matches!(self.socket, Socket::Open(_));
+        self.resend = Vec::new();
         if matches!(self.socket, Socket::None) {
             self.reader = ResponseReader::with_limits(self.limits);
             self.socket = match Dial::start(now, endpoint, tls) {
@@ -121,6 +132,18 @@ impl Connection {
                 Ok(Some(response))
             }
             Ok(None) => Ok(None),
+            Err(RequestError::Io(why)) if self.reused => {
+                let request = if self.resend.is_empty() {
+                    std::mem::take(&mut self.out)
+                } else {
+                    std::mem::take(&mut self.resend)
+                };
+                self.abandon();
+                if request.is_empty() {
+                    return Err(RequestError::Io(why));
+                }
+                Err(RequestError::Stale(request))
+            }
             Err(why) => {
                 self.abandon();
                 Err(why)
@@ -150,7 +173,10 @@ impl Connection {
         }
         if self.written == self.out.len() && !self.out.is_empty() {
             let _ = stream.flush();
-            self.out = Vec::new();
+            let request = std::mem::take(&mut self.out);
+            if self.reused {
+                self.resend = request;
+            }
             self.written = 0;
         }
         // The response may come before the whole request is written (a server refusing it early).
@@ -167,7 +193,12 @@ impl Connection {
                         None => Err(RequestError::Io(IoFailure::ClosedByServer)),
                     };
                 }
-                Ok(n) => self.reader.feed(&chunk[..n]),
+                Ok(n) => {
+                    // The server did answer on this connection: a failure from now on is not a stale connection.
+                    self.reused = false;
+                    self.resend = Vec::new();
+                    self.reader.feed(&chunk[..n]);
+                }
                 Err(e) if would_block(&e) => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     self.reader.close();
@@ -184,6 +215,8 @@ impl Connection {
     /// Drops the connection and the request in flight.
     pub(super) fn abandon(&mut self) {
         self.busy = false;
+        self.reused = false;
+        self.resend = Vec::new();
         self.out = Vec::new();
         self.written = 0;
         self.shut_down();

@@ -373,12 +373,12 @@ impl Transport for PollingTransport {
             }
             state => self.state = state,
         }
-        match self.get.poll(now, self.read_deadline) {
+        match retried(&mut self.get, now, self.read_deadline, &self.endpoint, &self.tls) {
             Ok(Some(response)) => self.on_get_response(now, response),
             Ok(None) => {}
             Err(why) => self.request_failed(why),
         }
-        match self.post.poll(now, self.read_deadline) {
+        match retried(&mut self.post, now, self.read_deadline, &self.endpoint, &self.tls) {
             Ok(Some(response)) => self.on_post_response(now, response),
             Ok(None) => {}
             Err(why) => self.request_failed(why),
@@ -408,7 +408,13 @@ impl Transport for PollingTransport {
         }
         self.start_post(Instant::now());
         // Writes what the socket takes now; the answer is read by `poll`.
-        match self.post.poll(Instant::now(), self.read_deadline) {
+        match retried(
+            &mut self.post,
+            Instant::now(),
+            self.read_deadline,
+            &self.endpoint,
+            &self.tls,
+        ) {
             Ok(Some(response)) => self.on_post_response(Instant::now(), response),
             Ok(None) => {}
             Err(why) => self.request_failed(why),
@@ -428,6 +434,25 @@ impl Transport for PollingTransport {
             let _ = self.post.poll(Instant::now(), None);
         }
         self.finish();
+    }
+}
+
+/// Advances `connection`'s request; one that met a connection the server had closed while it was idle (Node.js's
+/// `keepAliveTimeout`, 5 s, is shorter than the 25 s between pings, so the POST of each pong meets one) goes again,
+/// once, on a new connection, as HTTP clients do.
+fn retried(
+    connection: &mut Connection,
+    now: Instant,
+    read_deadline: Option<Instant>,
+    endpoint: &Endpoint,
+    tls: &TlsConfig,
+) -> Result<Option<Response>, RequestError> {
+    match connection.poll(now, read_deadline) {
+        Err(RequestError::Stale(request)) => {
+            connection.start(now, endpoint, tls, request);
+            connection.poll(now, read_deadline)
+        }
+        other => other,
     }
 }
 
