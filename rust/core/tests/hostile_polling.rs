@@ -675,6 +675,49 @@ fn session_post_answered_400_reconnects() {
     });
 }
 
+/// Node.js's HTTP server closes a keep-alive connection after 5 s without a request (`keepAliveTimeout`): the POST
+/// connection is closed so between two emits, and the GET one when a held GET's answer is not followed at once by
+/// the next one. A request on a connection the server had closed while idle must go again on a new connection, as
+/// browsers and HTTP libraries do, not end the session.
+#[test]
+fn idle_keep_alive_connections_closed_by_the_server_are_redialed() {
+    let script: Script = Arc::new(|server, req, stream| {
+        if req.method != "POST" || req.is_websocket() {
+            return Reply::Default;
+        }
+        let reply = default_reply(server, req, stream);
+        // Idle for 100 ms, then closed (a short keepAliveTimeout) without having said `Connection: close`.
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+        let mut scratch = [0u8; 1];
+        match stream.peek(&mut scratch) {
+            Ok(n) if n > 0 => reply,
+            _ => Reply::Close,
+        }
+    });
+    let server = serve(false, script);
+    let mut client = connect_to(&server, polling_only());
+    let mut timing = Timing::default();
+    drive(&mut client, &mut timing, Duration::from_secs(5), |events| {
+        connected_count(events) == 1
+    });
+    let mut events = Vec::new();
+    for i in 0..3 {
+        events.extend(drive_for(&mut client, &mut timing, Duration::from_millis(300)));
+        client.emit(Instant::now(), "/", "echo", vec![Value::Int(i)]).unwrap();
+        events.extend(drive(&mut client, &mut timing, Duration::from_secs(5), |events| {
+            events.iter().any(|e| {
+                matches!(e, ClientEvent::Event { name, args, .. } if name == "echo" && args.to_values() == vec![Value::Int(i)])
+            })
+        }));
+    }
+    timing.check();
+    assert!(
+        !events.iter().any(|e| matches!(e, ClientEvent::Closed { .. })),
+        "{events:#?}"
+    );
+    assert_eq!(server.handshakes.load(Ordering::SeqCst), 1, "one session throughout");
+}
+
 /// The first session's held `GET` is never answered (the server hangs on to it): the client must not wait on it
 /// forever, but end the session when the server's pings stop (pingInterval + pingTimeout), and connect again.
 #[test]
