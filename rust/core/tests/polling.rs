@@ -116,3 +116,27 @@ fn polling_upgrades_to_websocket_without_losing_or_reordering() {
         .collect();
     assert_eq!(echoed, (0..300).collect::<Vec<_>>(), "every echo once, in order");
 }
+
+/// Node.js's HTTP server closes a keep-alive connection idle for 5 s (`keepAliveTimeout`, plus its slack): the POST after a longer
+/// quiet (each pong, 25 s apart by default) must go on a new connection, not end the session.
+#[test]
+fn polling_outlives_the_servers_keep_alive_timeout() {
+    let server = TestServer::start(&[]);
+    let mut client = connect(&server, &[TransportKind::Polling]);
+    client.emit(Instant::now(), "/", "echo", vec![Value::Int(1)]).unwrap();
+    wait_for(
+        &mut client,
+        |e| matches!(e, ClientEvent::Event { name, .. } if name == "echo"),
+    );
+    let quiet = poll_for(&mut client, Duration::from_millis(7_000));
+    client.emit(Instant::now(), "/", "echo", vec![Value::Int(2)]).unwrap();
+    let mut events = quiet;
+    events.extend(wait_for(
+        &mut client,
+        |e| matches!(e, ClientEvent::Event { name, args, .. } if name == "echo" && args.to_values() == vec![Value::Int(2)]),
+    ));
+    assert!(
+        !events.iter().any(|e| matches!(e, ClientEvent::Closed { .. })),
+        "{events:#?}"
+    );
+}
