@@ -117,8 +117,8 @@ fn polling_upgrades_to_websocket_without_losing_or_reordering() {
     assert_eq!(echoed, (0..300).collect::<Vec<_>>(), "every echo once, in order");
 }
 
-/// Node.js's HTTP server closes a keep-alive connection idle for 5 s (`keepAliveTimeout`, plus its slack): the POST after a longer
-/// quiet (each pong, 25 s apart by default) must go on a new connection, not end the session.
+/// Node.js's HTTP server closes a keep-alive connection idle for 5 s (`keepAliveTimeout`, plus its slack): the POST
+/// after a longer quiet (each pong, 25 s apart by default) must go on a new connection, not end the session.
 #[test]
 fn polling_outlives_the_servers_keep_alive_timeout() {
     let server = TestServer::start(&[]);
