@@ -115,8 +115,7 @@ func test_polling_upgrades_to_websocket_losing_nothing() -> void:
 	var welcome := listen(ns, "welcome")
 	var echoes := listen(ns, "echo")
 	var items := listen(ns, "burst_item")
-	# From inside the connected signal (the upgrade may be done by the next frame): the transport, and the first
-	# emits, which leave over polling while the upgrade is probed.
+	# From inside the connected signal: the first emits, which leave while the upgrade is probed.
 	var at_connect: Array = []
 	var first := 100
 	var on_connected := func(_sid):
@@ -127,7 +126,9 @@ func test_polling_upgrades_to_websocket_losing_nothing() -> void:
 	c.connected.connect(on_connected)
 	_connections.append([c.connected, on_connected])
 	await wait_for(connected, "connected signal")
-	check_eq(at_connect, ["polling"], "get_transport() is polling when the connection opens")
+	# get_transport() tells the transport in use now: an upgrade done within the poll() that signals `connected`
+	# already shows, before its transport_upgraded is emitted. The server's welcome tells where it opened.
+	check(at_connect == ["polling"] or at_connect == ["websocket"], "get_transport() inside connected: %s" % [at_connect])
 	# Then more every frame, until after the upgrade.
 	var sent := first
 	var deadline := Time.get_ticks_msec() + 10000

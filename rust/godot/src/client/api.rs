@@ -130,7 +130,10 @@ impl SocketIOClient {
 
     /// Returns the transport carrying the connection while it is connected: [code]"websocket"[/code] or
     /// [code]"polling"[/code] (HTTP long-polling; see [member transports]), and [code]""[/code] otherwise (not
-    /// connected yet, reconnecting, closed). After [signal transport_upgraded] it is [code]"websocket"[/code].
+    /// connected yet, reconnecting, closed). After [signal transport_upgraded] it is [code]"websocket"[/code]. It
+    /// tells the transport in use at the time of the call: an upgrade completed during the [method poll] that
+    /// emits [signal connected] already shows in that signal's handlers, before [signal transport_upgraded] is
+    /// emitted later in the same [method poll].
     /// Like socket.io-client's [code]socket.io.engine.transport.name[/code].
     #[func]
     fn get_transport(&self) -> GString {

@@ -29,8 +29,8 @@ use crate::signals::ClientSignal;
 /// Socket.IO v5 protocol client for real-time bidirectional communication.
 ///
 /// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
-/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]),
-/// multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
+/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]) or
+/// HTTP long-polling ([member transports]), multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
 /// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
 ///
 /// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
@@ -56,7 +56,9 @@ use crate::signals::ClientSignal;
 /// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
 /// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
 /// ([member send_buffer_max_packets], [member send_buffer_max_bytes]) are properties, as are the reconnection
-/// settings and [member connect_timeout].
+/// settings and [member connect_timeout]. So are the handshake's options, socket.io-client's [code]transports[/code],
+/// [code]extraHeaders[/code] and [code]query[/code] ([member transports], [member extra_headers], [member query]),
+/// and [member proxy_url].
 ///
 /// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
 /// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
@@ -179,6 +181,7 @@ pub struct SocketIOClient {
     /// [code]agent[/code] (such as [code]https-proxy-agent[/code]) does for socket.io-client in Node.js. Default
     /// [code]""[/code]: no proxy, connect directly. Anything but an [code]http://[/code] URL with a host and no path
     /// is refused with an error, and the setting stays as it was. Takes effect at the next connection.
+    /// [b]Note:[/b] in this version the URL is checked and kept, but connections do not go through the proxy yet.
     #[var(get, set)]
     proxy_url: PhantomVar<GString>,
 }
