@@ -180,8 +180,10 @@ pub struct SocketIOClient {
     /// [code]wss://[/code] or [code]https://[/code] server is reached with TLS inside the tunnel. This is what an
     /// [code]agent[/code] (such as [code]https-proxy-agent[/code]) does for socket.io-client in Node.js. Default
     /// [code]""[/code]: no proxy, connect directly. Anything but an [code]http://[/code] URL with a host and no path
-    /// is refused with an error, and the setting stays as it was. Takes effect at the next connection.
-    /// [b]Note:[/b] in this version the URL is checked and kept, but connections do not go through the proxy yet.
+    /// is refused with an error, and the setting stays as it was. Takes effect at the next connection. Every
+    /// connection goes through it: the WebSocket, each polling request's connection, the upgrade. When the proxy
+    /// refuses, [signal connect_error]'s message says so and what it answered (e.g. [code]proxy 10.0.0.1:3128
+    /// refused CONNECT to example.com:443: 403 Forbidden[/code]).
     #[var(get, set)]
     proxy_url: PhantomVar<GString>,
 }
