@@ -11,6 +11,8 @@
 //        [--tls-cert PATH --tls-key PATH]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--recovery] [--quiet] [--log] [--exit-on-stdin-close]
+//        [--transports polling|websocket|polling,websocket] [--no-upgrades]
+//        [--cookie NAME] [--redis-url URL] [--name NAME]
 //
 // When listening it prints exactly one line `LISTENING <port>` to stdout.
 // With --log, every Engine.IO / Socket.IO packet received or sent is printed
@@ -39,6 +41,11 @@ const USAGE = `usage: node server.js [options]
   --quiet                print nothing but LISTENING and errors
   --log                  print every packet received/sent as one JSON line
   --exit-on-stdin-close  exit when stdin reaches EOF (no orphans in tests)
+  --transports LIST      server transports option (default polling,websocket)
+  --no-upgrades          allowUpgrades: false (polling never upgrades)
+  --cookie NAME          socket.io's cookie option: the handshake sets cookie NAME
+  --redis-url URL        @socket.io/redis-adapter on this redis (several servers, one namespace)
+  --name NAME            this server's name, sent in "welcome" as "server" (default "node")
   --help                 this text`;
 
 function parseArgs(argv) {
@@ -54,6 +61,11 @@ function parseArgs(argv) {
     quiet: false,
     log: false,
     exitOnStdinClose: false,
+    transports: "polling,websocket",
+    noUpgrades: false,
+    cookie: null,
+    redisUrl: null,
+    name: "node",
   };
   const valued = {
     "--port": ["port", "int"],
@@ -63,12 +75,17 @@ function parseArgs(argv) {
     "--ping-interval": ["pingInterval", "int"],
     "--ping-timeout": ["pingTimeout", "int"],
     "--max-payload": ["maxPayload", "int"],
+    "--transports": ["transports", "str"],
+    "--cookie": ["cookie", "str"],
+    "--redis-url": ["redisUrl", "str"],
+    "--name": ["name", "str"],
   };
   const flags = {
     "--recovery": "recovery",
     "--quiet": "quiet",
     "--log": "log",
     "--exit-on-stdin-close": "exitOnStdinClose",
+    "--no-upgrades": "noUpgrades",
   };
   const fail = (msg) => {
     process.stderr.write(`server.js: ${msg}\n${USAGE}\n`);
@@ -106,6 +123,10 @@ function parseArgs(argv) {
   }
   if (opts.port > 65535) fail(`--port out of range: ${opts.port}`);
   if (!!opts.tlsCert !== !!opts.tlsKey) fail("--tls-cert and --tls-key go together");
+  opts.transports = opts.transports.split(",");
+  if (!opts.transports.length || opts.transports.some((t) => t !== "polling" && t !== "websocket")) {
+    fail(`--transports takes polling, websocket or both, got "${opts.transports.join(",")}"`);
+  }
   return opts;
 }
 
@@ -127,7 +148,8 @@ const httpServer = opts.tlsCert
   : http.createServer();
 
 const serverOptions = {
-  transports: ["polling", "websocket"], // both allowed; the Godot client uses websocket only
+  transports: opts.transports, // default both
+  allowUpgrades: !opts.noUpgrades,
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
@@ -140,7 +162,25 @@ if (opts.recovery) {
   };
 }
 
+if (opts.cookie) serverOptions.cookie = { name: opts.cookie, httpOnly: true, path: "/", sameSite: "lax" };
+
 const io = new Server(httpServer, serverOptions);
+
+// --redis-url: the adapter connects before the server listens (below), so broadcasts reach the other servers
+// from the first connection on.
+let redisReady = Promise.resolve();
+let redisClients = [];
+if (opts.redisUrl) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: opts.redisUrl });
+  const sub = pub.duplicate();
+  redisClients = [pub, sub];
+  for (const c of redisClients) c.on("error", (err) => info(`redis: ${err && err.message}`));
+  redisReady = Promise.all([pub.connect(), sub.connect()]).then(() => {
+    io.adapter(createAdapter(pub, sub));
+  });
+}
 
 // ---------------------------------------------------------------------------
 // Shared behaviour for "/", "/chat" and "/admin"
@@ -199,6 +239,7 @@ function setupNamespace(nsp) {
       nsp: socket.nsp.name,
       auth: socket.handshake.auth,
       recovered: socket.recovered,
+      server: opts.name,
     });
 
     // Echo the arguments back as an "echo" event. Binary (Buffer) arguments
@@ -292,8 +333,10 @@ function setupNamespace(nsp) {
       socket.emit("big_shape", value);
     });
 
-    // Server-initiated namespace disconnect: client sees "io server disconnect".
+    // Server-initiated namespace disconnect: client sees "io server disconnect". "kick" is the interop
+    // contract's name for it (tests/interop/README.md).
     socket.on("server_disconnect", () => socket.disconnect());
+    socket.on("kick", () => socket.disconnect());
 
     // Closes the whole Engine.IO connection (all namespaces multiplexed on it)
     // with the engine's own close: the WebSocket gets a normal close frame
@@ -318,7 +361,7 @@ function setupNamespace(nsp) {
     // Namespace-wide broadcast, sender included (the demo's chat).
     socket.on("chat", (...args) => {
       const [data] = splitAck(args);
-      socket.nsp.emit("chat", { from: socket.id, text: data[0] });
+      socket.nsp.emit("chat", { from: socket.id, text: data[0], server: opts.name });
     });
 
     socket.on(
@@ -350,6 +393,13 @@ io.of("/admin").use((socket, next) => {
     return next(err);
   }
   next();
+});
+
+// Always refused, with a message and data (the interop contract's refused namespace).
+io.of("/refused").use((socket, next) => {
+  const err = new Error("Refused");
+  err.data = { code: 403, reason: "always refused" };
+  next(err);
 });
 
 // --log first, so its "connection" listeners run before the ones that emit.
@@ -472,15 +522,25 @@ httpServer.on("error", (err) => {
   process.exit(1);
 });
 
-httpServer.listen(opts.port, opts.host, () => {
-  const { port } = httpServer.address();
-  // stdout to a pipe or file is synchronous on Linux, so the line is out now.
-  process.stdout.write(`LISTENING ${port}\n`);
-  info(
-    `socket.io ${require("socket.io/package.json").version} on ${opts.tlsCert ? "https" : "http"}://${opts.host}:${port}` +
-      (opts.recovery ? " (connection state recovery)" : ""),
-  );
-});
+redisReady.then(
+  () => listen(),
+  (err) => {
+    process.stderr.write(`server.js: redis adapter: ${err && err.message}\n`);
+    process.exit(1);
+  },
+);
+
+function listen() {
+  httpServer.listen(opts.port, opts.host, () => {
+    const { port } = httpServer.address();
+    // stdout to a pipe or file is synchronous on Linux, so the line is out now.
+    process.stdout.write(`LISTENING ${port}\n`);
+    info(
+      `socket.io ${require("socket.io/package.json").version} on ${opts.tlsCert ? "https" : "http"}://${opts.host}:${port}` +
+        (opts.recovery ? " (connection state recovery)" : ""),
+    );
+  });
+}
 
 let shuttingDown = false;
 function shutdown(why) {
@@ -489,7 +549,9 @@ function shutdown(why) {
   info(`shutting down (${why})`);
   const force = setTimeout(() => process.exit(0), 2000);
   force.unref();
-  io.close(() => process.exit(0));
+  io.close(() => {
+    Promise.allSettled(redisClients.map((c) => c.quit())).then(() => process.exit(0));
+  });
 }
 
 process.on("SIGTERM", () => shutdown("SIGTERM"));
