@@ -240,6 +240,15 @@ function setupNamespace(nsp) {
       auth: socket.handshake.auth,
       recovered: socket.recovered,
       server: opts.name,
+      // What the client sent with its handshake: its query (minus the protocol's own), the headers it added
+      // (x-* only, and cookie), and the transport it connected over.
+      query: Object.fromEntries(
+        Object.entries(socket.handshake.query).filter(([k]) => !["EIO", "transport", "t", "sid"].includes(k)),
+      ),
+      headers: Object.fromEntries(
+        Object.entries(socket.handshake.headers).filter(([k]) => k.startsWith("x-") || k === "cookie"),
+      ),
+      transport: socket.conn.transport.name,
     });
 
     // Echo the arguments back as an "echo" event. Binary (Buffer) arguments

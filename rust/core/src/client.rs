@@ -5,14 +5,15 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
+use crate::check;
 use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
-use crate::config::ClientConfig;
-use crate::endpoint::Endpoint;
+use crate::config::{ClientConfig, TransportKind};
+use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{CommandError, ConnectFailure, TransportEnd, UrlError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
 use crate::session::{Session, TransportCommand};
-use crate::transport::{Connector, Transport, TransportEvent, WebSocketConnector, WebSocketTransport};
+use crate::transport::{AutoConnector, AutoTransport, Connector, Transport, TransportEvent};
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
 const MAX_EVENTS_PER_POLL: usize = 20_000;
@@ -30,8 +31,9 @@ pub const DECODE_TIME_PER_POLL: Duration = Duration::from_millis(2);
 /// [`Client::flush`], which the Godot layer calls at the end of each frame that emitted), so the frames of one game
 /// frame leave together.
 ///
-/// `T` is the transport: [`WebSocketTransport`] unless told otherwise ([`Client::with_connector`]).
-pub struct Client<T: Transport = WebSocketTransport> {
+/// `T` is the transport: [`AutoTransport`] (WebSocket or polling, as the config lists them) unless told otherwise
+/// ([`Client::with_connector`], e.g. with [`WebSocketConnector`](crate::transport::WebSocketConnector)).
+pub struct Client<T: Transport = AutoTransport> {
     session: Session,
     endpoint: Option<Endpoint>,
     url: String,
@@ -43,9 +45,10 @@ pub struct Client<T: Transport = WebSocketTransport> {
 }
 
 impl Client {
-    /// A client with these settings over WebSocket, not connected.
+    /// A client with these settings, not connected, whose connections use the transports of
+    /// [`ClientConfig::transports`] ([`AutoTransport`]).
     pub fn new(config: ClientConfig) -> Self {
-        Client::with_connector(config, WebSocketConnector)
+        Client::with_connector(config, AutoConnector)
     }
 }
 
@@ -78,7 +81,14 @@ impl<T: Transport> Client<T> {
     /// Namespaces, the main one included, connect with [`Client::connect_namespace`]; those already wanted
     /// rejoin when the connection opens.
     pub fn connect(&mut self, now: Instant, url: &str) -> Result<(), UrlError> {
-        let endpoint = Endpoint::parse(url, &self.session.config().path)?;
+        let config = self.session.config();
+        let endpoint = Endpoint::parse(url, &config.path)?.with_query(&config.query)?;
+        if let Some(proxy) = &config.proxy_url {
+            Proxy::parse(proxy)?;
+        }
+        for (name, value) in &config.extra_headers {
+            check::header(name, value).map_err(|e| UrlError::Invalid(format!("extra header {name:?}: {e}")))?;
+        }
         self.endpoint = Some(endpoint);
         self.url = url.to_owned();
         self.session.open(now);
@@ -103,7 +113,8 @@ impl<T: Transport> Client<T> {
                 };
                 match transport.poll(now) {
                     None => break,
-                    Some(TransportEvent::Connected) => {}
+                    Some(TransportEvent::Connected) => self.session.set_transport(transport.kind()),
+                    Some(TransportEvent::Upgraded(kind)) => self.session.handle_upgrade(kind),
                     Some(TransportEvent::RawPacket(frame)) => {
                         self.session.handle_frame(now, frame);
                         // A large message: decode it within this poll's budget; the next frames wait for it.
@@ -307,6 +318,12 @@ impl<T: Transport> Client<T> {
     /// Engine.IO session id, while connected.
     pub fn engine_sid(&self) -> Option<&str> {
         self.session.engine_sid()
+    }
+
+    /// The transport carrying the connection while it is open (`None` otherwise).
+    pub fn transport(&self) -> Option<TransportKind> {
+        let open = self.session.state() == ConnectionState::Connected;
+        self.transport.as_ref().filter(|_| open).map(Transport::kind)
     }
 
     /// State of namespace `ns`.

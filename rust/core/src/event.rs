@@ -110,6 +110,12 @@ pub enum ClientEvent {
         /// Engine.IO session id.
         sid: String,
     },
+    /// The connection moved to another transport: HTTP long-polling was upgraded to WebSocket. Packets keep their
+    /// order across it.
+    Upgraded {
+        /// The transport now in use.
+        transport: crate::config::TransportKind,
+    },
     /// The connection could not be opened (DNS, TCP, TLS, WebSocket upgrade, handshake timeout). Each namespace that
     /// was waiting for it then gets `NamespaceTransportError`.
     TransportError(ConnectError),

@@ -13,7 +13,9 @@ use socketio_core::config::ClientConfig;
 use socketio_core::endpoint::Endpoint;
 use socketio_core::error::{ConnectFailure, DnsFailure, TransportEnd};
 use socketio_core::transport::{Connector, Transport, TransportEvent};
-use socketio_core::{Client, ClientEvent, ConnectError, ConnectionState, DisconnectReason, RawPacket, Value};
+use socketio_core::{
+    Client, ClientEvent, ConnectError, ConnectionState, DisconnectReason, RawPacket, TransportKind, Value,
+};
 
 // ----- the scripted transport ------------------------------------------------------------------------------------
 
@@ -142,6 +144,10 @@ impl Transport for ScriptedTransport {
 
     fn close(&mut self) {
         self.record(Call::Close);
+    }
+
+    fn kind(&self) -> TransportKind {
+        TransportKind::WebSocket
     }
 }
 

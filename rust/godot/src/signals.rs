@@ -22,6 +22,8 @@ pub enum ClientSignal {
     Reconnected(i64),
     /// `reconnect_failed()`
     ReconnectFailed,
+    /// `transport_upgraded(transport)`
+    TransportUpgraded(GString),
 }
 
 /// A signal of `SocketIONamespace`, with its arguments.

@@ -16,6 +16,9 @@ pub struct Handshake {
     pub ping_timeout: Duration,
     /// Largest message the server accepts, in bytes.
     pub max_payload: usize,
+    /// The transports the session can be upgraded to (`["websocket"]` over polling, `[]` over WebSocket or when the
+    /// server allows no upgrade).
+    pub upgrades: Vec<String>,
 }
 
 /// One Engine.IO text packet, borrowing from the frame it came in.
@@ -81,7 +84,20 @@ fn parse_handshake(json_text: &str) -> Result<Handshake, DecodeError> {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => return Err(bad("\"maxPayload\" is not a positive integer")),
     };
+    // Read only by the polling transport; a server that leaves it out (or sends something else) offers none.
+    let upgrades = match value.member("upgrades").map(|m| m.to_value()) {
+        Some(crate::codec::value::Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                crate::codec::value::Value::String(name) => Some(name),
+                _ => None,
+            })
+            .take(8)
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(Handshake {
+        upgrades,
         sid,
         ping_interval: millis("pingInterval")?,
         ping_timeout: millis("pingTimeout")?,
@@ -104,6 +120,7 @@ mod tests {
                 ping_interval: Duration::from_millis(25000),
                 ping_timeout: Duration::from_millis(5000),
                 max_payload: 1_000_000,
+                upgrades: vec!["websocket".into()],
             })
         );
         assert_eq!(decode("2").unwrap(), EnginePacket::Ping(""));

@@ -232,12 +232,17 @@ pub enum CommandError {
     InvalidEventName(String),
     /// A value could not be encoded.
     Encode(EncodeError),
-    /// The packet is larger than the server's `maxPayload`.
+    /// The packet is larger than the `maxPayload` the server's handshake announced. The client holds every server
+    /// to its word on every transport (Node and python-socketio close the connection over WebSocket too; socketioxide
+    /// only enforces it on polling bodies), so one emit is refused instead of the connection being lost.
     TooLarge {
-        /// Encoded size.
+        /// Encoded size: its largest frame over WebSocket; over polling, its largest packet in a payload (binary
+        /// in base64, a third larger).
         size: usize,
         /// The server's limit.
         max: usize,
+        /// Measured for HTTP long-polling.
+        polling: bool,
     },
     /// The send buffer (packets waiting for the namespace to connect) is full: it holds `Limits::send_buffer_packets`
     /// packets already, or this packet would take it past `Limits::send_buffer_bytes`.
@@ -260,10 +265,17 @@ impl fmt::Display for CommandError {
             CommandError::UnknownNamespace(ns) => write!(f, "unknown namespace {ns:?}"),
             CommandError::InvalidEventName(name) => write!(f, "invalid event name {name:?}: empty or reserved"),
             CommandError::Encode(e) => e.fmt(f),
-            CommandError::TooLarge { size, max } => {
+            CommandError::TooLarge { size, max, polling } => {
+                let measured = if *polling {
+                    " (binary counted as base64, as HTTP long-polling sends it)"
+                } else {
+                    ""
+                };
                 write!(
                     f,
-                    "packet of {size} bytes is larger than the server's maxPayload of {max}"
+                    "packet of {size} bytes{measured} is larger than the server's maxPayload of {max} bytes; raise it on \
+                     the server (socket.io: maxHttpBufferSize, python-socketio: max_http_buffer_size, socketioxide: \
+                     max_payload)"
                 )
             }
             CommandError::SendBufferFull(BufferLimit::Packets(max)) => write!(

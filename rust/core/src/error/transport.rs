@@ -65,6 +65,17 @@ pub enum StreamError {
     },
     /// The server broke the WebSocket protocol (or sent text that is not UTF-8), in tungstenite's words.
     Protocol(String),
+    /// A polling request got a response that cannot be read (see [`HttpError`]).
+    Http(HttpError),
+    /// A polling request was answered with an HTTP error (a 400 when the server no longer knows the session).
+    HttpStatus {
+        /// The status code.
+        status: u16,
+        /// The start of the body, decoded (trimmed, at most 200 characters), when it had one.
+        body: Option<String>,
+    },
+    /// A polling response's body is not a payload of Engine.IO packets.
+    Payload(String),
 }
 
 impl StreamError {
@@ -90,6 +101,12 @@ impl fmt::Display for StreamError {
                 "send buffer full: more than {limit} bytes queued before the connection opened"
             ),
             StreamError::Protocol(why) => f.write_str(why),
+            StreamError::Http(why) => write!(f, "polling: {why}"),
+            StreamError::HttpStatus { status, body } => {
+                write!(f, "polling request refused: ")?;
+                write_status(f, *status, body.as_deref())
+            }
+            StreamError::Payload(why) => write!(f, "polling: {why}"),
         }
     }
 }
@@ -112,6 +129,8 @@ pub enum ConnectFailure {
     Tls(TlsFailure),
     /// The server did not upgrade the connection to a WebSocket.
     Upgrade(UpgradeFailure),
+    /// The Engine.IO handshake over HTTP long-polling failed.
+    Polling(PollingFailure),
     /// The attempt had already ended when it was polled again.
     Ended,
 }
@@ -125,6 +144,7 @@ impl fmt::Display for ConnectFailure {
             ConnectFailure::Tcp(why) => why.fmt(f),
             ConnectFailure::Tls(why) => write!(f, "TLS handshake failed: {why}"),
             ConnectFailure::Upgrade(why) => write!(f, "WebSocket upgrade failed: {why}"),
+            ConnectFailure::Polling(why) => write!(f, "polling handshake failed: {why}"),
             ConnectFailure::Ended => f.write_str("the connection attempt is over"),
         }
     }
@@ -378,19 +398,59 @@ pub enum UpgradeFailure {
 impl fmt::Display for UpgradeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UpgradeFailure::Status { status, body } => {
-                match tungstenite::http::StatusCode::from_u16(*status) {
-                    Ok(code) => write!(f, "the server answered HTTP {code}")?,
-                    Err(_) => write!(f, "the server answered HTTP {status}")?,
-                }
-                if let Some(body) = body {
-                    write!(f, ": {body}")?;
-                }
-                Ok(())
-            }
+            UpgradeFailure::Status { status, body } => write_status(f, *status, body.as_deref()),
             UpgradeFailure::Io(why) => why.fmt(f),
             UpgradeFailure::HeaderTooLarge => f.write_str("the server's upgrade response header is larger than 64 KiB"),
             UpgradeFailure::Protocol(why) => f.write_str(why),
+        }
+    }
+}
+
+/// `the server answered HTTP 400 Bad Request: {"code":0,"message":"Transport unknown"}`.
+fn write_status(f: &mut fmt::Formatter<'_>, status: u16, body: Option<&str>) -> fmt::Result {
+    match tungstenite::http::StatusCode::from_u16(status) {
+        Ok(code) => write!(f, "the server answered HTTP {code}")?,
+        Err(_) => write!(f, "the server answered HTTP {status}")?,
+    }
+    if let Some(body) = body {
+        write!(f, ": {body}")?;
+    }
+    Ok(())
+}
+
+/// The start of an error response's body, as a message shows it: trimmed, at most 200 characters, `None` when
+/// empty.
+pub(crate) fn body_excerpt(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(200).collect())
+}
+
+/// Why the Engine.IO handshake over HTTP long-polling failed ([`ConnectFailure::Polling`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollingFailure {
+    /// The server answered the handshake request with an HTTP error.
+    Status {
+        /// The status code, e.g. 400.
+        status: u16,
+        /// The start of the body, decoded (trimmed, at most 200 characters), when it had one.
+        body: Option<String>,
+    },
+    /// The response cannot be read.
+    Http(HttpError),
+    /// The socket failed, or the server closed it, before the answer.
+    Io(IoFailure),
+    /// The body is not an Engine.IO handshake (no OPEN packet first, or a payload that does not decode).
+    Handshake(String),
+}
+
+impl fmt::Display for PollingFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PollingFailure::Status { status, body } => write_status(f, *status, body.as_deref()),
+            PollingFailure::Http(why) => why.fmt(f),
+            PollingFailure::Io(why) => why.fmt(f),
+            PollingFailure::Handshake(why) => f.write_str(why),
         }
     }
 }

@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::codec::engineio::{self, Handshake};
+use crate::config::TransportKind;
 use crate::event::ConnectionState;
+
+use super::send_buffer::FrameLimit;
 
 /// The connection, as the namespaces see it.
 #[derive(Debug, Clone, Copy)]
@@ -14,8 +17,8 @@ pub(super) struct Link {
     pub(super) open: bool,
     /// No connection, and not trying to open one.
     pub(super) idle: bool,
-    /// The server's largest accepted frame, once its handshake told it.
-    pub(super) max_payload: Option<usize>,
+    /// The server's largest accepted frame on the transport in use, once its handshake told it.
+    pub(super) frame_limit: Option<FrameLimit>,
 }
 
 /// See the module documentation.
@@ -87,12 +90,15 @@ impl EngineState {
         matches!(self, EngineState::Idle)
     }
 
-    /// The connection, as the namespaces see it.
-    pub(super) fn link(&self) -> Link {
+    /// The connection, as the namespaces see it, over `transport`.
+    pub(super) fn link(&self, transport: TransportKind) -> Link {
         Link {
             open: self.is_open(),
             idle: self.is_idle(),
-            max_payload: self.handshake().map(|h| h.max_payload),
+            frame_limit: self.handshake().map(|h| FrameLimit {
+                max_payload: h.max_payload,
+                polling: transport == TransportKind::Polling,
+            }),
         }
     }
 

@@ -29,12 +29,12 @@ use crate::codec::engineio::{self, EnginePacket, Handshake};
 use crate::codec::packet::{Decoder, Packet, Received};
 use crate::codec::raw::RawPacket;
 use crate::codec::value::Value;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, TransportKind};
 use crate::error::{CommandError, DecodeError, TransportEnd};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
 use acks::Acks;
 use backoff::Reconnection;
-use engine::{later, EngineState};
+use engine::{later, EngineState, Link};
 use namespace::{Exit, Namespaces, Then};
 use outbox::Outbox;
 pub use outbox::TransportCommand;
@@ -53,6 +53,8 @@ pub struct Session {
     last_error: Option<String>,
     reconnection: Reconnection,
     out: Outbox,
+    /// The transport that carries the connection (what sizes are measured for).
+    transport: TransportKind,
 }
 
 impl Session {
@@ -67,7 +69,13 @@ impl Session {
             last_error: None,
             reconnection: Reconnection::new(rng_seed),
             out: Outbox::default(),
+            transport: TransportKind::WebSocket,
         }
+    }
+
+    /// The connection, as the namespaces see it.
+    fn link(&self) -> Link {
+        self.state.link(self.transport)
     }
 
     /// The settings in force. Limits and reconnection changes apply from the next connection on.
@@ -144,7 +152,7 @@ impl Session {
 
     /// State of namespace `path` (`Disconnected` if unknown).
     pub fn namespace_state(&self, path: &str) -> ConnectionState {
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces
             .get(path)
             .map_or(ConnectionState::Disconnected, |ns| ns.state(link))
@@ -213,7 +221,7 @@ impl Session {
         }
         self.add_namespace(path)?;
         let index = self.namespaces.index_or_err(path)?;
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces.connect(index, auth, link, &mut self.out);
         Ok(())
     }
@@ -224,7 +232,7 @@ impl Session {
     /// connection closes.
     pub fn disconnect_namespace(&mut self, path: &str) -> Result<(), CommandError> {
         let index = self.namespaces.index_or_err(path)?;
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces
             .leave(index, Exit::Client, link, &mut self.acks, &mut self.out);
         self.close_if_unused(DisconnectReason::IoClientDisconnect);
@@ -237,7 +245,7 @@ impl Session {
     /// again. When it was the last namespace in use, the connection closes.
     pub fn remove_namespace(&mut self, path: &str) -> Result<(), CommandError> {
         let index = self.namespaces.index_or_err(path)?;
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces.remove(index, link, &mut self.acks, &mut self.out);
         self.close_if_unused(DisconnectReason::IoClientDisconnect);
         Ok(())
@@ -300,8 +308,8 @@ impl Session {
             args,
             id,
         };
-        let link = self.state.link();
-        let encoded = Encoded::new(&packet, id, link.max_payload)?;
+        let link = self.link();
+        let encoded = Encoded::new(&packet, id, link.frame_limit)?;
         let sendable = self.namespaces.is_connected(index) && link.open;
         if volatile && !sendable {
             return Ok(None);
@@ -331,7 +339,7 @@ impl Session {
             id: request.id,
             args,
         };
-        let encoded = Encoded::new(&packet, None, self.state.link().max_payload)?;
+        let encoded = Encoded::new(&packet, None, self.link().frame_limit)?;
         self.out.send(encoded);
         Ok(())
     }
@@ -341,7 +349,7 @@ impl Session {
     pub fn close(&mut self) {
         self.out.drop_server_events(None);
         self.shut_engine(DisconnectReason::IoClientDisconnect);
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces.forget_all(link, &mut self.acks, &mut self.out);
         for id in self.acks.ids() {
             self.namespaces.time_out_ack(id, &mut self.acks, &mut self.out);
@@ -458,18 +466,37 @@ impl Session {
         if attempt > 0 {
             self.out.event(ClientEvent::Reconnected { attempt });
         }
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces.join_waiting(link, &mut self.out);
         Ok(())
     }
 
     fn handle_packet(&mut self, now: Instant, packet: Received) {
-        let link = self.state.link();
+        let link = self.link();
         match self.namespaces.receive(packet, link, &mut self.acks, &mut self.out) {
             Then::Done => {}
             Then::CloseIfUnused(reason) => self.close_if_unused(reason),
             Then::Fail(message) => self.lose(now, DisconnectReason::ParseError, message),
         }
+    }
+
+    /// The transport opening the connection (or carrying it) is `kind`: emits are measured against the server's
+    /// `maxPayload` as it sends them.
+    pub fn set_transport(&mut self, kind: TransportKind) {
+        self.transport = kind;
+    }
+
+    /// The connection moved to transport `kind` (polling was upgraded to WebSocket).
+    pub fn handle_upgrade(&mut self, kind: TransportKind) {
+        self.transport = kind;
+        if self.state.is_open() {
+            self.out.event(ClientEvent::Upgraded { transport: kind });
+        }
+    }
+
+    /// The transport in use (or being opened).
+    pub fn transport(&self) -> TransportKind {
+        self.transport
     }
 
     /// The transport went away (or could not be opened).
@@ -541,7 +568,7 @@ impl Session {
     /// Ends the connection on the client's or server's word: no reconnection follows.
     fn shut_engine(&mut self, reason: DisconnectReason) {
         self.last_error = None;
-        let link = self.state.link();
+        let link = self.link();
         self.namespaces
             .leave_all(|| Exit::Closed(reason), link, &mut self.acks, &mut self.out);
         if !matches!(self.state, EngineState::Idle | EngineState::Backoff { .. }) {
@@ -558,7 +585,7 @@ impl Session {
     /// The connection was lost (or never opened): tell the user, then reconnect if that is allowed.
     fn lose(&mut self, now: Instant, reason: DisconnectReason, message: &str) {
         self.last_error = Some(message.to_owned());
-        let link = self.state.link();
+        let link = self.link();
         let reconnect = self.config.reconnect.enabled && reason.allows_reconnect() && self.namespaces.any_wanted();
         self.out.command(TransportCommand::Close);
         self.decoder.reset();

@@ -315,7 +315,7 @@ impl Namespaces {
 
     /// Sends slot `index`'s CONNECT.
     fn join(&mut self, index: usize, link: Link, out: &mut Outbox) {
-        out.control(&self.table[index].connect_packet(), link.max_payload);
+        out.control(&self.table[index].connect_packet(), link.frame_limit);
         self.set(index, Membership::Joining { early: Vec::new() });
     }
 
@@ -356,7 +356,7 @@ impl Namespaces {
                 &Packet::Disconnect {
                     namespace: path.clone(),
                 },
-                link.max_payload,
+                link.frame_limit,
             );
         }
         if let Exit::Client = exit {
@@ -466,7 +466,7 @@ impl Namespaces {
             match packet {
                 // The answer to the CONNECT of a namespace removed meanwhile: now the server accepts its DISCONNECT.
                 Received::Connect { namespace, .. } if self.leaving.remove(&namespace) => {
-                    out.control(&Packet::Disconnect { namespace }, link.max_payload);
+                    out.control(&Packet::Disconnect { namespace }, link.frame_limit);
                 }
                 Received::ConnectError { namespace, .. } => {
                     self.leaving.remove(&namespace);
@@ -548,7 +548,7 @@ impl Namespaces {
             Membership::Leaving => {
                 // Disconnected by the user while the CONNECT was on its way: leave now that the server allows it.
                 let namespace = self.table[index].path.clone();
-                out.control(&Packet::Disconnect { namespace }, link.max_payload);
+                out.control(&Packet::Disconnect { namespace }, link.frame_limit);
                 self.set(index, Membership::Idle);
                 return Then::Done;
             }
@@ -589,14 +589,12 @@ impl Namespaces {
         for event in early {
             out.event(event);
         }
-        let max_payload = link.max_payload.unwrap_or(usize::MAX);
         for encoded in self.table[index].buffer.take() {
-            let size = encoded.largest_frame();
-            if size > max_payload {
+            if let Some(Err(error)) = link.frame_limit.map(|limit| limit.check(&encoded)) {
                 // Buffered before the server told its limit; it would close the connection on it.
                 out.event(ClientEvent::EmitFailed {
                     namespace: self.table[index].path.clone(),
-                    error: CommandError::TooLarge { size, max: max_payload },
+                    error,
                 });
                 if let Some(id) = encoded.ack {
                     self.time_out_ack(id, acks, out);

@@ -12,7 +12,7 @@ use crate::codec::packet::Packet;
 use crate::codec::raw::RawPacket;
 use crate::event::ClientEvent;
 
-use super::send_buffer::Encoded;
+use super::send_buffer::{Encoded, FrameLimit};
 
 /// What the session asks of its transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +51,8 @@ impl Outbox {
     /// Queues one of our own control packets (CONNECT, DISCONNECT). Their payloads were checked when given
     /// (`connect_namespace` refuses auth that cannot be sent), so only the server's `max_payload` can refuse one;
     /// such a packet is not sent.
-    pub(super) fn control(&mut self, packet: &Packet, max_payload: Option<usize>) {
-        if let Ok(encoded) = Encoded::new(packet, None, max_payload) {
+    pub(super) fn control(&mut self, packet: &Packet, limit: Option<FrameLimit>) {
+        if let Ok(encoded) = Encoded::new(packet, None, limit) {
             self.send(encoded);
         }
     }

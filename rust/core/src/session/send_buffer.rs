@@ -21,23 +21,16 @@ pub(super) struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes `packet` as an Engine.IO message, refusing it when a frame would exceed `max_payload` (the
-    /// server's, once its handshake told it).
-    pub(super) fn new(
-        packet: &Packet,
-        ack: Option<AckId>,
-        max_payload: Option<usize>,
-    ) -> Result<Encoded, CommandError> {
+    /// Encodes `packet` as an Engine.IO message, refusing it when a frame would exceed `limit` (the server's, once
+    /// its handshake told it).
+    pub(super) fn new(packet: &Packet, ack: Option<AckId>, limit: Option<FrameLimit>) -> Result<Encoded, CommandError> {
         let mut text = String::with_capacity(64);
         text.push(engineio::MESSAGE_PREFIX);
         let mut attachments = Vec::new();
         packet.encode(&mut text, &mut attachments)?;
         let encoded = Encoded { text, attachments, ack };
-        if let Some(max) = max_payload {
-            let size = encoded.largest_frame();
-            if size > max {
-                return Err(CommandError::TooLarge { size, max });
-            }
+        if let Some(limit) = limit {
+            limit.check(&encoded)?;
         }
         Ok(encoded)
     }
@@ -47,12 +40,36 @@ impl Encoded {
         self.text.len() + self.attachments.iter().map(Bytes::len).sum::<usize>()
     }
 
-    /// Bytes of its largest frame (what the server's `maxPayload` bounds).
-    pub(super) fn largest_frame(&self) -> usize {
+    /// Bytes of its largest frame (what the server's `maxPayload` bounds) over WebSocket, or of its largest packet
+    /// in a polling payload (binary as `b` + base64).
+    pub(super) fn largest_frame(&self, polling: bool) -> usize {
         self.attachments
             .iter()
-            .map(Bytes::len)
+            .map(|b| if polling { 1 + b.len().div_ceil(3) * 4 } else { b.len() })
             .fold(self.text.len(), usize::max)
+    }
+}
+
+/// The server's `maxPayload`, on the transport in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FrameLimit {
+    pub(super) max_payload: usize,
+    /// HTTP long-polling: binary is sent as base64.
+    pub(super) polling: bool,
+}
+
+impl FrameLimit {
+    /// Refuses `encoded` when a frame of it exceeds the limit.
+    pub(super) fn check(self, encoded: &Encoded) -> Result<(), CommandError> {
+        let size = encoded.largest_frame(self.polling);
+        if size > self.max_payload {
+            return Err(CommandError::TooLarge {
+                size,
+                max: self.max_payload,
+                polling: self.polling,
+            });
+        }
+        Ok(())
     }
 }
 

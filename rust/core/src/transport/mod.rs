@@ -32,8 +32,10 @@
 //! - `tls`: rustls set-up, and a certificate verifier that reaches Godot's own verdicts.
 //! - [`http`]: HTTP/1.1 client requests and responses as bytes (sans-I/O), for the coming long-polling transport.
 
+pub mod auto;
 mod dial;
 pub mod http;
+pub mod polling;
 mod stream;
 mod tls;
 pub mod websocket;
@@ -41,10 +43,12 @@ pub mod websocket;
 use std::time::{Duration, Instant};
 
 use crate::codec::raw::RawPacket;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, TransportKind};
 use crate::endpoint::Endpoint;
 use crate::error::TransportEnd;
 
+pub use auto::{AutoConnector, AutoTransport};
+pub use polling::{PollingConnector, PollingTransport};
 pub use websocket::{WebSocketConnector, WebSocketTransport, MIN_WRITE_BUFFER_LIMIT, READ_CHUNK};
 
 /// Longest time a transport spends reading in one client poll (from [`Transport::limit_reads`] on): about 1 MiB on
@@ -62,6 +66,8 @@ pub enum TransportEvent {
     RawPacket(RawPacket),
     /// The connection is over. Reported once, last; `poll` returns `None` afterwards.
     Closed(TransportEnd),
+    /// The session moved to another transport (polling was upgraded to WebSocket): what follows comes over it.
+    Upgraded(TransportKind),
 }
 
 /// Opens transports of one kind: the client asks it for a new transport at each connection attempt.
@@ -102,4 +108,7 @@ pub trait Transport {
 
     /// Ends the connection (abandoning a connect under way), without blocking. No event follows.
     fn close(&mut self);
+
+    /// The transport carrying the connection now (or trying to open it).
+    fn kind(&self) -> TransportKind;
 }

@@ -182,6 +182,11 @@ impl SocketIOClient {
     #[signal]
     fn reconnect_failed();
 
+    /// Emitted when the connection moves from HTTP long-polling to WebSocket (the upgrade, see [member transports]);
+    /// [param transport] is the one now in use, [code]"websocket"[/code]. Nothing is lost or reordered across it.
+    #[signal]
+    fn transport_upgraded(transport: GString);
+
     /// Getter of [member reconnection].
     #[func]
     fn get_reconnection(&self) -> bool {
@@ -413,6 +418,7 @@ impl Owner for SocketIOClient {
             ClientSignal::ReconnectAttempt(attempt, delay) => signals.reconnect_attempt().emit(attempt, delay),
             ClientSignal::Reconnected(attempt) => signals.reconnected().emit(attempt),
             ClientSignal::ReconnectFailed => signals.reconnect_failed().emit(),
+            ClientSignal::TransportUpgraded(transport) => signals.transport_upgraded().emit(&transport),
         }
     }
 }

@@ -59,6 +59,9 @@ impl Registry {
         let mut actions = Vec::new();
         match event {
             ClientEvent::Open { .. } => {}
+            ClientEvent::Upgraded { transport } => {
+                actions.push(Action::Client(ClientSignal::TransportUpgraded(transport.name().into())));
+            }
             ClientEvent::EmitFailed { namespace, error } => {
                 actions.push(Action::Error(format!(
                     "emit on {namespace}: {error}; the event was not sent"

@@ -16,6 +16,7 @@ use bytes::Bytes;
 
 use crate::error::HttpError;
 
+pub mod cookies;
 #[cfg(test)]
 mod tests;
 

@@ -11,6 +11,7 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::handshake::client::{ClientHandshake, Response};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::http::{HeaderName, HeaderValue};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 
@@ -38,6 +39,8 @@ enum Step {
 pub(crate) struct Opening {
     /// The `ws://` or `wss://` URL to request.
     url: String,
+    /// Added to the upgrade request (checked names and values: [`crate::check::header`]).
+    headers: Vec<(String, String)>,
     ws_config: WebSocketConfig,
     step: Step,
 }
@@ -48,11 +51,14 @@ impl Opening {
     pub(crate) fn start(
         now: Instant,
         endpoint: &Endpoint,
+        url: &str,
         tls: &TlsConfig,
         ws_config: WebSocketConfig,
+        headers: &[(String, String)],
     ) -> Result<Self, ConnectFailure> {
         Ok(Opening {
-            url: endpoint.ws_url().to_owned(),
+            url: url.to_owned(),
+            headers: headers.to_vec(),
             ws_config,
             step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls)?)),
         })
@@ -82,11 +88,14 @@ impl Opening {
                 Progress::Failed(why) => Err(why),
                 Progress::Ready(mut stream) => {
                     stream.gather_http_header();
-                    let request = self
-                        .url
-                        .as_str()
-                        .into_client_request()
-                        .map_err(|e| ConnectFailure::Upgrade(UpgradeFailure::Protocol(e.to_string())))?;
+                    let protocol =
+                        |e: &dyn std::fmt::Display| ConnectFailure::Upgrade(UpgradeFailure::Protocol(e.to_string()));
+                    let mut request = self.url.as_str().into_client_request().map_err(|e| protocol(&e))?;
+                    for (name, value) in &self.headers {
+                        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| protocol(&e))?;
+                        let value = HeaderValue::from_str(value.trim()).map_err(|e| protocol(&e))?;
+                        request.headers_mut().append(name, value);
+                    }
                     let handshake = ClientHandshake::start(stream, request, Some(self.ws_config))
                         .map_err(|e| ConnectFailure::Upgrade(upgrade_failure(e)))?;
                     self.upgraded(handshake.handshake())

@@ -43,7 +43,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 use crate::codec::raw::RawPacket;
-use crate::config::{ClientConfig, TlsConfig};
+use crate::config::{ClientConfig, TlsConfig, TransportKind};
 use crate::endpoint::Endpoint;
 use crate::error::{StreamError, TransportEnd};
 use crate::transport::dial::Progress;
@@ -78,7 +78,7 @@ impl Connector for WebSocketConnector {
     type Transport = WebSocketTransport;
 
     fn connect(&mut self, now: Instant, endpoint: &Endpoint, config: &ClientConfig) -> WebSocketTransport {
-        WebSocketTransport::connect(now, endpoint, &config.tls, config.limits.max_message_bytes)
+        WebSocketTransport::open(now, endpoint, endpoint.ws_url(), config, &config.extra_headers)
     }
 }
 
@@ -100,6 +100,36 @@ impl WebSocketTransport {
     /// [`TransportEvent::Connected`] or [`TransportEnd::ConnectFailed`]. `tls` only matters for `wss://`.
     /// Incoming messages larger than `max_message_bytes` close the connection.
     pub fn connect(now: Instant, endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
+        Self::start(now, endpoint, endpoint.ws_url(), tls, max_message_bytes, &[])
+    }
+
+    /// Starts connecting to `url` (the endpoint's WebSocket URL, or the upgrade's with a `sid`) with the settings of
+    /// `config` and `headers` added to the upgrade request, and returns at once.
+    pub fn open(
+        now: Instant,
+        endpoint: &Endpoint,
+        url: &str,
+        config: &ClientConfig,
+        headers: &[(String, String)],
+    ) -> WebSocketTransport {
+        Self::start(
+            now,
+            endpoint,
+            url,
+            &config.tls,
+            config.limits.max_message_bytes,
+            headers,
+        )
+    }
+
+    fn start(
+        now: Instant,
+        endpoint: &Endpoint,
+        url: &str,
+        tls: &TlsConfig,
+        max_message_bytes: usize,
+        headers: &[(String, String)],
+    ) -> WebSocketTransport {
         let write_limit = max_message_bytes.max(MIN_WRITE_BUFFER_LIMIT).saturating_mul(2);
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max_message_bytes))
@@ -107,7 +137,7 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let state = match Opening::start(now, endpoint, tls, ws_config) {
+        let state = match Opening::start(now, endpoint, url, tls, ws_config, headers) {
             Ok(opening) => State::Connecting(Box::new(opening)),
             Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
@@ -270,6 +300,10 @@ impl Transport for WebSocketTransport {
                 Err(e) => self.error = Some(classify(e)),
             }
         }
+    }
+
+    fn kind(&self) -> TransportKind {
+        TransportKind::WebSocket
     }
 
     /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
