@@ -388,6 +388,9 @@ function setupNamespace(nsp) {
       if (cb) cb(...odd);
     });
 
+    // The Cookie header of the latest HTTP request of this connection (polling: every GET and POST, not only the
+    // handshake), or null: how the interop test sees that a load balancer's sticky cookie came back.
+    socket.on("last_request_cookie", withAck((cb) => cb(lastRequestCookie.get(socket.conn.id) ?? null)));
     socket.on("types", withAck((cb) => cb(TYPES_VALUE)));
     socket.on("binary_nested", withAck((cb) => cb(binaryNestedValue())));
     socket.on("count", withAck((cb) => cb(socket.nsp.sockets.size)));
@@ -403,6 +406,14 @@ io.of("/admin").use((socket, next) => {
   }
   next();
 });
+
+// The Cookie header of each connection's latest HTTP request (see "last_request_cookie").
+const lastRequestCookie = new Map();
+io.engine.on("headers", (headers, req) => {
+  const sid = req._query && req._query.sid;
+  if (sid) lastRequestCookie.set(sid, req.headers.cookie ?? null);
+});
+io.engine.on("connection", (conn) => conn.on("close", () => lastRequestCookie.delete(conn.id)));
 
 // Always refused, with a message and data (the interop contract's refused namespace).
 io.of("/refused").use((socket, next) => {
