@@ -25,7 +25,8 @@ step "interop servers (redis-server, haproxy, tinyproxy, python-socketio venv, s
 bash scripts/setup-interop.sh
 
 step "cargo test"
-cargo test --workspace
+# --no-fail-fast: a failing test binary (e.g. a red cell of the interop matrix) does not hide the others.
+cargo test --workspace --no-fail-fast
 
 # Both builds: debug (gdext's strict checks of every engine call) and release (what the addon ships).
 verdicts=()

@@ -181,7 +181,7 @@ const STEPS: &[&str] = &[
     "refused ns",
     "kick",
     "broadcast",
-    "idle 6s",
+    "idle 8s",
     "restart",
     "600kB emit",
     "proxy 403",
@@ -433,8 +433,8 @@ fn run_cell(mut spec: CellSpec) -> Results {
     }
     // Games go quiet for seconds at a time: the connection must stay usable past the servers' keep-alive timeouts
     // (Node's and uvicorn's are 5 s).
-    step!("idle 6s", {
-        cell.idle(Duration::from_secs(6));
+    step!("idle 8s", {
+        cell.idle(Duration::from_secs(8));
         cell.echo("/", vec!["after a quiet while".into()])
     });
     step!("restart", restart(&mut cell, &mut setup, &spec));
@@ -1014,6 +1014,24 @@ fn cells() -> Vec<CellSpec> {
             false,
             s,
             direct(Kind::Python, &["--transports", "polling"], "python-polling"),
+        ),
+        cell(
+            "python wsgi (wsgiref, polling-only)",
+            "default (ws>polling fallback)",
+            vec![WebSocket, Polling],
+            Polling,
+            false,
+            s,
+            direct(Kind::Python, &["--wsgi"], "python-wsgi"),
+        ),
+        cell(
+            "python wsgi (wsgiref, polling-only)",
+            "polling",
+            vec![Polling],
+            Polling,
+            false,
+            s,
+            direct(Kind::Python, &["--wsgi"], "python-wsgi"),
         ),
         cell(
             "socketioxide",

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """python-socketio test server of the interop matrix: the scenario contract of tests/interop/README.md.
 
-Usage: server.py [--port N] [--transports polling|websocket|polling,websocket] [--max-payload BYTES]
+Usage: server.py [--port N] [--transports polling|websocket|polling,websocket] [--wsgi] [--max-payload BYTES]
                  [--exit-on-stdin-close]
 
-An ASGI app (socketio.AsyncServer) under uvicorn, WebSocket by wsproto. `--transports polling` is the
-polling-only mode (python-engineio refuses WebSocket requests and offers no upgrade).
+An ASGI app (socketio.AsyncServer) under uvicorn, WebSocket by wsproto. `--transports polling` is a
+polling-only mode of it (python-engineio refuses WebSocket requests and offers no upgrade). `--wsgi` is the other
+polling-only mode: a WSGI app (socketio.Server, threading) under the standard library's wsgiref, one thread per
+request, HTTP/1.0 (a connection per request); polling only, as wsgiref cannot do WebSocket.
 Prints `LISTENING <port>` on stdout once it accepts connections (the port is bound before uvicorn starts,
 so port 0 picks a free one).
 """
@@ -44,8 +46,23 @@ def main():
     parser.add_argument("--transports", default="polling,websocket")
     parser.add_argument("--max-payload", type=int, default=1_000_000)
     parser.add_argument("--exit-on-stdin-close", action="store_true")
+    parser.add_argument("--wsgi", action="store_true")
     args = parser.parse_args()
     transports = args.transports.split(",")
+
+    if args.exit_on_stdin_close:
+        def watch_stdin():
+            try:
+                while sys.stdin.buffer.read(256):
+                    pass
+            finally:
+                os._exit(0)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+
+    if args.wsgi:
+        serve_wsgi(args)
+        return
 
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -109,16 +126,6 @@ def main():
     sock.listen(128)
     port = sock.getsockname()[1]
 
-    if args.exit_on_stdin_close:
-        def watch_stdin():
-            try:
-                while sys.stdin.buffer.read(256):
-                    pass
-            finally:
-                os._exit(0)
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-
     config = uvicorn.Config(app, log_level="warning", ws="wsproto", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
 
@@ -134,6 +141,75 @@ def main():
         await serving
 
     asyncio.run(serve())
+
+
+def serve_wsgi(args):
+    """The same contract with the synchronous server, under wsgiref (polling only)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    sio = socketio.Server(async_mode="threading", transports=["polling"], max_http_buffer_size=args.max_payload)
+
+    def setup_namespace(ns):
+        @sio.on("connect", namespace=ns)
+        def connect(sid, environ, auth=None):
+            sio.emit("welcome", {"sid": sid, "nsp": ns, "auth": auth}, to=sid, namespace=ns)
+
+        @sio.on("echo", namespace=ns)
+        def echo(sid, *data):
+            sio.emit("echo", data, to=sid, namespace=ns)
+
+        @sio.on("ack", namespace=ns)
+        def ack(sid, *data):
+            return data
+
+        @sio.on("types", namespace=ns)
+        def types(sid, *data):
+            return TYPES_VALUE
+
+        @sio.on("binary_nested", namespace=ns)
+        def binary_nested(sid, *data):
+            return binary_nested_value()
+
+        @sio.on("request_ack", namespace=ns)
+        def request_ack(sid, *data):
+            if not data or not isinstance(data[0], str):
+                return
+            name, rest = data[0], tuple(data[1:])
+
+            def answered(*answer):
+                sio.emit("ack_result", answer, to=sid, namespace=ns)
+
+            sio.emit(name, rest, to=sid, namespace=ns, callback=answered)
+
+        @sio.on("kick", namespace=ns)
+        def kick(sid, *data):
+            sio.disconnect(sid, namespace=ns)
+
+        @sio.on("chat", namespace=ns)
+        def chat(sid, *data):
+            sio.emit("chat", {"from": sid, "text": data[0] if data else None}, namespace=ns)
+
+    for ns in ("/", "/chat"):
+        setup_namespace(ns)
+
+    @sio.on("connect", namespace="/refused")
+    def refused(sid, environ, auth=None):
+        raise socketio.exceptions.ConnectionRefusedError("Refused", {"code": 403, "reason": "always refused"})
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *_):
+            pass
+
+    app = socketio.WSGIApp(sio, socketio_path="socket.io")
+    httpd = make_server("127.0.0.1", args.port, app, server_class=Server, handler_class=QuietHandler)
+    sys.stdout.write(f"LISTENING {httpd.server_address[1]}\n")
+    sys.stdout.flush()
+    httpd.serve_forever()
 
 
 if __name__ == "__main__":
