@@ -5,10 +5,11 @@
 //!   ([`payload`](codec::payload)): their consumer reads them token by token.
 //! - [`session`] is a sans-I/O state machine: frames and instants in, frames and [`ClientEvent`]s out. It never
 //!   reads a clock.
-//! - [`transport`] is the only code that touches sockets (tungstenite over TCP, rustls for `wss://`); it opens
-//!   connections without blocking (the private `dial` module, then the WebSocket upgrade). Its
-//!   [`http`](transport::http) module is a sans-I/O HTTP/1.1 codec (httparse for response heads), for the
-//!   long-polling transport to come.
+//! - [`transport`] is the only code that touches sockets (tungstenite over TCP, HTTP/1.1 long-polling, rustls for
+//!   `wss://` and `https://`); it opens connections without blocking (the private `dial` module, then the WebSocket
+//!   upgrade or the polling handshake), and its [`auto`](transport::auto) transport falls back from WebSocket to
+//!   polling and upgrades polling to WebSocket. Its [`http`](transport::http) module is a sans-I/O HTTP/1.1 codec
+//!   (httparse for response heads).
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
 //! - [`check`] says which event names, namespace paths and nesting depths are accepted, and [`config`] holds the
 //!   settings with their defaults: the one definition of each, for the decoder, the session and every front end.

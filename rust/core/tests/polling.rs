@@ -116,3 +116,120 @@ fn polling_upgrades_to_websocket_without_losing_or_reordering() {
         .collect();
     assert_eq!(echoed, (0..300).collect::<Vec<_>>(), "every echo once, in order");
 }
+
+/// The `welcome` event's payload: what the server saw of the handshake.
+fn welcome(events: &[ClientEvent]) -> Value {
+    events
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::Event { name, args, .. } if name == "welcome" => args.to_values().into_iter().next(),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no welcome in {events:#?}"))
+}
+
+#[test]
+fn extra_headers_and_query_reach_the_server_on_every_transport() {
+    let server = TestServer::start(&[]);
+    for transports in [
+        vec![TransportKind::Polling],
+        vec![TransportKind::WebSocket],
+        vec![TransportKind::Polling, TransportKind::WebSocket],
+    ] {
+        let mut config = config(&transports);
+        config.extra_headers = vec![
+            ("X-Game-Version".into(), "1.2.3".into()),
+            ("X-Token".into(), " a\tb ".into()),
+        ];
+        config.query = vec![("room".into(), "a b&c".into()), ("lang".into(), "ü".into())];
+        let mut client = Client::new(config);
+        client.connect_namespace(Instant::now(), "/", None).unwrap();
+        client
+            .connect(Instant::now(), &format!("{}/?from=url", server.url()))
+            .unwrap();
+        let events = wait_for(
+            &mut client,
+            |e| matches!(e, ClientEvent::Event { name, .. } if name == "welcome"),
+        );
+        let welcome = welcome(&events);
+        let query = welcome.get("query").unwrap_or_else(|| panic!("{welcome:?}"));
+        assert_eq!(
+            query.get("from"),
+            Some(&Value::from("url")),
+            "{transports:?}: {query:?}"
+        );
+        assert_eq!(
+            query.get("room"),
+            Some(&Value::from("a b&c")),
+            "{transports:?}: {query:?}"
+        );
+        assert_eq!(query.get("lang"), Some(&Value::from("ü")), "{transports:?}: {query:?}");
+        let headers = welcome.get("headers").unwrap();
+        assert_eq!(
+            headers.get("x-game-version"),
+            Some(&Value::from("1.2.3")),
+            "{transports:?}: {headers:?}"
+        );
+        // Blanks around a value are trimmed, as HTTP does.
+        assert_eq!(
+            headers.get("x-token"),
+            Some(&Value::from("a\tb")),
+            "{transports:?}: {headers:?}"
+        );
+        let transport = welcome.get("transport").unwrap();
+        assert_eq!(transport, &Value::from(transports[0].name()));
+    }
+}
+
+#[test]
+fn invalid_extra_headers_and_query_keys_are_refused_at_connect() {
+    let mut config = config(&[TransportKind::Polling]);
+    config.extra_headers = vec![("X-A".into(), "a\r\nX-Evil: 1".into())];
+    let mut client = Client::new(config.clone());
+    let error = client.connect(Instant::now(), "http://127.0.0.1:1").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid URL: extra header \"X-A\": the value must not contain CR, LF or other control characters"
+    );
+    config.extra_headers.clear();
+    config.query = vec![("sid".into(), "x".into())];
+    let mut client = Client::new(config.clone());
+    let error = client.connect(Instant::now(), "http://127.0.0.1:1").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("\"sid\" is set by the Engine.IO protocol itself"),
+        "{error}"
+    );
+    config.query.clear();
+    config.proxy_url = Some("socks5://p:1".into());
+    let mut client = Client::new(config);
+    let error = client.connect(Instant::now(), "http://127.0.0.1:1").unwrap_err();
+    assert!(error.to_string().contains("only http:// proxies"), "{error}");
+}
+
+#[test]
+fn an_idle_post_connection_closed_by_the_server_is_replaced() {
+    // Node closes keep-alive connections idle for 5 s (keepAliveTimeout, plus 1 s of grace): the POST connection,
+    // after a quiet spell.
+    let server = TestServer::start(&[]);
+    let mut client = connect(&server, &[TransportKind::Polling]);
+    let quiet = poll_for(&mut client, Duration::from_millis(6500));
+    assert!(
+        quiet.iter().all(|e| !matches!(
+            e,
+            ClientEvent::Closed { .. } | ClientEvent::NamespaceDisconnected { .. }
+        )),
+        "{quiet:#?}"
+    );
+    client.emit(Instant::now(), "/", "echo", vec![Value::Int(7)]).unwrap();
+    let events = wait_for(
+        &mut client,
+        |e| matches!(e, ClientEvent::Event { name, .. } if name == "echo"),
+    );
+    assert!(
+        events.iter().all(|e| !matches!(e, ClientEvent::Closed { .. })),
+        "the POST on the closed connection lost the session: {events:#?}"
+    );
+    assert_eq!(echoes(&events), vec![vec![Value::Int(7)]]);
+}

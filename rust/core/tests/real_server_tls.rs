@@ -88,6 +88,62 @@ fn verification_off_accepts_anything_when_asked() {
 }
 
 /// A throwaway directory under the system temp dir, removed on drop.
+#[test]
+fn polling_over_https_upgrades_to_wss() {
+    let (server, cert_pem, _dir) = tls_server();
+    let mut config = ClientConfig {
+        transports: vec![
+            socketio_core::TransportKind::Polling,
+            socketio_core::TransportKind::WebSocket,
+        ],
+        ..ClientConfig::default()
+    };
+    config.tls.verification = TlsVerification::CustomRootsPem(cert_pem.into_bytes());
+    config.reconnect.enabled = false;
+    let mut client = Client::new(config);
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
+    client
+        .connect(Instant::now(), &format!("https://localhost:{}", server.port))
+        .unwrap();
+    let events = poll_until(&mut client, Duration::from_secs(10), |events| {
+        events.iter().any(|e| matches!(e, ClientEvent::Upgraded { .. }))
+            && events
+                .iter()
+                .any(|e| matches!(e, ClientEvent::NamespaceConnected { .. }))
+    });
+    assert!(
+        events.iter().any(|e| matches!(e, ClientEvent::Upgraded { .. })),
+        "{events:#?}"
+    );
+    assert_eq!(client.transport(), Some(socketio_core::TransportKind::WebSocket));
+}
+
+#[test]
+fn polling_over_https_refuses_an_untrusted_certificate() {
+    let (server, _, _dir) = tls_server();
+    let mut config = ClientConfig {
+        transports: vec![socketio_core::TransportKind::Polling],
+        ..ClientConfig::default()
+    };
+    config.reconnect.enabled = false;
+    let mut client = Client::new(config);
+    client.connect_namespace(Instant::now(), "/", None).unwrap();
+    client
+        .connect(Instant::now(), &format!("https://localhost:{}", server.port))
+        .unwrap();
+    let events = poll_until(&mut client, Duration::from_secs(10), |events| {
+        events.iter().any(|e| matches!(e, ClientEvent::TransportError(_)))
+    });
+    let error = events
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::TransportError(error) => Some(error),
+            _ => None,
+        })
+        .unwrap();
+    assert!(error.message.contains("certificate"), "{}", error.message);
+}
+
 mod tempdir {
     use std::path::PathBuf;
 

@@ -18,24 +18,31 @@
 //! mean; every protocol decision is the session's.
 //!
 //! A transport is a type parameter of the client (static dispatch: no virtual call on the poll loop or on a send).
-//! The WebSocket transport is the default; an HTTP long-polling transport fits the same seam (`send` queues,
-//! `flush` posts the queued packets as one payload, `poll` returns the packets of the poll responses one by one).
+//! The default is [`AutoTransport`], which holds a WebSocket or an HTTP long-polling transport as
+//! [`ClientConfig::transports`] says, falls back from one to the other, and upgrades polling to WebSocket; it
+//! reports the switch as [`TransportEvent::Upgraded`]. Polling fits the same seam as WebSocket: `send` queues,
+//! `flush` posts the queued packets as one payload, `poll` returns the packets of the poll responses one by one.
 //!
 //! # Files
 //!
 //! Each file uses only those below it in this list (and this file's seam):
 //!
+//! - [`auto`]: the transport of the `transports` list, with fallback and upgrade, over the two below.
+//! - [`polling`]: the HTTP long-polling transport; its `connection` module is one keep-alive HTTP connection
+//!   (a dial, then requests and responses through [`http`]).
 //! - [`websocket`]: the WebSocket transport, tungstenite over a `Stream`; its `connect` module opens it (a dial,
 //!   then the upgrade).
 //! - `dial`: DNS (on a short-lived thread), TCP and TLS, step by step from `poll()`, to a stream.
+//! - `proxy`: the HTTP proxy's `CONNECT` tunnel, a step of the dial when `proxy_url` is set.
 //! - `stream`: the non-blocking byte stream, plain or TLS, with a read deadline and HTTP header gathering.
 //! - `tls`: rustls set-up, and a certificate verifier that reaches Godot's own verdicts.
-//! - [`http`]: HTTP/1.1 client requests and responses as bytes (sans-I/O), for the coming long-polling transport.
+//! - [`http`]: HTTP/1.1 client requests and responses as bytes (sans-I/O), and the cookie jar of a connection.
 
 pub mod auto;
 mod dial;
 pub mod http;
 pub mod polling;
+mod proxy;
 mod stream;
 mod tls;
 pub mod websocket;

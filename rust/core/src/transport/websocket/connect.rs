@@ -16,7 +16,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 
 use crate::config::TlsConfig;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{ConnectFailure, IoFailure, UpgradeFailure};
 use crate::transport::dial::{Dial, Progress};
 use crate::transport::stream::Stream;
@@ -46,13 +46,14 @@ pub(crate) struct Opening {
 }
 
 impl Opening {
-    /// Starts opening a WebSocket to `endpoint`; returns at once. Fails only when nothing can be tried (see
-    /// [`Dial::start`]).
+    /// Starts opening a WebSocket to `endpoint`, through the HTTP `proxy` when given; returns at once. Fails only
+    /// when nothing can be tried (see [`Dial::start`]).
     pub(crate) fn start(
         now: Instant,
         endpoint: &Endpoint,
         url: &str,
         tls: &TlsConfig,
+        proxy: Option<&Proxy>,
         ws_config: WebSocketConfig,
         headers: &[(String, String)],
     ) -> Result<Self, ConnectFailure> {
@@ -60,7 +61,7 @@ impl Opening {
             url: url.to_owned(),
             headers: headers.to_vec(),
             ws_config,
-            step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls)?)),
+            step: Step::Dialing(Box::new(Dial::start(now, endpoint, tls, proxy)?)),
         })
     }
 
