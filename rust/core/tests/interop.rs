@@ -213,7 +213,15 @@ struct CellSpec {
 
 type Results = BTreeMap<&'static str, Result<(), String>>;
 
+/// What some passing steps saw (the client's refusal texts), printed under the matrix.
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note(cell: &Cell, text: String) {
+    NOTES.lock().unwrap().push(format!("{}: {text}", cell.name));
+}
+
 struct Cell<'a> {
+    name: String,
     client: Client,
     seen: Vec<ClientEvent>,
     results: &'a mut Results,
@@ -380,6 +388,7 @@ fn run_cell(mut spec: CellSpec) -> Results {
         client,
         seen: Vec::new(),
         results: &mut results,
+        name: format!("{} × {}", spec.server, spec.transport),
     };
 
     // Runs one step on the cell and records it (with the events from where it started).
@@ -704,6 +713,7 @@ fn broadcast(cell: &mut Cell, nodes: &[Server]) -> Result<(), String> {
         client: second,
         seen: Vec::new(),
         results: &mut Results::new(),
+        name: "second client".to_owned(),
     };
     second
         .wait_event(0, "/", "welcome")
@@ -784,6 +794,7 @@ fn too_large(cell: &mut Cell, max: usize) -> Result<(), String> {
             })?;
             check(size > 600_000, || format!("size {size}"))?;
             let text = error.to_string();
+            note(cell, format!("emit refused: {text}"));
             check(text.contains(&max.to_string()), || {
                 format!("the error does not name the limit: {text}")
             })?;
@@ -801,7 +812,9 @@ fn too_large(cell: &mut Cell, max: usize) -> Result<(), String> {
                 _ => None,
             });
             match failed {
-                Some(CommandError::TooLarge { max: got, .. }) if got == max => {}
+                Some(error @ CommandError::TooLarge { max: got, .. }) if got == max => {
+                    note(cell, format!("EmitFailed: {error}"));
+                }
                 Some(other) => return Err(format!("EmitFailed with {other}, not TooLarge against {max}")),
                 None => {
                     return Err(format!(
@@ -836,6 +849,7 @@ fn proxy_refused(cell: &mut Cell, setup: &Setup) -> Result<(), String> {
         _ => None,
     });
     let message = error.ok_or("connected through a proxy that refuses CONNECT")?;
+    note(cell, format!("TransportError: {message}"));
     let lower = message.to_lowercase();
     check(lower.contains("proxy") && lower.contains("403"), || {
         format!("the connect error does not name the proxy and 403: {message:?}")
@@ -1273,6 +1287,14 @@ fn interop_matrix() {
             .unwrap_or_default(),
         started.elapsed().as_secs_f64()
     ));
+    let mut notes = NOTES.lock().unwrap().clone();
+    notes.sort();
+    if !notes.is_empty() {
+        out.push_str("notes:\n");
+        for n in &notes {
+            out.push_str(&format!("  {n}\n"));
+        }
+    }
     if !failures.is_empty() {
         out.push_str("failures:\n");
         for f in &failures {
