@@ -1111,6 +1111,15 @@ fn cells() -> Vec<CellSpec> {
             proxied(false),
         ),
         cell(
+            "tinyproxy (refuse)",
+            "polling",
+            vec![Polling],
+            Polling,
+            false,
+            Plan::ProxyRefused,
+            proxied(false),
+        ),
+        cell(
             "socketioxide maxPayload 100000",
             "websocket",
             vec![WebSocket],
