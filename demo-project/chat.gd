@@ -2,7 +2,9 @@ extends Control
 ## A small Socket.IO chat client.
 ##
 ## It connects to the server (SOCKETIO_DEMO_URL, or `--url=ws://host:port` after `--` on the command line; default
-## ws://127.0.0.1:3000), joins the "/chat" namespace and prints the traffic. With a window you can type lines;
+## ws://127.0.0.1:3000) over the transports of SOCKETIO_DEMO_TRANSPORTS or `--transports=polling,websocket`
+## (default: the client's own, websocket then polling), with a header and a query parameter the server echoes back
+## in its welcome, joins the "/chat" namespace and prints the traffic. With a window you can type lines;
 ## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, has the server drop the
 ## connection, checks that /chat is rejoined by itself and that a line sent then comes back exactly once (handlers
 ## are registered once and survive reconnections), and quits: exit code 0 when all of it worked, 1 otherwise.
@@ -34,15 +36,26 @@ func _ready() -> void:
 	socketio.connect_error.connect(func(error): _say("connection error: %s" % error["message"]))
 	socketio.reconnect_attempt.connect(func(attempt, delay): _say("reconnecting (attempt %d in %.1f s)" % [attempt, delay]))
 
+	socketio.transport_upgraded.connect(func(transport): _say("upgraded to %s" % transport))
+
+	# Connection options, socket.io-client's `transports`, `extraHeaders` and `query`; they apply to the next
+	# connect_to_url(). (socketio.proxy_url = "http://proxy.example:3128" would name an HTTP proxy.)
+	var transports := _option("transports")
+	if transports != "":
+		socketio.transports = PackedStringArray(transports.split(","))
+	socketio.extra_headers = {"X-Client": "godot-demo"}
+	socketio.query = {"room": "lobby", "version": 1}
+
 	var url := _server_url()
-	_say("connecting to %s" % url)
+	_say("connecting to %s (transports %s)" % [url, ", ".join(socketio.transports)])
 	var err := socketio.connect_to_url(url, {"name": "godot-demo"})
 	if err != OK:
 		_say("connect_to_url failed: %s" % error_string(err))
 		_finish(false)
 		return
 	main_ns = socketio.get_namespace("/")
-	main_ns.on("welcome", func(data): _say("server says welcome, session %s" % data[0]["sid"]))
+	main_ns.on("welcome", func(data): _say("server says welcome, session %s, over %s, query %s, headers %s" % [
+			data[0]["sid"], data[0].get("transport"), data[0].get("query"), data[0].get("headers")]))
 	# Everything is registered once, here: namespace objects and their handlers survive reconnections, and the
 	# client rejoins /chat by itself after one (registering again in a `connected` handler would add a duplicate
 	# handler at every reconnection).
@@ -65,15 +78,21 @@ func _exit_tree() -> void:
 
 
 func _server_url() -> String:
+	var url := _option("url")
+	return url if url != "" else "ws://127.0.0.1:3000"
+
+
+## `--NAME=value` after `--` on the command line, else SOCKETIO_DEMO_<NAME>, else "".
+func _option(name: String) -> String:
 	for arg in OS.get_cmdline_user_args():
-		if arg.begins_with("--url="):
-			return arg.trim_prefix("--url=")
-	var from_env := OS.get_environment("SOCKETIO_DEMO_URL")
-	return from_env if from_env != "" else "ws://127.0.0.1:3000"
+		if arg.begins_with("--%s=" % name):
+			return arg.trim_prefix("--%s=" % name)
+	return OS.get_environment("SOCKETIO_DEMO_" + name.to_upper())
 
 
 func _on_connected(session_id: String) -> void:
-	_say("connected (engine session %s, \"/\" session %s)" % [socketio.get_engine_io_session_id(), session_id])
+	_say("connected over %s (engine session %s, \"/\" session %s)" % [socketio.get_transport(),
+			socketio.get_engine_io_session_id(), session_id])
 
 
 func _on_chat_joined(session_id: String) -> void:

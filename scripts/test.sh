@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check of the project, from a fresh Debian machine with the Rust toolchain:
-# style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, and the real
-# socket.io server), the headless Godot test scenes against the debug and the release build (fetching headless Godot
-# first unless GODOT is set), and a
-# short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
-# Installs what it needs by itself (Node packages of the test server, Godot). Exits non-zero on any failure.
+# style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, the real
+# socket.io server, and the interop matrix: Node, python-socketio, socketioxide, haproxy + redis, tinyproxy), the
+# headless Godot test scenes against the debug and the release build (fetching headless Godot first unless GODOT is
+# set), and a short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
+# Installs what it needs by itself (Node packages of the test server, the interop servers and their Debian packages,
+# Godot). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,12 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "interop servers (redis-server, haproxy, tinyproxy, python-socketio venv, socketioxide)"
+bash scripts/setup-interop.sh
+
 step "cargo test"
-cargo test --workspace
+# --no-fail-fast: a failing test binary (e.g. a red cell of the interop matrix) does not hide the others.
+cargo test --workspace --no-fail-fast
 
 # Both builds: debug (gdext's strict checks of every engine call) and release (what the addon ships).
 verdicts=()
@@ -33,6 +38,10 @@ done
 
 step "fuzz: ${FUZZ_SECONDS:-30} s per target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+# The interop matrix of `cargo test` (rust/core/tests/interop.rs), which a passing test does not show.
+step "interop matrix"
+cat "${CARGO_TARGET_DIR:-target}/interop-matrix.txt"
 
 # The Godot scenes' verdict stays the last line a reader (or CI) sees: each build's, then their sum.
 passed=0

@@ -227,4 +227,8 @@ func end() -> void:
 	c.send_buffer_max_packets = 10000
 	c.send_buffer_max_bytes = 16777216
 	c.connect_timeout = 20.0
+	c.transports = PackedStringArray(["websocket", "polling"])
+	c.extra_headers = {}
+	c.query = {}
+	c.proxy_url = ""
 	await get_tree().process_frame

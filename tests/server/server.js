@@ -11,6 +11,8 @@
 //        [--tls-cert PATH --tls-key PATH]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--recovery] [--quiet] [--log] [--exit-on-stdin-close]
+//        [--transports polling|websocket|polling,websocket] [--no-upgrades]
+//        [--cookie NAME] [--redis-url URL] [--name NAME]
 //
 // When listening it prints exactly one line `LISTENING <port>` to stdout.
 // With --log, every Engine.IO / Socket.IO packet received or sent is printed
@@ -39,6 +41,11 @@ const USAGE = `usage: node server.js [options]
   --quiet                print nothing but LISTENING and errors
   --log                  print every packet received/sent as one JSON line
   --exit-on-stdin-close  exit when stdin reaches EOF (no orphans in tests)
+  --transports LIST      server transports option (default polling,websocket)
+  --no-upgrades          allowUpgrades: false (polling never upgrades)
+  --cookie NAME          socket.io's cookie option: the handshake sets cookie NAME
+  --redis-url URL        @socket.io/redis-adapter on this redis (several servers, one namespace)
+  --name NAME            this server's name, sent in "welcome" as "server" (default "node")
   --help                 this text`;
 
 function parseArgs(argv) {
@@ -54,6 +61,11 @@ function parseArgs(argv) {
     quiet: false,
     log: false,
     exitOnStdinClose: false,
+    transports: "polling,websocket",
+    noUpgrades: false,
+    cookie: null,
+    redisUrl: null,
+    name: "node",
   };
   const valued = {
     "--port": ["port", "int"],
@@ -63,12 +75,17 @@ function parseArgs(argv) {
     "--ping-interval": ["pingInterval", "int"],
     "--ping-timeout": ["pingTimeout", "int"],
     "--max-payload": ["maxPayload", "int"],
+    "--transports": ["transports", "str"],
+    "--cookie": ["cookie", "str"],
+    "--redis-url": ["redisUrl", "str"],
+    "--name": ["name", "str"],
   };
   const flags = {
     "--recovery": "recovery",
     "--quiet": "quiet",
     "--log": "log",
     "--exit-on-stdin-close": "exitOnStdinClose",
+    "--no-upgrades": "noUpgrades",
   };
   const fail = (msg) => {
     process.stderr.write(`server.js: ${msg}\n${USAGE}\n`);
@@ -106,6 +123,10 @@ function parseArgs(argv) {
   }
   if (opts.port > 65535) fail(`--port out of range: ${opts.port}`);
   if (!!opts.tlsCert !== !!opts.tlsKey) fail("--tls-cert and --tls-key go together");
+  opts.transports = opts.transports.split(",");
+  if (!opts.transports.length || opts.transports.some((t) => t !== "polling" && t !== "websocket")) {
+    fail(`--transports takes polling, websocket or both, got "${opts.transports.join(",")}"`);
+  }
   return opts;
 }
 
@@ -127,7 +148,8 @@ const httpServer = opts.tlsCert
   : http.createServer();
 
 const serverOptions = {
-  transports: ["polling", "websocket"], // both allowed; the Godot client uses websocket only
+  transports: opts.transports, // default both
+  allowUpgrades: !opts.noUpgrades,
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
@@ -140,7 +162,25 @@ if (opts.recovery) {
   };
 }
 
+if (opts.cookie) serverOptions.cookie = { name: opts.cookie, httpOnly: true, path: "/", sameSite: "lax" };
+
 const io = new Server(httpServer, serverOptions);
+
+// --redis-url: the adapter connects before the server listens (below), so broadcasts reach the other servers
+// from the first connection on.
+let redisReady = Promise.resolve();
+let redisClients = [];
+if (opts.redisUrl) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: opts.redisUrl });
+  const sub = pub.duplicate();
+  redisClients = [pub, sub];
+  for (const c of redisClients) c.on("error", (err) => info(`redis: ${err && err.message}`));
+  redisReady = Promise.all([pub.connect(), sub.connect()]).then(() => {
+    io.adapter(createAdapter(pub, sub));
+  });
+}
 
 // ---------------------------------------------------------------------------
 // Shared behaviour for "/", "/chat" and "/admin"
@@ -199,6 +239,7 @@ function setupNamespace(nsp) {
       nsp: socket.nsp.name,
       auth: socket.handshake.auth,
       recovered: socket.recovered,
+      server: opts.name,
       // What the client sent with its handshake: its query (minus the protocol's own), the headers it added
       // (x-* only, and cookie), and the transport it connected over.
       query: Object.fromEntries(
@@ -301,8 +342,10 @@ function setupNamespace(nsp) {
       socket.emit("big_shape", value);
     });
 
-    // Server-initiated namespace disconnect: client sees "io server disconnect".
+    // Server-initiated namespace disconnect: client sees "io server disconnect". "kick" is the interop
+    // contract's name for it (tests/interop/README.md).
     socket.on("server_disconnect", () => socket.disconnect());
+    socket.on("kick", () => socket.disconnect());
 
     // Closes the whole Engine.IO connection (all namespaces multiplexed on it)
     // with the engine's own close: the WebSocket gets a normal close frame
@@ -327,7 +370,7 @@ function setupNamespace(nsp) {
     // Namespace-wide broadcast, sender included (the demo's chat).
     socket.on("chat", (...args) => {
       const [data] = splitAck(args);
-      socket.nsp.emit("chat", { from: socket.id, text: data[0] });
+      socket.nsp.emit("chat", { from: socket.id, text: data[0], server: opts.name });
     });
 
     socket.on(
@@ -345,6 +388,9 @@ function setupNamespace(nsp) {
       if (cb) cb(...odd);
     });
 
+    // The Cookie header of the latest HTTP request of this connection (polling: every GET and POST, not only the
+    // handshake), or null: how the interop test sees that a load balancer's sticky cookie came back.
+    socket.on("last_request_cookie", withAck((cb) => cb(lastRequestCookie.get(socket.conn.id) ?? null)));
     socket.on("types", withAck((cb) => cb(TYPES_VALUE)));
     socket.on("binary_nested", withAck((cb) => cb(binaryNestedValue())));
     socket.on("count", withAck((cb) => cb(socket.nsp.sockets.size)));
@@ -359,6 +405,21 @@ io.of("/admin").use((socket, next) => {
     return next(err);
   }
   next();
+});
+
+// The Cookie header of each connection's latest HTTP request (see "last_request_cookie").
+const lastRequestCookie = new Map();
+io.engine.on("headers", (headers, req) => {
+  const sid = req._query && req._query.sid;
+  if (sid) lastRequestCookie.set(sid, req.headers.cookie ?? null);
+});
+io.engine.on("connection", (conn) => conn.on("close", () => lastRequestCookie.delete(conn.id)));
+
+// Always refused, with a message and data (the interop contract's refused namespace).
+io.of("/refused").use((socket, next) => {
+  const err = new Error("Refused");
+  err.data = { code: 403, reason: "always refused" };
+  next(err);
 });
 
 // --log first, so its "connection" listeners run before the ones that emit.
@@ -481,15 +542,25 @@ httpServer.on("error", (err) => {
   process.exit(1);
 });
 
-httpServer.listen(opts.port, opts.host, () => {
-  const { port } = httpServer.address();
-  // stdout to a pipe or file is synchronous on Linux, so the line is out now.
-  process.stdout.write(`LISTENING ${port}\n`);
-  info(
-    `socket.io ${require("socket.io/package.json").version} on ${opts.tlsCert ? "https" : "http"}://${opts.host}:${port}` +
-      (opts.recovery ? " (connection state recovery)" : ""),
-  );
-});
+redisReady.then(
+  () => listen(),
+  (err) => {
+    process.stderr.write(`server.js: redis adapter: ${err && err.message}\n`);
+    process.exit(1);
+  },
+);
+
+function listen() {
+  httpServer.listen(opts.port, opts.host, () => {
+    const { port } = httpServer.address();
+    // stdout to a pipe or file is synchronous on Linux, so the line is out now.
+    process.stdout.write(`LISTENING ${port}\n`);
+    info(
+      `socket.io ${require("socket.io/package.json").version} on ${opts.tlsCert ? "https" : "http"}://${opts.host}:${port}` +
+        (opts.recovery ? " (connection state recovery)" : ""),
+    );
+  });
+}
 
 let shuttingDown = false;
 function shutdown(why) {
@@ -498,7 +569,9 @@ function shutdown(why) {
   info(`shutting down (${why})`);
   const force = setTimeout(() => process.exit(0), 2000);
   force.unref();
-  io.close(() => process.exit(0));
+  io.close(() => {
+    Promise.allSettled(redisClients.map((c) => c.quit())).then(() => process.exit(0));
+  });
 }
 
 process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -320,10 +320,10 @@ impl<T: Transport> Client<T> {
         self.session.engine_sid()
     }
 
-    /// The transport carrying the connection while it is open (`None` otherwise).
+    /// The transport carrying the connection, as the events taken so far tell it (see
+    /// [`Session::reported_transport`]): the one of the last `Open` or `Upgraded`, `None` when not connected.
     pub fn transport(&self) -> Option<TransportKind> {
-        let open = self.session.state() == ConnectionState::Connected;
-        self.transport.as_ref().filter(|_| open).map(Transport::kind)
+        self.session.reported_transport()
     }
 
     /// State of namespace `ns`.

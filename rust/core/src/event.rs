@@ -109,6 +109,8 @@ pub enum ClientEvent {
     Open {
         /// Engine.IO session id.
         sid: String,
+        /// The transport it opened over.
+        transport: crate::config::TransportKind,
     },
     /// The connection moved to another transport: HTTP long-polling was upgraded to WebSocket. Packets keep their
     /// order across it.

@@ -248,7 +248,13 @@ fn handshake_namespace_emit_ack_ping_and_close() {
     // The Engine.IO handshake: the CONNECT of "/" goes out within the same poll, before the flush.
     rig.script.push(TransportEvent::Connected);
     rig.script.text(OPEN);
-    assert_eq!(rig.poll(10), [ClientEvent::Open { sid: "eio".into() }]);
+    assert_eq!(
+        rig.poll(10),
+        [ClientEvent::Open {
+            sid: "eio".into(),
+            transport: socketio_core::TransportKind::WebSocket
+        }]
+    );
     let t = rig.at(10);
     assert_eq!(
         rig.script.take_calls(0),
@@ -397,7 +403,10 @@ fn ping_timeout_then_reconnection_with_backoff() {
     assert_eq!(
         rig.poll(2510),
         [
-            ClientEvent::Open { sid: "eio".into() },
+            ClientEvent::Open {
+                sid: "eio".into(),
+                transport: socketio_core::TransportKind::WebSocket
+            },
             ClientEvent::Reconnected { attempt: 1 }
         ]
     );

@@ -4,8 +4,8 @@
 use std::io;
 
 use socketio_core::error::{
-    CertificateRefusal, ConnectFailure, DnsFailure, IoFailure, StreamError, TcpFailure, TlsFailure, TlsSettingsError,
-    TransportEnd, UpgradeFailure,
+    CertificateRefusal, ConnectFailure, DnsFailure, HttpError, IoFailure, ProxyFailure, StreamError, TcpFailure,
+    TlsFailure, TlsSettingsError, TransportEnd, UpgradeFailure, UrlError,
 };
 
 fn refused() -> IoFailure {
@@ -86,6 +86,70 @@ fn connect_failures_read_as_step_then_cause() {
         (
             ConnectFailure::Upgrade(UpgradeFailure::Status { status: 404, body: None }),
             "WebSocket upgrade failed: the server answered HTTP 404 Not Found",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::InvalidUrl(UrlError::Invalid(
+                "proxy URL \"p:1\": write it as http://host:port".into(),
+            ))),
+            "invalid proxy_url: invalid URL: proxy URL \"p:1\": write it as http://host:port",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Tcp(TcpFailure {
+                host: "127.0.0.1".into(),
+                port: 8888,
+                attempts: vec![("127.0.0.1:8888".parse().unwrap(), refused())],
+            })),
+            "proxy 127.0.0.1:8888 unreachable: TCP connect to 127.0.0.1:8888 failed: connection refused",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Dns {
+                proxy: "proxy.example:3128".into(),
+                why: DnsFailure::NoAddress {
+                    host: "proxy.example".into(),
+                },
+            }),
+            "proxy proxy.example:3128 unreachable: DNS lookup of proxy.example found no address",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Refused {
+                proxy: "127.0.0.1:8888".into(),
+                target: "example.com:443".into(),
+                status: 403,
+                reason: "Forbidden".into(),
+                sent_credentials: false,
+            }),
+            "proxy 127.0.0.1:8888 refused CONNECT to example.com:443: 403 Forbidden",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Refused {
+                proxy: "127.0.0.1:8888".into(),
+                target: "example.com:443".into(),
+                status: 407,
+                reason: "Proxy Authentication Required".into(),
+                sent_credentials: true,
+            }),
+            "proxy 127.0.0.1:8888 refused CONNECT to example.com:443: 407 Proxy Authentication Required (the \
+             credentials in proxy_url were refused)",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Closed {
+                proxy: "127.0.0.1:8888".into(),
+            }),
+            "proxy 127.0.0.1:8888 closed the connection before answering CONNECT",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Io {
+                proxy: "127.0.0.1:8888".into(),
+                why: IoFailure::ClosedByServer,
+            }),
+            "proxy 127.0.0.1:8888: CONNECT failed: the server closed the connection",
+        ),
+        (
+            ConnectFailure::Proxy(ProxyFailure::Malformed {
+                proxy: "127.0.0.1:8888".into(),
+                why: HttpError::HeaderTooLarge { max: 16384 },
+            }),
+            "proxy 127.0.0.1:8888 sent a bad answer to CONNECT: HTTP response header block over 16384 bytes",
         ),
     ];
     for (failure, text) in cases {

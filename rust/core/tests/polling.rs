@@ -207,3 +207,29 @@ fn invalid_extra_headers_and_query_keys_are_refused_at_connect() {
     let error = client.connect(Instant::now(), "http://127.0.0.1:1").unwrap_err();
     assert!(error.to_string().contains("only http:// proxies"), "{error}");
 }
+
+#[test]
+fn an_idle_post_connection_closed_by_the_server_is_replaced() {
+    // Node closes keep-alive connections idle for 5 s (keepAliveTimeout, plus 1 s of grace): the POST connection,
+    // after a quiet spell.
+    let server = TestServer::start(&[]);
+    let mut client = connect(&server, &[TransportKind::Polling]);
+    let quiet = poll_for(&mut client, Duration::from_millis(6500));
+    assert!(
+        quiet.iter().all(|e| !matches!(
+            e,
+            ClientEvent::Closed { .. } | ClientEvent::NamespaceDisconnected { .. }
+        )),
+        "{quiet:#?}"
+    );
+    client.emit(Instant::now(), "/", "echo", vec![Value::Int(7)]).unwrap();
+    let events = wait_for(
+        &mut client,
+        |e| matches!(e, ClientEvent::Event { name, .. } if name == "echo"),
+    );
+    assert!(
+        events.iter().all(|e| !matches!(e, ClientEvent::Closed { .. })),
+        "the POST on the closed connection lost the session: {events:#?}"
+    );
+    assert_eq!(echoes(&events), vec![vec![Value::Int(7)]]);
+}

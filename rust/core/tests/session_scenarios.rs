@@ -43,7 +43,10 @@ impl Harness {
         assert_eq!(
             h.events(),
             [
-                ClientEvent::Open { sid: "eio-sid".into() },
+                ClientEvent::Open {
+                    sid: "eio-sid".into(),
+                    transport: socketio_core::TransportKind::WebSocket
+                },
                 ClientEvent::NamespaceConnected {
                     namespace: "/".into(),
                     sid: "s1".into(),
@@ -294,7 +297,10 @@ fn ping_timeout_closes_and_reconnects_with_backoff() {
     assert_eq!(
         h.events(),
         [
-            ClientEvent::Open { sid: "eio-sid".into() },
+            ClientEvent::Open {
+                sid: "eio-sid".into(),
+                transport: socketio_core::TransportKind::WebSocket
+            },
             ClientEvent::Reconnected { attempt: 1 },
             ClientEvent::NamespaceConnected {
                 namespace: "/".into(),
@@ -1491,7 +1497,10 @@ fn membership_transitions_in() {
     assert_eq!(
         h.events(),
         [
-            ClientEvent::Open { sid: "eio-sid".into() },
+            ClientEvent::Open {
+                sid: "eio-sid".into(),
+                transport: socketio_core::TransportKind::WebSocket
+            },
             connected_event("/", "a"),
             connected_event("/w", "w"),
             left_by_client("/idle", false),

@@ -1,10 +1,12 @@
 //! How a transport ended ([`TransportEnd`]), and why a connection could not be opened ([`ConnectFailure`] and
-//! the failure of each step: DNS, TCP, TLS, the upgrade), and what the HTTP codec of the long-polling transport
+//! the failure of each step: DNS, TCP, the proxy's tunnel, TLS, the upgrade), and what the HTTP codec of the long-polling transport
 //! refuses ([`HttpError`]).
 
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+
+use super::UrlError;
 
 /// How a transport ended: it could not be opened, the server closed it, it failed, or the server sent a message
 /// over the cap. A transport reports it once, as its last event
@@ -125,6 +127,8 @@ pub enum ConnectFailure {
     Dns(DnsFailure),
     /// No address of the host took a TCP connection.
     Tcp(TcpFailure),
+    /// The HTTP proxy (`proxy_url`) could not be reached, or did not open the tunnel (`CONNECT`).
+    Proxy(ProxyFailure),
     /// The TLS handshake failed.
     Tls(TlsFailure),
     /// The server did not upgrade the connection to a WebSocket.
@@ -142,6 +146,7 @@ impl fmt::Display for ConnectFailure {
             ConnectFailure::TlsSettings(why) => why.fmt(f),
             ConnectFailure::Dns(why) => why.fmt(f),
             ConnectFailure::Tcp(why) => why.fmt(f),
+            ConnectFailure::Proxy(why) => why.fmt(f),
             ConnectFailure::Tls(why) => write!(f, "TLS handshake failed: {why}"),
             ConnectFailure::Upgrade(why) => write!(f, "WebSocket upgrade failed: {why}"),
             ConnectFailure::Polling(why) => write!(f, "polling handshake failed: {why}"),
@@ -298,6 +303,91 @@ impl fmt::Display for TcpFailure {
                     write!(f, "{separator}{addr}: {why}")?;
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+/// Why the HTTP proxy did not open a tunnel to the server ([`ConnectFailure::Proxy`]). `proxy` is the proxy's
+/// `host:port`; `target` the server's, as the `CONNECT` request names it. The text says it was the proxy, e.g.
+/// `proxy 127.0.0.1:8888 refused CONNECT to example.com:443: 403 Forbidden`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyFailure {
+    /// `proxy_url` does not parse.
+    InvalidUrl(UrlError),
+    /// The proxy's host name could not be resolved.
+    Dns {
+        /// The proxy, `host:port`.
+        proxy: String,
+        /// Why.
+        why: DnsFailure,
+    },
+    /// No address of the proxy took a TCP connection.
+    Tcp(TcpFailure),
+    /// The socket failed while the `CONNECT` request was sent or its answer read.
+    Io {
+        /// The proxy, `host:port`.
+        proxy: String,
+        /// Why.
+        why: IoFailure,
+    },
+    /// The proxy closed the connection before the end of its answer's head.
+    Closed {
+        /// The proxy, `host:port`.
+        proxy: String,
+    },
+    /// The proxy answered with a status other than 2xx.
+    Refused {
+        /// The proxy, `host:port`.
+        proxy: String,
+        /// The server, `host:port`.
+        target: String,
+        /// The status code, e.g. 407.
+        status: u16,
+        /// The reason phrase, e.g. `Proxy Authentication Required` (at most 200 characters).
+        reason: String,
+        /// Whether the request carried credentials (`Proxy-Authorization`).
+        sent_credentials: bool,
+    },
+    /// The answer is not an HTTP response, or its head is malformed or larger than the cap.
+    Malformed {
+        /// The proxy, `host:port`.
+        proxy: String,
+        /// The HTTP codec's reason.
+        why: HttpError,
+    },
+}
+
+impl fmt::Display for ProxyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyFailure::InvalidUrl(why) => write!(f, "invalid proxy_url: {why}"),
+            ProxyFailure::Dns { proxy, why } => write!(f, "proxy {proxy} unreachable: {why}"),
+            ProxyFailure::Tcp(why) => write!(f, "proxy {}:{} unreachable: {why}", why.host, why.port),
+            ProxyFailure::Io { proxy, why } => write!(f, "proxy {proxy}: CONNECT failed: {why}"),
+            ProxyFailure::Closed { proxy } => {
+                write!(f, "proxy {proxy} closed the connection before answering CONNECT")
+            }
+            ProxyFailure::Refused {
+                proxy,
+                target,
+                status,
+                reason,
+                sent_credentials,
+            } => {
+                write!(f, "proxy {proxy} refused CONNECT to {target}: {status}")?;
+                if !reason.is_empty() {
+                    write!(f, " {reason}")?;
+                }
+                match (status, sent_credentials) {
+                    (407, true) => f.write_str(" (the credentials in proxy_url were refused)"),
+                    (407, false) => f.write_str(" (proxy_url has no credentials: http://user:pass@host:port)"),
+                    _ => Ok(()),
+                }
+            }
+            ProxyFailure::Malformed { proxy, why } => {
+                write!(f, "proxy {proxy} sent a bad answer to CONNECT: {why}")
             }
         }
     }

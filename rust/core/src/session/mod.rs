@@ -55,6 +55,8 @@ pub struct Session {
     out: Outbox,
     /// The transport that carries the connection (what sizes are measured for).
     transport: TransportKind,
+    /// See [`Session::reported_transport`].
+    reported_transport: Option<TransportKind>,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
             reconnection: Reconnection::new(rng_seed),
             out: Outbox::default(),
             transport: TransportKind::WebSocket,
+            reported_transport: None,
         }
     }
 
@@ -108,7 +111,23 @@ impl Session {
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.out.pop_event()
+        let event = self.out.pop_event()?;
+        match &event {
+            ClientEvent::Open { transport, .. } | ClientEvent::Upgraded { transport } => {
+                self.reported_transport = Some(*transport);
+            }
+            ClientEvent::Closed { .. } => self.reported_transport = None,
+            _ => {}
+        }
+        Some(event)
+    }
+
+    /// The transport of the connection as the events handed out so far tell it: the one of the last
+    /// [`ClientEvent::Open`] or [`ClientEvent::Upgraded`], `None` before and after [`ClientEvent::Closed`]. A front
+    /// end that dispatches events one by one shows its handlers the transport of the event they handle, not one
+    /// that an upgrade further down the queue brought.
+    pub fn reported_transport(&self) -> Option<TransportKind> {
+        self.reported_transport
     }
 
     /// The event [`Session::poll_event`] would return next, left in place.
@@ -461,7 +480,10 @@ impl Session {
         let sid = handshake.sid.clone();
         self.state = EngineState::open(now, handshake);
         self.decoder.reset();
-        self.out.event(ClientEvent::Open { sid });
+        self.out.event(ClientEvent::Open {
+            sid,
+            transport: self.transport,
+        });
         let attempt = self.reconnection.end();
         if attempt > 0 {
             self.out.event(ClientEvent::Reconnected { attempt });

@@ -1,8 +1,11 @@
 //! Dialing a server without blocking the caller: [`Dial`] resolves the host, connects TCP and secures it with
 //! TLS, and yields the [`Stream`] a transport speaks its protocol over (the WebSocket upgrade, or HTTP requests).
+//! Through an HTTP proxy, it resolves and connects the proxy instead, and asks it for a tunnel to the server
+//! (`CONNECT`, in [`proxy`](super::proxy)) before the TLS handshake with the server.
 //!
 //! Each step is advanced by [`Dial::poll`] on the caller's thread, as far as it goes without waiting: a
-//! non-blocking TCP connect (address after address), then the TLS handshake (rustls over the non-blocking socket).
+//! non-blocking TCP connect (address after address), then the proxy's `CONNECT` when there is a proxy, then the TLS
+//! handshake (rustls over the non-blocking socket).
 //! Only a DNS lookup needs a thread, because std's resolver (`getaddrinfo`) blocks: a host name is resolved on a
 //! short-lived thread whose answer `poll` picks up; an IP address (`127.0.0.1`, `[::1]`) needs no lookup and no
 //! thread.
@@ -27,8 +30,9 @@ use rustls::ClientConnection;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::TlsConfig;
-use crate::endpoint::Endpoint;
-use crate::error::{ConnectFailure, DnsFailure, IoFailure, TcpFailure};
+use crate::endpoint::{Endpoint, Proxy};
+use crate::error::{ConnectFailure, DnsFailure, IoFailure, ProxyFailure, TcpFailure};
+use crate::transport::proxy::Tunnel;
 use crate::transport::stream::Stream;
 use crate::transport::tls::{self, handshake_failure};
 
@@ -58,6 +62,8 @@ enum Step {
         deadline: Instant,
         rest: VecDeque<SocketAddr>,
     },
+    /// Asking the proxy for a tunnel to the server.
+    Tunnel(Box<Tunnel>),
     /// The TLS handshake.
     Tls {
         conn: Box<ClientConnection>,
@@ -71,16 +77,26 @@ enum Step {
 pub(crate) struct Dial {
     endpoint: Endpoint,
     tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    /// The HTTP proxy to tunnel through: resolved and connected instead of the server.
+    proxy: Option<Proxy>,
     step: Step,
     /// Each address that failed, and why.
     failures: Vec<(SocketAddr, IoFailure)>,
 }
 
 impl Dial {
-    /// Starts dialing `endpoint` (with TLS for `wss://` and `https://`); returns at once. Fails only when nothing
-    /// can be tried: bad TLS settings (a PEM that does not parse, an invalid server name), no socket for an IP
-    /// address.
-    pub(crate) fn start(now: Instant, endpoint: &Endpoint, tls: &TlsConfig) -> Result<Self, ConnectFailure> {
+    /// Starts dialing `endpoint` (with TLS for `wss://` and `https://`), through `proxy` when given; returns at
+    /// once. Fails only when nothing can be tried: bad TLS settings (a PEM that does not parse, an invalid server
+    /// name), no socket for an IP address.
+    ///
+    /// Through a proxy, a failure to resolve or reach the proxy, or its refusal to open the tunnel, is a
+    /// [`ConnectFailure::Proxy`]; the server's name is never resolved here (the proxy does it).
+    pub(crate) fn start(
+        now: Instant,
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        proxy: Option<&Proxy>,
+    ) -> Result<Self, ConnectFailure> {
         let tls = if endpoint.is_tls() {
             Some(tls::client_config(tls, endpoint.server_name()).map_err(ConnectFailure::TlsSettings)?)
         } else {
@@ -89,16 +105,42 @@ impl Dial {
         let mut dial = Dial {
             endpoint: endpoint.clone(),
             tls,
+            proxy: proxy.cloned(),
             step: Step::Done,
             failures: Vec::new(),
         };
-        let host = endpoint.server_name();
-        let port = endpoint.port();
-        dial.step = match host.parse::<IpAddr>() {
-            Ok(ip) => dial.next_address(now, VecDeque::from([SocketAddr::new(ip, port)]))?,
-            Err(_) => Step::Resolving(resolve_on_thread(host.to_owned(), port).map_err(ConnectFailure::Dns)?),
+        let (host, port) = dial.first_hop();
+        let first = match host.parse::<IpAddr>() {
+            Ok(ip) => dial.next_address(now, VecDeque::from([SocketAddr::new(ip, port)])),
+            Err(_) => resolve_on_thread(host.to_owned(), port)
+                .map(Step::Resolving)
+                .map_err(ConnectFailure::Dns),
         };
+        dial.step = first.map_err(|why| dial.blame_proxy(why))?;
         Ok(dial)
+    }
+
+    /// The name to resolve and the port to connect TCP to: the proxy's, or else the server's.
+    fn first_hop(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.server_name(), proxy.port()),
+            None => (self.endpoint.server_name(), self.endpoint.port()),
+        }
+    }
+
+    /// A DNS or TCP failure is the proxy's when there is one.
+    fn blame_proxy(&self, why: ConnectFailure) -> ConnectFailure {
+        let Some(proxy) = &self.proxy else {
+            return why;
+        };
+        match why {
+            ConnectFailure::Dns(why) => ConnectFailure::Proxy(ProxyFailure::Dns {
+                proxy: format!("{}:{}", proxy.host(), proxy.port()),
+                why,
+            }),
+            ConnectFailure::Tcp(why) => ConnectFailure::Proxy(ProxyFailure::Tcp(why)),
+            other => other,
+        }
     }
 
     /// Advances the dial as far as it goes without blocking.
@@ -108,7 +150,7 @@ impl Dial {
             Ok(None) => Progress::Pending,
             Err(why) => {
                 self.step = Step::Done;
-                Progress::Failed(why)
+                Progress::Failed(self.blame_proxy(why))
             }
         }
     }
@@ -132,9 +174,12 @@ impl Dial {
                     deadline,
                     rest,
                 } => match tcp_connected(&socket) {
-                    Ok(true) => match self.secure(socket.into())? {
-                        Secured::Plain(stream) => return Ok(Some(stream)),
-                        Secured::Handshaking(step) => step,
+                    Ok(true) => match &self.proxy {
+                        Some(proxy) => Step::Tunnel(Box::new(Tunnel::start(socket.into(), proxy, &self.endpoint))),
+                        None => match self.secure(socket.into())? {
+                            Secured::Plain(stream) => return Ok(Some(stream)),
+                            Secured::Handshaking(step) => step,
+                        },
                     },
                     Ok(false) if now < deadline => {
                         self.step = Step::Tcp {
@@ -153,6 +198,17 @@ impl Dial {
                         self.failures.push((addr, IoFailure::of(&e)));
                         self.next_address(now, rest)?
                     }
+                },
+                Step::Tunnel(mut tunnel) => match tunnel.poll() {
+                    Ok(false) => {
+                        self.step = Step::Tunnel(tunnel);
+                        return Ok(None);
+                    }
+                    Ok(true) => match self.secure(tunnel.into_tcp())? {
+                        Secured::Plain(stream) => return Ok(Some(stream)),
+                        Secured::Handshaking(step) => step,
+                    },
+                    Err(why) => return Err(ConnectFailure::Proxy(why)),
                 },
                 Step::Tls { mut conn, mut tcp } => {
                     for _ in 0..TLS_STEPS_PER_POLL {
@@ -182,7 +238,7 @@ impl Dial {
     fn next_address(&mut self, now: Instant, mut addrs: VecDeque<SocketAddr>) -> Result<Step, ConnectFailure> {
         if addrs.is_empty() && self.failures.is_empty() {
             return Err(ConnectFailure::Dns(DnsFailure::NoAddress {
-                host: self.endpoint.server_name().to_owned(),
+                host: self.first_hop().0.to_owned(),
             }));
         }
         while let Some(addr) = addrs.pop_front() {
@@ -198,9 +254,13 @@ impl Dial {
                 Err(e) => self.failures.push((addr, IoFailure::of(&e))),
             }
         }
+        let (host, port) = match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.endpoint.host(), self.endpoint.port()),
+        };
         Err(ConnectFailure::Tcp(TcpFailure {
-            host: self.endpoint.host().to_owned(),
-            port: self.endpoint.port(),
+            host: host.to_owned(),
+            port,
             attempts: std::mem::take(&mut self.failures),
         }))
     }
@@ -298,7 +358,7 @@ mod tests {
         let silent_addr = silent.local_addr().expect("addr");
 
         let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", silent_addr.port()), "/socket.io/").expect("url");
-        let mut dial = Dial::start(Instant::now(), &endpoint, &TlsConfig::default()).expect("start");
+        let mut dial = Dial::start(Instant::now(), &endpoint, &TlsConfig::default(), None).expect("start");
         dial.step = dial
             .next_address(Instant::now(), VecDeque::from([refused_addr, silent_addr]))
             .expect("a socket");
@@ -324,6 +384,29 @@ mod tests {
             matches!(dial.failures[0].1, IoFailure::Refused(_)),
             "{:?}",
             dial.failures
+        );
+    }
+
+    #[test]
+    fn a_proxy_without_an_address_is_a_dns_failure_of_the_proxy() {
+        let endpoint = Endpoint::parse("ws://example.com:1234", "/socket.io/").expect("url");
+        let proxy = Proxy::parse("http://127.0.0.1:8888").expect("proxy url");
+        let mut dial = Dial::start(Instant::now(), &endpoint, &TlsConfig::default(), Some(&proxy)).expect("start");
+        // As if the proxy's name had resolved to nothing.
+        let no_address = dial
+            .next_address(Instant::now(), VecDeque::new())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(
+            no_address,
+            ConnectFailure::Dns(DnsFailure::NoAddress {
+                host: "127.0.0.1".into()
+            })
+        );
+        let why = dial.blame_proxy(no_address);
+        assert_eq!(
+            why.to_string(),
+            "proxy 127.0.0.1:8888 unreachable: DNS lookup of 127.0.0.1 found no address"
         );
     }
 }

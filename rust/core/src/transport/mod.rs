@@ -33,6 +33,7 @@
 //! - [`websocket`]: the WebSocket transport, tungstenite over a `Stream`; its `connect` module opens it (a dial,
 //!   then the upgrade).
 //! - `dial`: DNS (on a short-lived thread), TCP and TLS, step by step from `poll()`, to a stream.
+//! - `proxy`: the HTTP proxy's `CONNECT` tunnel, a step of the dial when `proxy_url` is set.
 //! - `stream`: the non-blocking byte stream, plain or TLS, with a read deadline and HTTP header gathering.
 //! - `tls`: rustls set-up, and a certificate verifier that reaches Godot's own verdicts.
 //! - [`http`]: HTTP/1.1 client requests and responses as bytes (sans-I/O), and the cookie jar of a connection.
@@ -41,6 +42,7 @@ pub mod auto;
 mod dial;
 pub mod http;
 pub mod polling;
+mod proxy;
 mod stream;
 mod tls;
 pub mod websocket;

@@ -7,7 +7,7 @@ use godot::builtin::GString;
 use godot::global::{godot_error, Error};
 use godot::obj::{Gd, Singleton, WithBaseField};
 use godot::prelude::godot_api;
-use socketio_core::ConnectionState;
+use socketio_core::{ConnectionState, TransportKind};
 
 use super::commands::valid_namespace;
 use super::SocketIOClient;
@@ -126,6 +126,21 @@ impl SocketIOClient {
             return GString::new();
         }
         GString::from(self.registry.core.url())
+    }
+
+    /// Returns the transport carrying the connection while it is connected: [code]"websocket"[/code] or
+    /// [code]"polling"[/code] (HTTP long-polling; see [member transports]), and [code]""[/code] otherwise (not
+    /// connected yet, reconnecting, closed). After [signal transport_upgraded] it is [code]"websocket"[/code]. It
+    /// tells the transport in use at the time of the call: an upgrade completed during the [method poll] that
+    /// emits [signal connected] already shows in that signal's handlers, before [signal transport_upgraded] is
+    /// emitted later in the same [method poll].
+    /// Like socket.io-client's [code]socket.io.engine.transport.name[/code].
+    #[func]
+    fn get_transport(&self) -> GString {
+        if !on_main_thread("SocketIOClient.get_transport") {
+            return GString::new();
+        }
+        GString::from(self.registry.core.transport().map_or("", TransportKind::name))
     }
 
     /// Returns the Engine.IO session id of the connection, or an empty string when not connected. It differs from

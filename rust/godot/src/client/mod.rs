@@ -15,7 +15,7 @@ mod hooks;
 mod namespace_api;
 mod properties;
 
-use godot::builtin::{Callable, GString, VarDictionary};
+use godot::builtin::{Callable, GString, PackedStringArray, VarDictionary};
 use godot::classes::Object;
 use godot::global::godot_error;
 use godot::obj::{Base, Gd, InstanceId};
@@ -29,8 +29,8 @@ use crate::signals::ClientSignal;
 /// Socket.IO v5 protocol client for real-time bidirectional communication.
 ///
 /// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
-/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]),
-/// multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
+/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]) or
+/// HTTP long-polling ([member transports]), multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
 /// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
 ///
 /// Call [method poll] regularly (e.g. in [code]_process[/code]): all signals and handlers run from inside it.
@@ -56,7 +56,9 @@ use crate::signals::ClientSignal;
 /// Limits on what the server may make the client hold ([member max_message_size], [member max_attachments],
 /// [member max_nesting_depth]) and on what is buffered while a namespace is not connected
 /// ([member send_buffer_max_packets], [member send_buffer_max_bytes]) are properties, as are the reconnection
-/// settings and [member connect_timeout].
+/// settings and [member connect_timeout]. So are the handshake's options, socket.io-client's [code]transports[/code],
+/// [code]extraHeaders[/code] and [code]query[/code] ([member transports], [member extra_headers], [member query]),
+/// and [member proxy_url].
 ///
 /// Enum [code]ConnectionState[/code]: [code]STATE_DISCONNECTED[/code] = 0 (not connected to any server),
 /// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
@@ -136,6 +138,54 @@ pub struct SocketIOClient {
     /// effect at the next connection attempt.
     #[var(get, set)]
     connect_timeout: PhantomVar<f64>,
+
+    /// Transports to open the connection with, in order: [code]"websocket"[/code] and/or [code]"polling"[/code]
+    /// (HTTP long-polling), as socket.io-client's [code]transports[/code] option. Default
+    /// [code]PackedStringArray("websocket", "polling")[/code]: WebSocket first; when the server or a proxy refuses it
+    /// (or it does not open within 5 seconds), the same attempt goes on over polling, which then upgrades to
+    /// WebSocket if the server offers it. [code]["polling", "websocket"][/code] (socket.io-client's own order) opens
+    /// with polling and upgrades ([signal transport_upgraded]); one transport alone is used alone
+    /// ([code]["polling"][/code] where only plain HTTP gets through). See [method get_transport] for the one in use.
+    /// An empty list, an unknown name or a name listed twice is refused with an error, and the list stays as it was.
+    /// Takes effect at the next connection ([method connect_to_url] or a reconnection).
+    #[var(get, set)]
+    transports: PhantomVar<PackedStringArray>,
+
+    /// HTTP headers added to every request of the connection (the WebSocket upgrade, polling's GETs and POSTs; not
+    /// a proxy's [code]CONNECT[/code]), as socket.io-client's [code]extraHeaders[/code] option: a [Dictionary] of
+    /// [String] names to [String] values, sent in its order, e.g. [code]{"Authorization": "Bearer abc"}[/code]. The
+    /// server sees them in [code]socket.handshake.headers[/code] (in lower case). Default [code]{}[/code]. A key or
+    /// value that is not a [String], a name HTTP does not allow (empty, with spaces, colons or control characters),
+    /// a value holding CR, LF or another control character (which could smuggle in headers of its own), or a header
+    /// the client writes itself ([code]Host[/code], [code]Content-Length[/code], [code]Connection[/code],
+    /// [code]Upgrade[/code], the [code]Sec-WebSocket-*[/code] ones, [code]Proxy-Authorization[/code], …) refuses the
+    /// whole dictionary with an error naming the header (not its value), and the headers stay as they were. Reading
+    /// the property gives a copy: change it and assign it again. Takes effect at the next connection.
+    #[var(get, set)]
+    extra_headers: PhantomVar<VarDictionary>,
+
+    /// Query parameters added to the handshake URL, after those of the URL given to [method connect_to_url], as
+    /// socket.io-client's [code]query[/code] option: a [Dictionary] with [String] keys and [String], [int],
+    /// [float] or [bool] values, sent as text ([code]2[/code] as [code]"2"[/code], [code]true[/code] as
+    /// [code]"true"[/code]) and percent-encoded; read back, the values are those texts. The server sees them in
+    /// [code]socket.handshake.query[/code]. Default [code]{}[/code]. A key that is not a [String], empty, or one of
+    /// the protocol's own ([code]"EIO"[/code], [code]"transport"[/code], [code]"sid"[/code], [code]"t"[/code]), or a
+    /// value of another type (or a NaN or infinite [float]) refuses the whole dictionary with an error, and the query
+    /// stays as it was. Takes effect at the next connection.
+    #[var(get, set)]
+    query: PhantomVar<VarDictionary>,
+
+    /// HTTP proxy to tunnel the connection through with [code]CONNECT[/code]:
+    /// [code]"http://host:port"[/code] or [code]"http://user:password@host:port"[/code] (basic authentication); a
+    /// [code]wss://[/code] or [code]https://[/code] server is reached with TLS inside the tunnel. This is what an
+    /// [code]agent[/code] (such as [code]https-proxy-agent[/code]) does for socket.io-client in Node.js. Default
+    /// [code]""[/code]: no proxy, connect directly. Anything but an [code]http://[/code] URL with a host and no path
+    /// is refused with an error, and the setting stays as it was. Takes effect at the next connection. Every
+    /// connection goes through it: the WebSocket, each polling request's connection, the upgrade. When the proxy
+    /// refuses, [signal connect_error]'s message says so and what it answered (e.g. [code]proxy 10.0.0.1:3128
+    /// refused CONNECT to example.com:443: 403 Forbidden[/code]).
+    #[var(get, set)]
+    proxy_url: PhantomVar<GString>,
 }
 
 #[godot_api]
@@ -356,6 +406,72 @@ impl SocketIOClient {
             "SocketIOClient.set_connect_timeout",
             value,
             properties::set_connect_timeout,
+        );
+    }
+
+    /// Getter of [member transports].
+    #[func]
+    fn get_transports(&self) -> PackedStringArray {
+        properties::transports(self.config())
+            .into_iter()
+            .map(GString::from)
+            .collect()
+    }
+
+    /// Setter of [member transports].
+    #[func]
+    fn set_transports(&mut self, value: PackedStringArray) {
+        let names = value.as_slice().iter().map(GString::to_string).collect();
+        self.set_property("SocketIOClient.set_transports", names, properties::set_transports);
+    }
+
+    /// Getter of [member extra_headers].
+    #[func]
+    fn get_extra_headers(&self) -> VarDictionary {
+        properties::text_dictionary(properties::extra_headers(self.config()))
+    }
+
+    /// Setter of [member extra_headers].
+    #[func]
+    fn set_extra_headers(&mut self, value: VarDictionary) {
+        match properties::header_pairs(&value) {
+            Ok(headers) => self.set_property(
+                "SocketIOClient.set_extra_headers",
+                headers,
+                properties::set_extra_headers,
+            ),
+            Err(refusal) => godot_error!("{refusal}"),
+        }
+    }
+
+    /// Getter of [member query].
+    #[func]
+    fn get_query(&self) -> VarDictionary {
+        properties::text_dictionary(properties::query(self.config()))
+    }
+
+    /// Setter of [member query].
+    #[func]
+    fn set_query(&mut self, value: VarDictionary) {
+        match properties::query_pairs(&value) {
+            Ok(parameters) => self.set_property("SocketIOClient.set_query", parameters, properties::set_query),
+            Err(refusal) => godot_error!("{refusal}"),
+        }
+    }
+
+    /// Getter of [member proxy_url].
+    #[func]
+    fn get_proxy_url(&self) -> GString {
+        GString::from(properties::proxy_url(self.config()))
+    }
+
+    /// Setter of [member proxy_url].
+    #[func]
+    fn set_proxy_url(&mut self, value: GString) {
+        self.set_property(
+            "SocketIOClient.set_proxy_url",
+            value.to_string(),
+            properties::set_proxy_url,
         );
     }
 

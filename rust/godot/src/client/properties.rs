@@ -9,7 +9,11 @@
 
 use std::time::Duration;
 
+use godot::builtin::{GString, StringName, VarDictionary, Variant, VariantType};
+use godot::meta::ToGodot;
+use godot::obj::EngineEnum;
 use socketio_core::check;
+use socketio_core::endpoint::Proxy;
 use socketio_core::ClientConfig;
 
 /// Why a value is refused by a property's setter.
@@ -177,6 +181,175 @@ pub fn set_connect_timeout(config: &mut ClientConfig, value: f64) -> Result<(), 
     Ok(())
 }
 
+/// `transports`: `transports`, by name (`"websocket"`, `"polling"`), in order.
+pub fn transports(config: &ClientConfig) -> Vec<&'static str> {
+    config.transports.iter().map(|kind| kind.name()).collect()
+}
+
+/// Sets `transports`: names checked by [`check::transports`] (at least one, each known, none twice).
+pub fn set_transports(config: &mut ClientConfig, names: Vec<String>) -> Result<(), Refusal> {
+    match check::transports(&names) {
+        Ok(kinds) => {
+            config.transports = kinds;
+            Ok(())
+        }
+        Err(why) => Err(format!("transports {names:?} refused: {why}")),
+    }
+}
+
+/// `extra_headers`: `extra_headers`, in order.
+pub fn extra_headers(config: &ClientConfig) -> &[(String, String)] {
+    &config.extra_headers
+}
+
+/// Sets `extra_headers`, each header checked by [`check::header`]; one bad header refuses them all. The refusal
+/// names the header, not its value (which may be a secret, such as a token).
+pub fn set_extra_headers(config: &mut ClientConfig, headers: Vec<(String, String)>) -> Result<(), Refusal> {
+    for (name, value) in &headers {
+        check::header(name, value).map_err(|why| format!("extra_headers refused: header {name:?}: {why}"))?;
+    }
+    config.extra_headers = headers;
+    Ok(())
+}
+
+/// A query parameter's value as GDScript gives it; it is sent as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryValue {
+    /// A `String` (or `StringName`), as is.
+    Text(String),
+    /// An `int`, in decimal.
+    Int(i64),
+    /// A finite `float`, as JavaScript writes it (`2.0` is `"2"`, `0.5` is `"0.5"`).
+    Float(f64),
+    /// A `bool`: `"true"` or `"false"`.
+    Bool(bool),
+}
+
+/// `query`: `query`, in order, each value as the text it is sent as.
+pub fn query(config: &ClientConfig) -> &[(String, String)] {
+    &config.query
+}
+
+/// Sets `query`: keys checked by [`check::query_key`], values turned into text (a NaN or infinite float is
+/// refused: it has no agreed spelling). One bad parameter refuses them all.
+pub fn set_query(config: &mut ClientConfig, parameters: Vec<(String, QueryValue)>) -> Result<(), Refusal> {
+    let mut query = Vec::with_capacity(parameters.len());
+    for (key, value) in parameters {
+        check::query_key(&key).map_err(|why| format!("query refused: key {key:?}: {why}"))?;
+        let text = match value {
+            QueryValue::Text(text) => text,
+            QueryValue::Int(n) => n.to_string(),
+            QueryValue::Float(x) if x.is_finite() => x.to_string(),
+            QueryValue::Float(x) => {
+                return Err(format!(
+                    "query refused: the value of {key:?} is {x}: only finite numbers can be sent"
+                ))
+            }
+            QueryValue::Bool(b) => b.to_string(),
+        };
+        query.push((key, text));
+    }
+    config.query = query;
+    Ok(())
+}
+
+/// `proxy_url`: `proxy_url`, `""` for `None` (no proxy).
+pub fn proxy_url(config: &ClientConfig) -> &str {
+    config.proxy_url.as_deref().unwrap_or("")
+}
+
+/// Sets `proxy_url`: `""` (or blanks) for none, otherwise a URL [`Proxy::parse`] accepts, kept as given.
+pub fn set_proxy_url(config: &mut ClientConfig, value: String) -> Result<(), Refusal> {
+    if value.trim().is_empty() {
+        config.proxy_url = None;
+        return Ok(());
+    }
+    Proxy::parse(&value).map_err(|why| format!("proxy_url refused: {why}"))?;
+    config.proxy_url = Some(value);
+    Ok(())
+}
+
+/// A dictionary of texts for GDScript (`extra_headers`, `query`), in order.
+pub fn text_dictionary(pairs: &[(String, String)]) -> VarDictionary {
+    let mut dictionary = VarDictionary::new();
+    for (key, value) in pairs {
+        dictionary.set(
+            &GString::from(key.as_str()).to_variant(),
+            &GString::from(value.as_str()).to_variant(),
+        );
+    }
+    dictionary
+}
+
+/// The `extra_headers` GDScript gives, as names and values, in order; refused when a key or value is not text.
+pub fn header_pairs(dictionary: &VarDictionary) -> Result<Vec<(String, String)>, Refusal> {
+    dictionary
+        .iter_shared()
+        .map(|(key, value)| {
+            let name = text(&key).ok_or_else(|| {
+                format!(
+                    "extra_headers refused: a header name is {}, not a String",
+                    type_name(&key)
+                )
+            })?;
+            let value = text(&value).ok_or_else(|| {
+                format!(
+                    "extra_headers refused: the value of header {name:?} is {}, not a String",
+                    type_name(&value)
+                )
+            })?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// The `query` GDScript gives, in order; refused when a key is not text or a value not text, a number or a bool.
+pub fn query_pairs(dictionary: &VarDictionary) -> Result<Vec<(String, QueryValue)>, Refusal> {
+    dictionary
+        .iter_shared()
+        .map(|(key, value)| {
+            let name =
+                text(&key).ok_or_else(|| format!("query refused: a key is {}, not a String", type_name(&key)))?;
+            let value = match value.get_type() {
+                VariantType::INT => QueryValue::Int(value.to::<i64>()),
+                VariantType::FLOAT => QueryValue::Float(value.to::<f64>()),
+                VariantType::BOOL => QueryValue::Bool(value.to::<bool>()),
+                _ => QueryValue::Text(text(&value).ok_or_else(|| {
+                    format!(
+                        "query refused: the value of {name:?} is {}, not a String, int, float or bool",
+                        type_name(&value)
+                    )
+                })?),
+            };
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// A `String` or `StringName` variant's text.
+fn text(variant: &Variant) -> Option<String> {
+    match variant.get_type() {
+        VariantType::STRING => Some(variant.to::<GString>().to_string()),
+        VariantType::STRING_NAME => Some(variant.to::<StringName>().to_string()),
+        _ => None,
+    }
+}
+
+/// A variant's type, with its article, as Godot names it ("an int", "a Vector2", "null").
+fn type_name(variant: &Variant) -> String {
+    let ty = variant.get_type();
+    if ty == VariantType::NIL {
+        return "null".to_owned();
+    }
+    let name = godot::global::type_string(ty.ord() as i64).to_string();
+    let article = if name.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
 /// A count or size as GDScript's `int` (one beyond `i64::MAX` cannot have been set from GDScript).
 fn int(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -218,7 +391,26 @@ mod tests {
             ("send_buffer_max_packets", send_buffer_max_packets(config).to_string()),
             ("send_buffer_max_bytes", send_buffer_max_bytes(config).to_string()),
             ("connect_timeout", float(connect_timeout(config))),
+            ("transports", packed_strings(&transports(config))),
+            ("extra_headers", dictionary(extra_headers(config))),
+            ("query", dictionary(query(config))),
+            ("proxy_url", format!("\"{}\"", proxy_url(config))),
         ]
+    }
+
+    /// A `PackedStringArray` as `var_to_str` writes it.
+    fn packed_strings(names: &[&str]) -> String {
+        let quoted: Vec<String> = names.iter().map(|name| format!("\"{name}\"")).collect();
+        format!("PackedStringArray({})", quoted.join(", "))
+    }
+
+    /// A `Dictionary` of strings as `var_to_str` writes it (`{}` when empty).
+    fn dictionary(pairs: &[(String, String)]) -> String {
+        if pairs.is_empty() {
+            return "{}".to_owned();
+        }
+        let entries: Vec<String> = pairs.iter().map(|(k, v)| format!("\"{k}\": \"{v}\"")).collect();
+        format!("{{\n{}\n}}", entries.join(",\n"))
     }
 
     /// The default each property's description in the class reference states: "Default [code]X[/code]", or
@@ -367,5 +559,90 @@ mod tests {
             "path must start with \"/\", not \"socket.io\""
         );
         assert_eq!(config, ClientConfig::default());
+    }
+
+    #[test]
+    fn connection_options_go_to_the_core_or_are_refused_whole() {
+        use socketio_core::TransportKind::{Polling, WebSocket};
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let mut config = ClientConfig::default();
+        assert_eq!(transports(&config), ["websocket", "polling"]);
+        set_transports(&mut config, names(&["polling", "websocket"])).unwrap();
+        assert_eq!(config.transports, [Polling, WebSocket]);
+        set_transports(&mut config, names(&["websocket"])).unwrap();
+        assert_eq!(transports(&config), ["websocket"]);
+        for (bad, message) in [
+            (names(&[]), "transports [] refused: at least one transport is needed"),
+            (names(&["ws"]), "transports [\"ws\"] refused: unknown transport \"ws\""),
+            (
+                names(&["polling", "polling"]),
+                "transports [\"polling\", \"polling\"] refused: \"polling\" is listed twice",
+            ),
+        ] {
+            let refusal = set_transports(&mut config, bad).unwrap_err();
+            assert!(refusal.starts_with(message), "{refusal}");
+            assert_eq!(config.transports, [WebSocket]);
+        }
+
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        set_extra_headers(&mut config, vec![pair("X-Token", "abc"), pair("Cookie", "a=1")]).unwrap();
+        assert_eq!(extra_headers(&config), [pair("X-Token", "abc"), pair("Cookie", "a=1")]);
+        let refusal =
+            set_extra_headers(&mut config, vec![pair("X-Ok", "1"), pair("X-Evil", "a\r\nHost: x")]).unwrap_err();
+        assert_eq!(
+            refusal,
+            "extra_headers refused: header \"X-Evil\": the value must not contain CR, LF or other control characters"
+        );
+        assert!(!refusal.contains("Host: x"), "the value is not repeated");
+        assert!(set_extra_headers(&mut config, vec![pair("host", "x")])
+            .unwrap_err()
+            .contains("Host is written by the client itself"));
+        assert!(set_extra_headers(&mut config, vec![pair("X Bad", "x")]).is_err());
+        assert_eq!(extra_headers(&config), [pair("X-Token", "abc"), pair("Cookie", "a=1")]);
+        set_extra_headers(&mut config, Vec::new()).unwrap();
+        assert!(config.extra_headers.is_empty());
+
+        set_query(
+            &mut config,
+            vec![
+                ("s".into(), QueryValue::Text("a b".into())),
+                ("i".into(), QueryValue::Int(-3)),
+                ("f".into(), QueryValue::Float(2.0)),
+                ("h".into(), QueryValue::Float(0.5)),
+                ("b".into(), QueryValue::Bool(true)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            query(&config),
+            [
+                pair("s", "a b"),
+                pair("i", "-3"),
+                pair("f", "2"),
+                pair("h", "0.5"),
+                pair("b", "true")
+            ]
+        );
+        let kept = config.query.clone();
+        assert_eq!(
+            set_query(&mut config, vec![("EIO".into(), QueryValue::Int(3))]).unwrap_err(),
+            "query refused: key \"EIO\": \"EIO\" is set by the Engine.IO protocol itself"
+        );
+        assert!(set_query(&mut config, vec![("x".into(), QueryValue::Float(f64::NAN))]).is_err());
+        assert!(set_query(&mut config, vec![("".into(), QueryValue::Bool(false))]).is_err());
+        assert_eq!(config.query, kept);
+
+        set_proxy_url(&mut config, "http://user:pw@127.0.0.1:8080".into()).unwrap();
+        assert_eq!(proxy_url(&config), "http://user:pw@127.0.0.1:8080");
+        for bad in ["socks5://127.0.0.1:1080", "127.0.0.1:8080", "http://proxy:8080/path"] {
+            let refusal = set_proxy_url(&mut config, bad.into()).unwrap_err();
+            assert!(
+                refusal.starts_with("proxy_url refused: invalid URL: proxy URL"),
+                "{refusal}"
+            );
+            assert_eq!(proxy_url(&config), "http://user:pw@127.0.0.1:8080");
+        }
+        set_proxy_url(&mut config, String::new()).unwrap();
+        assert_eq!(config.proxy_url, None);
     }
 }

@@ -11,6 +11,8 @@
 //!
 //! Every size is capped ([`ReaderLimits`]); what is refused is an [`HttpError`], and a reader that refused once
 //! refuses from then on (the connection's framing is lost).
+//!
+//! [`CookieJar`] ([`cookies`]) keeps the cookies the server sets and gives the `Cookie` header of each request.
 
 use bytes::Bytes;
 
@@ -19,6 +21,8 @@ use crate::error::HttpError;
 pub mod cookies;
 #[cfg(test)]
 mod tests;
+
+pub use cookies::CookieJar;
 
 /// Default cap on the status line and headers of a response, in bytes (also the cap on its chunked trailers).
 pub const MAX_HEADER_BYTES: usize = 64 << 10;
@@ -284,6 +288,45 @@ impl ResponseReader {
     pub fn poll(&mut self) -> Result<Option<Response>, HttpError> {
         let result = self.advance();
         // Drop what was consumed, so that the buffer holds only what is still to read.
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+            self.buf = Vec::new();
+        }
+        result
+    }
+
+    /// The next status line and headers only, skipping interim (1xx) ones, as a [`Response`] with no body and
+    /// `keep_alive` false: for an answer that has no body whatever its headers say, or whose body is not wanted,
+    /// such as the answer to a `CONNECT` (a 2xx makes the connection a tunnel right after the head; a refusal ends
+    /// it). The bytes after the head stay unread; the reader is not meant to read more. `None` until the head is
+    /// whole. After a refusal, the same error again.
+    pub fn poll_head(&mut self) -> Result<Option<Response>, HttpError> {
+        let result = loop {
+            match &self.state {
+                State::Failed(e) => break Err(e.clone()),
+                State::Body { .. } => break Err(HttpError::Truncated),
+                State::Head => {}
+            }
+            match self.read_head() {
+                Ok(Some(head)) if (100..200).contains(&head.status) && head.status != 101 => continue,
+                Ok(Some(head)) => {
+                    break Ok(Some(Response {
+                        status: head.status,
+                        reason: head.reason,
+                        headers: head.headers,
+                        body: Bytes::new(),
+                        keep_alive: false,
+                    }))
+                }
+                Ok(None) if self.closed && self.pos < self.buf.len() => break Err(HttpError::Truncated),
+                Ok(None) => break Ok(None),
+                Err(e) => break Err(e),
+            }
+        };
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;

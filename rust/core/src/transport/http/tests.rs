@@ -637,3 +637,49 @@ fn no_panic_on_arbitrary_bytes() {
         }
     }
 }
+
+#[test]
+fn poll_head_reads_the_head_only_and_leaves_the_rest() {
+    // A refusal with a body, and a 2xx with no framing at all (the answer to a CONNECT): neither body is read.
+    let mut reader = ResponseReader::new(0);
+    reader.feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 5\r\n");
+    assert_eq!(reader.poll_head(), Ok(None));
+    reader.feed(b"\r\nhello");
+    let head = reader.poll_head().expect("valid").expect("whole");
+    assert_eq!(
+        (head.status, head.reason.as_str()),
+        (407, "Proxy Authentication Required")
+    );
+    assert_eq!(head.header("content-length"), Some("5"));
+    assert!(head.body.is_empty() && !head.keep_alive);
+    assert!(!reader.is_idle(), "the body stays unread");
+
+    let mut reader = ResponseReader::new(0);
+    reader.feed(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    reader.close();
+    let head = reader.poll_head().expect("valid").expect("whole");
+    assert_eq!(head.status, 200);
+    assert!(reader.is_idle());
+}
+
+#[test]
+fn poll_head_refuses_like_poll() {
+    let mut reader = ResponseReader::new(0);
+    reader.feed(b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n");
+    let refused = reader.poll_head();
+    assert!(matches!(refused, Err(HttpError::MalformedHead(_))), "{refused:?}");
+    assert_eq!(reader.poll_head(), refused, "sticky");
+
+    let mut reader = ResponseReader::new(0);
+    reader.feed(b"HTTP/1.1 200 OK\r\n");
+    reader.close();
+    assert_eq!(reader.poll_head(), Err(HttpError::Truncated));
+
+    let limits = ReaderLimits {
+        max_header_bytes: 32,
+        ..ReaderLimits::new(0)
+    };
+    let mut reader = ResponseReader::with_limits(limits);
+    reader.feed(b"HTTP/1.1 200 OK\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaa");
+    assert_eq!(reader.poll_head(), Err(HttpError::HeaderTooLarge { max: 32 }));
+}

@@ -1,11 +1,19 @@
 //! One keep-alive HTTP/1.1 connection of the polling transport: [`Connection`] dials when it has to (and again after
 //! a response that ends the connection), writes one request, and reads its response, all without blocking.
+//!
+//! # Idle connections the server closed
+//!
+//! Servers close keep-alive connections that stay idle (Node after 5 s, its `keepAliveTimeout`), and the `POST`
+//! connection is idle whenever the game sends nothing. Before a request reuses a connection, a read checks that
+//! the server has not closed it; and when a reused connection fails before any byte of the response came (the
+//! server closed it while the request was on its way), the request is sent once more on a new connection, as
+//! browsers and HTTP client libraries do.
 
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use crate::config::TlsConfig;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{ConnectFailure, HttpError, IoFailure, StreamError};
 use crate::transport::dial::{Dial, Progress};
 use crate::transport::http::{ReaderLimits, Response, ResponseReader};
@@ -57,11 +65,17 @@ pub(super) struct Connection {
     busy: bool,
     /// A failure to report from the next poll.
     failed: Option<RequestError>,
+    /// The request in flight, kept until its response begins, to send again on a new connection (see the module
+    /// documentation); `None` when it went on a new connection.
+    retry: Option<Vec<u8>>,
+    /// Where to dial: the server, with its TLS settings, through the proxy when there is one.
+    target: (Endpoint, TlsConfig, Option<Proxy>),
 }
 
 impl Connection {
-    /// A connection whose responses are read with `limits`; nothing is dialed before the first request.
-    pub(super) fn new(limits: ReaderLimits) -> Self {
+    /// A connection to `endpoint` (through `proxy`) whose responses are read with `limits`; nothing is dialed
+    /// before the first request.
+    pub(super) fn new(limits: ReaderLimits, endpoint: &Endpoint, tls: &TlsConfig, proxy: Option<&Proxy>) -> Self {
         Connection {
             socket: Socket::None,
             reader: ResponseReader::with_limits(limits),
@@ -70,6 +84,8 @@ impl Connection {
             written: 0,
             busy: false,
             failed: None,
+            retry: None,
+            target: (endpoint.clone(), tls.clone(), proxy.cloned()),
         }
     }
 
@@ -80,22 +96,34 @@ impl Connection {
 
     /// Sends `request` (bytes from [`write_request`](crate::transport::http::write_request)), dialing first when
     /// there is no connection. The connection must not be busy.
-    pub(super) fn start(&mut self, now: Instant, endpoint: &Endpoint, tls: &TlsConfig, request: Vec<u8>) {
+    pub(super) fn start(&mut self, now: Instant, request: Vec<u8>) {
         debug_assert!(!self.busy, "one request at a time");
+        if let Socket::Open(stream) = &mut self.socket {
+            if !still_open(stream) {
+                self.shut_down();
+            }
+        }
+        self.retry = matches!(self.socket, Socket::Open(_)).then(|| request.clone());
         self.out = request;
         self.written = 0;
         self.busy = true;
         if matches!(self.socket, Socket::None) {
-            self.reader = ResponseReader::with_limits(self.limits);
-            self.socket = match Dial::start(now, endpoint, tls) {
-                Ok(dial) => Socket::Dialing(Box::new(dial)),
-                // Reported by the next poll.
-                Err(why) => {
-                    self.failed = Some(RequestError::Connect(why));
-                    Socket::None
-                }
-            };
+            self.dial(now);
         }
+    }
+
+    /// Dials a new connection for the request in `out`.
+    fn dial(&mut self, now: Instant) {
+        self.reader = ResponseReader::with_limits(self.limits);
+        let (endpoint, tls, proxy) = &self.target;
+        self.socket = match Dial::start(now, endpoint, tls, proxy.as_ref()) {
+            Ok(dial) => Socket::Dialing(Box::new(dial)),
+            // Reported by the next poll.
+            Err(why) => {
+                self.failed = Some(RequestError::Connect(why));
+                Socket::None
+            }
+        };
     }
 
     /// Advances the request as far as it goes without blocking: the dial, the write, the read (until
@@ -112,9 +140,24 @@ impl Connection {
         if !self.busy {
             return Ok(None);
         }
-        match self.advance(now, read_deadline) {
+        let mut outcome = self.advance(now, read_deadline);
+        if outcome.is_err() && self.reader.is_idle() {
+            if let Some(request) = self.retry.take() {
+                // The server closed the reused connection before answering: once more, on a new one.
+                self.shut_down();
+                self.out = request;
+                self.written = 0;
+                self.dial(now);
+                outcome = self.advance(now, read_deadline);
+            }
+        }
+        if !self.reader.is_idle() {
+            self.retry = None;
+        }
+        match outcome {
             Ok(Some(response)) => {
                 self.busy = false;
+                self.retry = None;
                 if !response.keep_alive {
                     self.shut_down();
                 }
@@ -184,6 +227,7 @@ impl Connection {
     /// Drops the connection and the request in flight.
     pub(super) fn abandon(&mut self) {
         self.busy = false;
+        self.retry = None;
         self.out = Vec::new();
         self.written = 0;
         self.shut_down();
@@ -195,6 +239,14 @@ impl Connection {
         }
         self.socket = Socket::None;
     }
+}
+
+/// Whether an idle keep-alive connection can take another request: the server has not closed it (nor sent anything,
+/// which would be out of turn).
+fn still_open(stream: &mut Stream) -> bool {
+    stream.read_until(None);
+    let mut byte = [0u8; 1];
+    matches!(stream.read(&mut byte), Err(e) if would_block(&e))
 }
 
 fn would_block(e: &io::Error) -> bool {

@@ -31,9 +31,9 @@ use std::time::Instant;
 use crate::codec::engineio::{self, EnginePacket};
 use crate::codec::polling::{self, PayloadBatcher};
 use crate::codec::raw::RawPacket;
-use crate::config::{ClientConfig, TlsConfig, TransportKind};
-use crate::endpoint::Endpoint;
-use crate::error::{body_excerpt, ConnectFailure, PollingFailure, StreamError, TransportEnd};
+use crate::config::{ClientConfig, TransportKind};
+use crate::endpoint::{Endpoint, Proxy};
+use crate::error::{body_excerpt, ConnectFailure, PollingFailure, ProxyFailure, StreamError, TransportEnd};
 use crate::transport::http::cookies::CookieJar;
 use crate::transport::http::{write_request, Method, ReaderLimits, Response};
 use crate::transport::{Connector, Transport, TransportEvent, READ_TIME_PER_POLL};
@@ -72,7 +72,6 @@ enum State {
 /// An Engine.IO connection over HTTP long-polling. See the [module documentation](self).
 pub struct PollingTransport {
     endpoint: Endpoint,
-    tls: TlsConfig,
     extra_headers: Vec<(String, String)>,
     cookies: CookieJar,
     state: State,
@@ -110,14 +109,19 @@ impl PollingTransport {
         // A payload carries many packets, binary ones in base64 (4/3 of their size).
         let max_body = max_message.saturating_add(max_message / 3).saturating_add(64 << 10);
         let limits = ReaderLimits::new(max_body);
+        let proxy = config.proxy_url.as_deref().map(Proxy::parse).transpose();
+        let (proxy, proxy_error) = match proxy {
+            Ok(proxy) => (proxy, None),
+            Err(e) => (None, Some(ConnectFailure::Proxy(ProxyFailure::InvalidUrl(e)))),
+        };
+        let proxy = proxy.as_ref();
         let mut transport = PollingTransport {
             endpoint: endpoint.clone(),
-            tls: config.tls.clone(),
             extra_headers: config.extra_headers.clone(),
             cookies,
             state: State::Handshaking,
-            get: Connection::new(limits),
-            post: Connection::new(limits),
+            get: Connection::new(limits, endpoint, &config.tls, proxy),
+            post: Connection::new(limits, endpoint, &config.tls, proxy),
             sid: None,
             max_payload: DEFAULT_MAX_PAYLOAD,
             upgrades: Vec::new(),
@@ -132,7 +136,10 @@ impl PollingTransport {
             paused: false,
             read_deadline: None,
         };
-        transport.start_get(now);
+        match proxy_error {
+            Some(why) => transport.fail(TransportEnd::ConnectFailed(why)),
+            None => transport.start_get(now),
+        }
         transport
     }
 
@@ -215,7 +222,7 @@ impl PollingTransport {
 
     fn start_get(&mut self, now: Instant) {
         match self.request(now, Method::Get, &[]) {
-            Ok(request) => self.get.start(now, &self.endpoint, &self.tls, request),
+            Ok(request) => self.get.start(now, request),
             Err(why) => self.fail(TransportEnd::Error(why)),
         }
     }
@@ -242,7 +249,7 @@ impl PollingTransport {
             return;
         };
         match self.request(now, Method::Post, &body) {
-            Ok(request) => self.post.start(now, &self.endpoint, &self.tls, request),
+            Ok(request) => self.post.start(now, request),
             Err(why) => self.fail(TransportEnd::Error(why)),
         }
     }

@@ -44,8 +44,8 @@ use tungstenite::{Message, WebSocket};
 
 use crate::codec::raw::RawPacket;
 use crate::config::{ClientConfig, TlsConfig, TransportKind};
-use crate::endpoint::Endpoint;
-use crate::error::{StreamError, TransportEnd};
+use crate::endpoint::{Endpoint, Proxy};
+use crate::error::{ConnectFailure, ProxyFailure, StreamError, TransportEnd};
 use crate::transport::dial::Progress;
 use crate::transport::stream::Stream;
 use crate::transport::{Connector, Transport, TransportEvent, READ_TIME_PER_POLL};
@@ -70,7 +70,7 @@ enum State {
     Done,
 }
 
-/// Opens [`WebSocketTransport`]s, with the TLS settings and the message cap of the client's config.
+/// Opens [`WebSocketTransport`]s, with the TLS settings, the proxy and the message cap of the client's config.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WebSocketConnector;
 
@@ -100,11 +100,31 @@ impl WebSocketTransport {
     /// [`TransportEvent::Connected`] or [`TransportEnd::ConnectFailed`]. `tls` only matters for `wss://`.
     /// Incoming messages larger than `max_message_bytes` close the connection.
     pub fn connect(now: Instant, endpoint: &Endpoint, tls: &TlsConfig, max_message_bytes: usize) -> WebSocketTransport {
-        Self::start(now, endpoint, endpoint.ws_url(), tls, max_message_bytes, &[])
+        Self::start(now, endpoint, endpoint.ws_url(), tls, Ok(None), max_message_bytes, &[])
+    }
+
+    /// [`connect`](Self::connect) through the HTTP `proxy` (a `CONNECT` tunnel).
+    pub fn connect_through(
+        now: Instant,
+        endpoint: &Endpoint,
+        tls: &TlsConfig,
+        proxy: &Proxy,
+        max_message_bytes: usize,
+    ) -> WebSocketTransport {
+        Self::start(
+            now,
+            endpoint,
+            endpoint.ws_url(),
+            tls,
+            Ok(Some(proxy)),
+            max_message_bytes,
+            &[],
+        )
     }
 
     /// Starts connecting to `url` (the endpoint's WebSocket URL, or the upgrade's with a `sid`) with the settings of
-    /// `config` and `headers` added to the upgrade request, and returns at once.
+    /// `config` (TLS, message cap, `proxy_url`) and `headers` added to the upgrade request, and returns at once. An
+    /// invalid `proxy_url` is reported by the first `poll`.
     pub fn open(
         now: Instant,
         endpoint: &Endpoint,
@@ -112,21 +132,27 @@ impl WebSocketTransport {
         config: &ClientConfig,
         headers: &[(String, String)],
     ) -> WebSocketTransport {
+        let proxy = config.proxy_url.as_deref().map(Proxy::parse).transpose();
+        let proxy = proxy.map_err(|e| ConnectFailure::Proxy(ProxyFailure::InvalidUrl(e)));
+        let max = config.limits.max_message_bytes;
         Self::start(
             now,
             endpoint,
             url,
             &config.tls,
-            config.limits.max_message_bytes,
+            proxy.as_ref().map(Option::as_ref),
+            max,
             headers,
         )
     }
 
+    /// Starts connecting, through `proxy` when given; a `proxy` that is an error is reported by the first `poll`.
     fn start(
         now: Instant,
         endpoint: &Endpoint,
         url: &str,
         tls: &TlsConfig,
+        proxy: Result<Option<&Proxy>, &ConnectFailure>,
         max_message_bytes: usize,
         headers: &[(String, String)],
     ) -> WebSocketTransport {
@@ -137,7 +163,10 @@ impl WebSocketTransport {
             .max_write_buffer_size(write_limit)
             .read_buffer_size(READ_CHUNK);
 
-        let state = match Opening::start(now, endpoint, url, tls, ws_config, headers) {
+        let opening = proxy
+            .map_err(Clone::clone)
+            .and_then(|proxy| Opening::start(now, endpoint, url, tls, proxy, ws_config, headers));
+        let state = match opening {
             Ok(opening) => State::Connecting(Box::new(opening)),
             Err(why) => State::Failed(TransportEnd::ConnectFailed(why)),
         };
