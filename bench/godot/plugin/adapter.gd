@@ -118,9 +118,13 @@ func wants_upgrade() -> bool:
 	return transports.size() > 1 and transports[0] == "polling" and transports.has("websocket")
 
 
-## The transport in use, for the RESULT lines: "websocket" after an upgrade, else the first of the list (the
-## default list starts with "websocket").
+## The transport in use, for the RESULT lines: SocketIOClient.get_transport() where the build has it; else
+## "websocket" after an upgrade, else the first of the list (the default list starts with "websocket").
 func transport_name() -> String:
+	if client.has_method("get_transport"):
+		var now: String = client.get_transport()
+		if now != "":
+			return now
 	if upgraded or transports.is_empty():
 		return "websocket"
 	return transports[0]
