@@ -3,7 +3,8 @@ extends Control
 ##
 ## It connects to the server (SOCKETIO_DEMO_URL, or `--url=ws://host:port` after `--` on the command line; default
 ## ws://127.0.0.1:3000) over the transports of SOCKETIO_DEMO_TRANSPORTS or `--transports=polling,websocket`
-## (default: the client's own, websocket then polling), with a header and a query parameter the server echoes back
+## (default: the client's own, websocket then polling), through the HTTP proxy of SOCKETIO_DEMO_PROXY or
+## `--proxy=http://host:port` if given, with a header and a query parameter the server echoes back
 ## in its welcome, joins the "/chat" namespace and prints the traffic. With a window you can type lines;
 ## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, has the server drop the
 ## connection, checks that /chat is rejoined by itself and that a line sent then comes back exactly once (handlers
@@ -38,11 +39,14 @@ func _ready() -> void:
 
 	socketio.transport_upgraded.connect(func(transport): _say("upgraded to %s" % transport))
 
-	# Connection options, socket.io-client's `transports`, `extraHeaders` and `query`; they apply to the next
-	# connect_to_url(). (socketio.proxy_url = "http://proxy.example:3128" would name an HTTP proxy.)
+	# Connection options, socket.io-client's `transports`, `extraHeaders` and `query`, and an HTTP proxy; they apply
+	# to the next connect_to_url().
 	var transports := _option("transports")
 	if transports != "":
 		socketio.transports = PackedStringArray(transports.split(","))
+	var proxy := _option("proxy")  # e.g. http://proxy.example:3128 or http://user:password@proxy.example:3128
+	if proxy != "":
+		socketio.proxy_url = proxy
 	socketio.extra_headers = {"X-Client": "godot-demo"}
 	socketio.query = {"room": "lobby", "version": 1}
 

@@ -38,7 +38,7 @@ func test_connect_signals_and_state() -> void:
 	check(eio_sid != sid, "the Engine.IO session id differs from the Socket.IO one")
 	if welcome.size() > 0:
 		check_eq(welcome[0], [{"sid": sid, "nsp": "/", "auth": {}, "recovered": false, "query": {}, "headers": {},
-				"transport": "websocket"}], "the welcome event's data")
+				"transport": "websocket", "server": "node"}], "the welcome event's data")
 
 
 func test_auth_of_main_namespace() -> void:

@@ -396,7 +396,7 @@ func test_chat_broadcast() -> void:
 	chat.emit("chat", ["hello ✓"])
 	await wait_for(lines, "chat broadcast")
 	if lines.size() > 0:
-		check_eq(lines[0], [{"from": chat.get_session_id(), "text": "hello ✓"}], "the broadcast names us")
+		check_eq(lines[0], [{"from": chat.get_session_id(), "text": "hello ✓", "server": "node"}], "the broadcast names us")
 
 
 ## Connects with the limit `property` = `value`, has the server send what exceeds it (event `event`, `data`), and
