@@ -186,3 +186,22 @@ func test_awaiting_object_freed() -> void:
 	await wait_for(log, "the live node's request")
 	check_eq(log, [["from a freed node"], &"alive"], "the live node resumed with the answer")
 	alive.free()
+
+
+func test_request_objects_are_released() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var answered := ns.request("ack", [1])
+	var timed_out := ns.request("no_ack", [], 0.2)
+	var closed := ns.request("no_ack", [], 30.0)
+	var refused := ns.request("")
+	expect_error("request(\"\"): the event name is empty")
+	var ids := [answered, timed_out, closed, refused].map(func(s: Signal): return s.get_object().get_instance_id())
+	check(ids.all(func(id): return is_instance_id_valid(id)), "the client keeps pending requests alive")
+	check_eq(answered.get_object().get_class(), "SocketIORequest", "the signal belongs to a SocketIORequest")
+	await settle(0.5)
+	check_eq(ids.map(func(id): return is_instance_id_valid(id)), [false, false, true, false],
+			"answered, timed out and refused requests are released once completed")
+	client.close()
+	check(not is_instance_id_valid(ids[2]), "close() releases the request it completes")
