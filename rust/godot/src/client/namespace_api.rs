@@ -80,7 +80,8 @@ impl SocketIONamespace {
     ///
     /// [param callback] may also take two parameters, socket.io-client's style [code]func(err, response)[/code]:
     /// [code](null, answer)[/code] when answered, [code]("timeout", [])[/code] otherwise; or none at all. A callback
-    /// with more parameters is refused with an error and nothing is sent.
+    /// with more parameters is refused with an error and nothing is sent. [method request] is the same without a
+    /// callback: it returns a [Signal] to [code]await[/code] for the answer.
     #[func(gd_self)]
     fn emit_with_ack(
         this: Gd<Self>,
