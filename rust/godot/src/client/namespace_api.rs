@@ -103,8 +103,8 @@ impl SocketIONamespace {
     /// Emits [param event] with [param data] and returns a [Signal] to [code]await[/code] for the server's
     /// acknowledgement: [method emit_with_ack] without a callback. The awaited value is the [Array] its callback
     /// would receive: the server's answer, or [code]["timeout"][/code] when no answer came within [param timeout]
-    /// seconds, the namespace disconnected first, or the client was closed ([code]SocketIOClient.close()[/code]
-    /// completes every pending request before it returns).
+    /// seconds, the namespace disconnected first, the client was closed ([code]SocketIOClient.close()[/code]
+    /// completes every pending request before it returns), or the game is exiting (the scene tree's exit).
     /// [codeblock]
     /// var reply: Array = await ns.request("get_user", [42])
     /// if reply == ["timeout"]:
