@@ -51,7 +51,9 @@ fn live_clients() -> Vec<Gd<SocketIOClient>> {
 pub(crate) fn shutdown_all() {
     for mut client in live_clients() {
         let guard = client.clone();
-        guarded(&guard, "SocketIOClient (exit)", (), || SocketIOClient::shutdown(&mut client));
+        guarded(&guard, "SocketIOClient (exit)", (), || {
+            SocketIOClient::shutdown(&mut client)
+        });
     }
     let hook = EXIT_HOOK.with(|hook| hook.borrow_mut().take());
     if let Some((root_id, callable)) = hook {

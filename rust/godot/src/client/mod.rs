@@ -1,4 +1,4 @@
-//! `SocketIOClient`: the client GDScript talks to, as the engine singleton or as clients of its own (`new()`).
+//! `SocketIOClient`: the client GDScript talks to, the shared one of `get_singleton()` or clients of its own (`new()`).
 //!
 //! This file declares the class: its fields, its signals, and its properties, whose getters and setters go straight
 //! to the core's settings ([`properties`] converts and checks). The rest of it is split by concern:
@@ -60,9 +60,11 @@ use crate::signals::ClientSignal;
 /// connection (the server sees the client disconnect, as after [method close]) without emitting any signal, drops
 /// the events not yet dispatched, and releases its handlers, callbacks and namespace handles: a handle kept by a
 /// script then reports [code]STATE_DISCONNECTED[/code], and its commands report an error saying the client was
-/// freed. A handler or callback of the client may free it (the rest of that dispatch is skipped). From a receiver of
-/// the client's own signals ([signal connected], …), free it with [code]free.call_deferred()[/code] instead, as
-/// for any [Object] freed while it emits a signal. A client never freed is shut down with the singleton when the
+/// freed. A handler or callback of the client may free it: the rest of that dispatch is skipped. But Godot refuses
+/// (in debug builds) to free an object while a script's call to one of its methods runs ("Attempted to free a
+/// locked object"), and forbids freeing one while it emits a signal: from a handler run by this client's
+/// [method poll] (or [method close], [method connect_to_url]), and from a receiver of its own signals
+/// ([signal connected], …), free it with [code]free.call_deferred()[/code]. A client never freed is shut down with the singleton when the
 /// scene tree exits (its handlers and signal connections released) and freed when the extension unloads.
 /// [codeblock]
 /// var player2 := SocketIOClient.new()
