@@ -67,6 +67,10 @@ pub fn guarded<C: Recover, R>(client: &Gd<C>, what: impl fmt::Display, fallback:
                 panic_message(payload.as_ref())
             );
             let mut client = client.clone();
+            if !client.is_instance_valid() {
+                // Freed meanwhile: it let go of everything already.
+                return fallback;
+            }
             // The panic unwound through our own borrows, which released them. Should the client still be borrowed
             // further up the stack, `bind_mut` panics: that is caught too and the reset is skipped.
             let reset = catch_unwind(AssertUnwindSafe(|| client.bind_mut().reset_after_panic()));

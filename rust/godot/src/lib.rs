@@ -1,9 +1,9 @@
 //! Socket.IO v5 client for Godot 4, as a GDExtension.
 //!
-//! GDScript sees two classes: the engine singleton [`client::SocketIOClient`] and [`namespace::SocketIONamespace`]
-//! handles. The protocol work is done by `socketio-core`; this crate converts Variants, turns the core's events into
-//! signals and Callable calls without holding a borrow of any object while GDScript runs, and words the core's
-//! refusals for GDScript. Every check, limit and default is the core's (`socketio_core::check`,
+//! GDScript sees two classes: [`client::SocketIOClient`] (the shared client of `get_singleton()`, and clients of their
+//! own made with `SocketIOClient.new()`) and [`namespace::SocketIONamespace`] handles. The protocol work is done by
+//! `socketio-core`; this crate converts Variants, turns the core's events into signals and Callable calls without
+//! holding a borrow of any object while GDScript runs, and words the core's refusals for GDScript. Every check, limit and default is the core's (`socketio_core::check`,
 //! `ClientConfig::default()`): the properties read and write the core's settings in place.
 //!
 //! # Layout
@@ -11,7 +11,7 @@
 //! - [`client`]: the `SocketIOClient` class. `mod.rs` declares it (fields, signals, properties), `properties.rs`
 //!   maps each property onto the core's `ClientConfig`, `api.rs` holds the GDScript methods and `commands.rs` what
 //!   they do, `namespace_api.rs` the methods of `SocketIONamespace` (each forwards to a command for its path), and
-//!   `hooks.rs` the end-of-frame flush and the shutdown at exit.
+//!   `hooks.rs` the end-of-frame flush, the list of live clients and their shutdown at exit.
 //! - [`namespace`]: the `SocketIONamespace` handle (its path, its client, why it was let go of) and its signals.
 //! - [`request`]: `SocketIONamespace.request()`'s `SocketIORequest`, an ack callback whose answer is awaited (a third
 //!   class GDScript sees, only as the object of the Signal `request()` returns).
@@ -47,7 +47,6 @@ mod tls;
 mod entry {
     use godot::builtin::{Callable, Variant};
     use godot::init::{gdextension, ExtensionLibrary, InitStage};
-    use godot::obj::Singleton;
 
     use crate::client::SocketIOClient;
     use crate::enums;
@@ -63,17 +62,15 @@ mod entry {
             // Godot loads extensions on its main thread.
             crate::guard::mark_main_thread();
             if stage == InitStage::Scene {
-                // The classes (and the singleton) are registered by now; their `ConnectionState` enums are added by
+                // The classes are registered by now; their `ConnectionState` enums are added by
                 // hand, gdext having no macro for class-level enums.
                 enums::register_enum::<SocketIOClient>();
                 enums::register_enum::<SocketIONamespace>();
-                // There is no scene tree yet: hook the client's shutdown to its exit during the first frame, so that
-                // whatever scripts connect to the singleton's signals is released before GDScript shuts down,
-                // even when no method of the client is ever called.
+                // There is no scene tree yet: hook the shutdown of every client to its exit during the first frame, so
+                // that whatever scripts connect to the clients' signals is released before GDScript shuts down, even
+                // when no method of a client is ever called.
                 let install = Callable::from_fn("socketio_install_exit_hook", |_args: &[&Variant]| {
-                    if godot::init::is_singleton_available::<SocketIOClient>() {
-                        SocketIOClient::singleton().bind_mut().install_exit_hook();
-                    }
+                    crate::client::install_exit_hook();
                     Variant::nil()
                 });
                 install.call_deferred(&[]);
@@ -81,11 +78,13 @@ mod entry {
         }
 
         fn on_stage_deinit(stage: InitStage) {
-            if stage == InitStage::Scene && godot::init::is_singleton_available::<SocketIOClient>() {
-                // Runs before gdext unregisters and frees the singleton: release handlers, callbacks and namespace
-                // handles while everything they refer to still exists.
-                let mut client = SocketIOClient::singleton();
-                SocketIOClient::shutdown(&mut client);
+            if stage == InitStage::Scene {
+                // Runs before gdext unregisters the classes: release the handlers, callbacks and namespace handles
+                // of every client while everything they refer to still exists (should the exit hook not have run),
+                // then free the clients: the shared one, and those made with SocketIOClient.new() that no script
+                // freed.
+                crate::client::shutdown_all();
+                crate::client::free_all();
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `SocketIONamespace`: one namespace of the connection, as GDScript sees it.
 //!
 //! The object is a thin handle (its path and the client's instance id). Everything mutable (handlers, pending
-//! callbacks, the core's state) lives in the `SocketIOClient` singleton. This file declares the class, its signals
+//! callbacks, the core's state) lives in its `SocketIOClient`. This file declares the class, its signals
 //! and what the client and the dispatcher need of a handle; the methods that ask the client something (connect,
 //! emit, handlers, state) are in `client/namespace_api.rs`, so that this module depends on nothing of the client.
 //!
@@ -63,6 +63,8 @@ pub enum Detached {
     Closed,
     /// Removed by `SocketIOClient.remove_namespace()`.
     Removed,
+    /// Its client was freed.
+    Freed,
 }
 
 #[godot_api]

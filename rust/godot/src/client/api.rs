@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use godot::builtin::GString;
 use godot::global::{godot_error, Error};
-use godot::obj::{Gd, Singleton, WithBaseField};
+use godot::obj::{Gd, WithBaseField};
 use godot::prelude::godot_api;
 use socketio_core::{ConnectionState, TransportKind};
 
@@ -19,10 +19,11 @@ use crate::namespace::SocketIONamespace;
 
 #[godot_api(secondary)]
 impl SocketIOClient {
-    /// Returns the [code]SocketIOClient[/code] singleton.
+    /// Returns the [code]SocketIOClient[/code] singleton: always the same shared client, unlike
+    /// [code]SocketIOClient.new()[/code], which makes a client of its own (see the class description).
     #[func]
     fn get_singleton() -> Gd<SocketIOClient> {
-        <SocketIOClient as Singleton>::singleton()
+        super::hooks::singleton()
     }
 
     /// Closes the connection ([code]"io client disconnect"[/code]); no reconnection follows. Before this method
@@ -98,8 +99,8 @@ impl SocketIOClient {
                 return None;
             }
             let created = {
+                super::hooks::install_exit_hook();
                 let mut c = this.bind_mut();
-                c.install_exit_hook();
                 let id = c.base().instance_id();
                 match c.registry.core.add_namespace(&path) {
                     Ok(()) => Ok(c.registry.ensure_namespace(&path, id)),

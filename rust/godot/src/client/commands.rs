@@ -118,8 +118,11 @@ impl SocketIOClient {
     pub(super) fn close_now(this: &mut Gd<Self>) {
         let closed = this.bind_mut().registry.begin_close(Instant::now());
         dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
-        let leftovers = this.bind_mut().registry.forget(closed);
-        drop(leftovers);
+        // A handler of those final events may have freed the client, which let go of everything already.
+        if this.is_instance_valid() {
+            let leftovers = this.bind_mut().registry.forget(closed);
+            drop(leftovers);
+        }
     }
 
     /// `remove_namespace()` without the panic guard: the namespace's final events are dispatched, then its handle is
@@ -136,8 +139,10 @@ impl SocketIOClient {
             return Error::ERR_DOES_NOT_EXIST;
         };
         dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
-        let leftovers = this.bind_mut().registry.forget_removed(removed);
-        drop(leftovers);
+        if this.is_instance_valid() {
+            let leftovers = this.bind_mut().registry.forget_removed(removed);
+            drop(leftovers);
+        }
         Error::OK
     }
 
@@ -189,9 +194,13 @@ impl SocketIOClient {
             dispatch::run(this, Instant::now() + dispatch::CONVERT_TIME_PER_POLL);
         }
 
+        if !this.is_instance_valid() {
+            // A handler of those final events freed the client.
+            return Error::ERR_UNAVAILABLE;
+        }
         let result = {
+            super::hooks::install_exit_hook();
             let mut c = this.bind_mut();
-            c.install_exit_hook();
             let id = c.base().instance_id();
             let registry = &mut c.registry;
             registry.core.config_mut().tls = tls;

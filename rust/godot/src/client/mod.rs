@@ -1,4 +1,4 @@
-//! `SocketIOClient`: the engine singleton GDScript talks to.
+//! `SocketIOClient`: the client GDScript talks to, the shared one of `get_singleton()` or clients of its own (`new()`).
 //!
 //! This file declares the class: its fields, its signals, and its properties, whose getters and setters go straight
 //! to the core's settings ([`properties`] converts and checks). The rest of it is split by concern:
@@ -15,10 +15,13 @@ mod hooks;
 mod namespace_api;
 mod properties;
 
+pub(crate) use hooks::{free_all, install_exit_hook, shutdown_all};
+
 use godot::builtin::{Callable, GString, PackedStringArray, VarDictionary};
-use godot::classes::Object;
+use godot::classes::notify::ObjectNotification;
+use godot::classes::{IObject, Object};
 use godot::global::godot_error;
-use godot::obj::{Base, Gd, InstanceId};
+use godot::obj::{Base, Gd};
 use godot::prelude::{godot_api, GodotClass, PhantomVar};
 use socketio_core::ClientConfig;
 
@@ -28,8 +31,7 @@ use crate::signals::ClientSignal;
 
 /// Socket.IO v5 protocol client for real-time bidirectional communication.
 ///
-/// [code]SocketIOClient[/code] is an engine singleton ([code]SocketIOClient.get_singleton()[/code]) holding one
-/// connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]) or
+/// [code]SocketIOClient[/code] holds one connection to a Socket.IO v4+ server (protocol v5) over WebSocket ([code]ws://[/code] or [code]wss://[/code]) or
 /// HTTP long-polling ([member transports]), multiplexing any number of namespaces ([SocketIONamespace]). It handles Engine.IO and Socket.IO packet
 /// encoding, binary attachments, acknowledgements with timeouts, heartbeats and automatic reconnection.
 ///
@@ -48,6 +50,33 @@ use crate::signals::ClientSignal;
 ///     socketio.poll()
 /// [/codeblock]
 ///
+/// [b]Singleton or clients of your own.[/b] [method get_singleton] always returns the same shared client, made by its
+/// first call and freed at exit (it is not registered with [method Engine.register_singleton]: GDScript could not
+/// call [code]new()[/code] on the class then). [code]SocketIOClient.new()[/code] makes another client, independent of
+/// it and of every other: its own connection, namespaces, signals, settings and send buffers, with the whole API of
+/// the singleton (a game may talk to two servers at once, or simulate several players). Each client must be polled:
+/// call [method poll] on every client you made, as on the singleton. A client made with [code]new()[/code] is an
+/// [Object], not a [RefCounted]: free it with [method Object.free] when done. Freeing a connected client closes its
+/// connection (the server sees the client disconnect, as after [method close]) without emitting any signal, drops
+/// the events not yet dispatched, and releases its handlers, callbacks and namespace handles: a handle kept by a
+/// script then reports [code]STATE_DISCONNECTED[/code], and its commands report an error saying the client was
+/// freed. A handler or callback of the client may free it: the rest of that dispatch is skipped. But Godot refuses
+/// (in debug builds) to free an object while a script's call to one of its methods runs ("Attempted to free a
+/// locked object"), and forbids freeing one while it emits a signal: from a handler run by this client's
+/// [method poll] (or [method close], [method connect_to_url]), and from a receiver of its own signals
+/// ([signal connected], …), free it with [code]free.call_deferred()[/code]. A client never freed is shut down with the singleton when the
+/// scene tree exits (its handlers and signal connections released) and freed when the extension unloads.
+/// [codeblock]
+/// var player2 := SocketIOClient.new()
+/// player2.connect_to_url("ws://localhost:3000", {"token": "player 2"})
+///
+/// func _process(_delta):
+///     player2.poll()
+///
+/// func _exit_tree():
+///     player2.free()
+/// [/codeblock]
+///
 /// Namespace handles ([SocketIONamespace]) and the handlers registered on them with [code]on()[/code] survive
 /// automatic reconnections and [method connect_to_url] (which closes the previous connection first). Only
 /// [method close] forgets them, and [method remove_namespace] one of them. Namespaces cost nothing per call however
@@ -64,12 +93,10 @@ use crate::signals::ClientSignal;
 /// [code]STATE_CONNECTING[/code] = 1 (connecting, or waiting to reconnect), [code]STATE_CONNECTED[/code] = 2
 /// (connected).
 #[derive(GodotClass)]
-#[class(init, singleton)]
+#[class(tool, base = Object)]
 pub struct SocketIOClient {
     base: Base<Object>,
     registry: Registry,
-    /// The exit hook (on the scene tree's root) once installed: `(root id, callable)`.
-    exit_hook: Option<(InstanceId, Callable)>,
     /// A deferred flush (see [`Self::queue_flush`]) is queued for the end of this frame.
     flush_queued: bool,
     /// That flush, made by the first one queued and reused every frame after.
@@ -485,6 +512,43 @@ impl SocketIOClient {
     #[func]
     fn set_path(&mut self, value: GString) {
         self.set_property("SocketIOClient.set_path", value.to_string(), properties::set_path);
+    }
+}
+
+#[godot_api]
+impl IObject for SocketIOClient {
+    /// The singleton, or a client of its own (`SocketIOClient.new()`): not connected, default settings, listed for
+    /// the exit hook ([`hooks`]).
+    fn init(base: Base<Object>) -> Self {
+        hooks::register(base.to_init_gd().instance_id());
+        SocketIOClient {
+            base,
+            registry: Registry::new(),
+            flush_queued: false,
+            flush_call: None,
+            reconnection: PhantomVar::default(),
+            reconnection_attempts: PhantomVar::default(),
+            reconnection_delay: PhantomVar::default(),
+            reconnection_delay_max: PhantomVar::default(),
+            randomization_factor: PhantomVar::default(),
+            path: PhantomVar::default(),
+            max_message_size: PhantomVar::default(),
+            max_attachments: PhantomVar::default(),
+            max_nesting_depth: PhantomVar::default(),
+            send_buffer_max_packets: PhantomVar::default(),
+            send_buffer_max_bytes: PhantomVar::default(),
+            connect_timeout: PhantomVar::default(),
+            transports: PhantomVar::default(),
+            extra_headers: PhantomVar::default(),
+            query: PhantomVar::default(),
+            proxy_url: PhantomVar::default(),
+        }
+    }
+
+    fn on_notification(&mut self, what: ObjectNotification) {
+        if what == ObjectNotification::PREDELETE {
+            self.on_predelete();
+        }
     }
 }
 

@@ -239,12 +239,23 @@ impl Handle {
         }
         let Ok(mut client) = Gd::<SocketIOClient>::try_from_instance_id(self.client) else {
             if !quiet {
-                godot_error!("SocketIONamespace.{method}: the SocketIOClient no longer exists");
+                godot_error!(
+                    "SocketIONamespace.{method}: the SocketIOClient of namespace \"{}\" was freed; this handle no \
+                     longer works",
+                    self.path
+                );
             }
             return fallback;
         };
         if !client.bind().is_attached(&self.path, self.object) {
             if quiet {
+            } else if self.detached == Detached::Freed {
+                // Being freed (a script running from its PREDELETE): the same as once it is gone.
+                godot_error!(
+                    "SocketIONamespace.{method}: the SocketIOClient of namespace \"{}\" was freed; this handle no \
+                     longer works",
+                    self.path
+                );
             } else if self.detached == Detached::Removed {
                 godot_error!(
                     "SocketIONamespace.{method}: namespace \"{}\" was removed with SocketIOClient.remove_namespace(); \

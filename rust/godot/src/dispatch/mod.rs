@@ -1,6 +1,6 @@
 //! The client's state that GDScript never sees directly, and borrow-free dispatch of the core's events.
 //!
-//! [`Registry`] lives inside the `SocketIOClient` singleton: the core `Client` (whose events are dispatched straight
+//! [`Registry`] lives inside each `SocketIOClient`: the core `Client` (whose events are dispatched straight
 //! from its queue), the namespace handles with their handlers, and the callbacks of `emit_with_ack`.
 //!
 //! Dispatch ([`run`]) pops one event at a time from the core while the client is borrowed, turns it into a list of
@@ -52,17 +52,24 @@ pub const CONVERT_TIME_PER_POLL: Duration = Duration::from_millis(4);
 
 /// Dispatches queued events until the queue is empty or the time to build payloads (until `deadline`) is up,
 /// holding no borrow while actions run.
+///
+/// Any action may free the client (a handler calling `free()` on it): the loop checks that it still exists before
+/// each action and each event, and stops when it does not (the actions left are dropped: the client let go of
+/// everything when it was freed, and no signal of it may be emitted any more).
 pub fn run<O: Owner>(client: &Gd<O>, deadline: Instant) {
     let mut gd = client.clone();
     let id = gd.instance_id();
     // Made once per run rather than once per event.
     let mut event_received: Option<StringName> = None;
-    loop {
+    while gd.is_instance_valid() {
         let next = { gd.bind_mut().registry_mut().next_actions::<O>(id, deadline) };
         let Next::Actions(actions) = next else {
             break;
         };
         for action in actions {
+            if !gd.is_instance_valid() {
+                return;
+            }
             perform(&gd, action, &mut event_received);
         }
     }

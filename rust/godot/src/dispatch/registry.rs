@@ -259,13 +259,14 @@ impl Registry {
         ToRelease::new(self.acks.drain().map(|(_, (_, cb))| cb).collect(), Vec::new())
     }
 
-    /// Closes without telling anyone and lets go of every handler, callback and namespace handle (exit time).
-    pub fn shutdown(&mut self) -> ToRelease {
+    /// Closes without telling anyone and lets go of every handler, callback and namespace handle (exit time, or
+    /// the client being freed: `why` tells the handles).
+    pub fn shutdown(&mut self, why: Detached) -> ToRelease {
         self.core.close(std::time::Instant::now());
         while self.core.poll_event().is_some() {}
         self.building = None;
         let entries = std::mem::take(&mut self.namespaces);
-        self.retire(self.epoch, entries, Detached::Closed);
+        self.retire(self.epoch, entries, why);
         self.epoch += 1;
         self.forget(u64::MAX)
     }
