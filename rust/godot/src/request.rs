@@ -106,8 +106,9 @@ impl SocketIORequest {
     }
 }
 
-/// Owns a request for as long as its callback exists; completes it with `["timeout"]` when the callback is released
-/// without having been called (unless the game is exiting: there is no main loop left to resume anything).
+/// Owns a request for as long as its callback exists; completes it with `["timeout"]`, at the end of the frame, when
+/// the callback is released without having been called (unless the game is exiting: there is no main loop left to
+/// resume anything).
 struct Keep(Option<Gd<SocketIORequest>>);
 
 impl Drop for Keep {
@@ -120,7 +121,13 @@ impl Drop for Keep {
             r.armed.get() && !r.done.get()
         };
         if pending && Engine::singleton().get_main_loop().is_some() {
-            SocketIORequest::finish(&request, timeout_reply());
+            // Deferred: the callback may be released while its client is borrowed (a client being freed lets go of
+            // its acks from its own notification), and the awaiting script must not resume inside that.
+            Callable::from_fn("socketio_request_released", move |_args: &[&Variant]| {
+                SocketIORequest::finish(&request, timeout_reply());
+                Variant::nil()
+            })
+            .call_deferred(&[]);
         }
     }
 }

@@ -296,3 +296,23 @@ func test_forgotten_client_is_released_at_exit() -> void:
 		forgotten.poll()
 		await get_tree().process_frame
 	check(not connected.is_empty(), "the client that is never freed connected")
+
+
+func test_free_completes_pending_requests() -> void:
+	if server_url() == "":
+		return
+	var c := _new_client()
+	var got := await _connect(c, {"who": "requester"})
+	var ns: SocketIONamespace = got[0]
+	if ns == null:
+		return
+	var replies: Array = []
+	var waiter := func() -> void:
+		var reply: Array = await ns.request("no_ack", [], 30.0)
+		replies.append(reply)
+	waiter.call()
+	await settle(0.1)
+	c.free()
+	check_eq(replies, [], "not resumed inside free()")
+	await settle(0.1)
+	check_eq(replies, [["timeout"]], "a request pending on a freed client completes with [\"timeout\"] after it")
