@@ -64,7 +64,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Adds `other`'s figures to these (for a sum over clients); the round trip is `other`'s when it has one.
+    /// Adds `other`'s figures to these (for a sum over clients); the round trip is the longer of the two.
     pub fn add(&mut self, other: &Stats) {
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
@@ -76,8 +76,6 @@ impl Stats {
         self.buffered_emits += other.buffered_emits;
         self.reconnects += other.reconnects;
         self.reconnect_attempts += other.reconnect_attempts;
-        if other.last_ack_round_trip.is_some() {
-            self.last_ack_round_trip = other.last_ack_round_trip;
-        }
+        self.last_ack_round_trip = self.last_ack_round_trip.max(other.last_ack_round_trip);
     }
 }

@@ -74,10 +74,15 @@ mod entry {
                     Variant::nil()
                 });
                 install.call_deferred(&[]);
+                // The `socketio/*` Performance monitors (client/stats.rs).
+                crate::client::register_monitors();
             }
         }
 
         fn on_stage_deinit(stage: InitStage) {
+            if stage == InitStage::Scene {
+                crate::client::unregister_monitors();
+            }
             if stage == InitStage::Scene && godot::init::is_singleton_available::<SocketIOClient>() {
                 // Runs before gdext unregisters and frees the singleton: release handlers, callbacks and namespace
                 // handles while everything they refer to still exists.

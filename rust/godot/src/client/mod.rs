@@ -14,6 +14,11 @@ mod commands;
 mod hooks;
 mod namespace_api;
 mod properties;
+mod stats;
+
+pub(crate) use stats::{register_monitors, unregister_monitors};
+#[allow(unused_imports)] // For `SocketIOClient.new()` clients: they track themselves while alive.
+pub(crate) use stats::{track, untrack};
 
 use godot::builtin::{Callable, GString, PackedStringArray, VarDictionary};
 use godot::classes::Object;
