@@ -157,6 +157,7 @@ mod doc_tests {
             "get_singleton",
             "reconnect_attempt",
             "reconnection_delay",
+            "get_stats",
         ] {
             assert!(
                 client.contains(&format!("name=\"{name}\"")),
