@@ -8,9 +8,10 @@ use common::{poll_until, wait_for, TestServer};
 use socketio_core::{Client, ClientConfig, ClientEvent, Stats, TransportKind, Value};
 
 fn websocket_only() -> ClientConfig {
-    let mut config = ClientConfig::default();
-    config.transports = vec![TransportKind::WebSocket];
-    config
+    ClientConfig {
+        transports: vec![TransportKind::WebSocket],
+        ..ClientConfig::default()
+    }
 }
 
 #[test]
