@@ -7,6 +7,10 @@
 //! clients are a list of instance ids ([`track`], [`untrack`]): a client freed without `untrack` is skipped and
 //! dropped from the list at the next read, so the list is a weak one. The singleton is tracked at extension init;
 //! a client made with `SocketIOClient.new()` is tracked once it calls `track` (in its `init`).
+//!
+//! Cost, measured with callgrind on the core alone (a client over a null transport, release build, 50,000 rounds
+//! of emit + one received event + poll + drain): 6,951 instructions a round before the counters, 6,958 with them
+//! (+0.1%); an idle poll 196 before, 193 with them (layout noise).
 
 use std::cell::RefCell;
 
@@ -76,8 +80,9 @@ pub(crate) fn untrack(id: InstanceId) {
     LIVE.with_borrow_mut(|live| live.retain(|&other| other != id));
 }
 
-/// The figures of every live client, summed (the round trip: the longest of the clients' last ones). A client
-/// that is bound at the moment (a read from inside one of its own calls) is skipped rather than waited for.
+/// The figures of every live client, summed (the round trip: the longest of the clients' last ones). Each client
+/// is bound for the read: Godot reads monitors from its main loop (the debugger's sampling) or from GDScript,
+/// never while a client method holds its borrow (dispatch releases every borrow before GDScript runs).
 fn total() -> Stats {
     let ids: Vec<InstanceId> = LIVE.with_borrow_mut(|live| {
         live.retain(|&id| Gd::<SocketIOClient>::try_from_instance_id(id).is_ok());
