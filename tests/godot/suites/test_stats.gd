@@ -96,3 +96,23 @@ func test_performance_monitors_match_get_stats() -> void:
 	for key in KEYS:
 		check_eq(Performance.get_custom_monitor("socketio/" + key), stats[key], "socketio/%s = get_stats().%s" % [key, key])
 	check(stats.events_in > 0, "events_in counted")
+
+
+func test_reconnections_are_counted() -> void:
+	client.reconnection_delay = 0.1
+	client.reconnection_delay_max = 0.2
+	client.randomization_factor = 0.0
+	var ns := await connect_and_welcome()
+	if ns == null:
+		return
+	var before := client.get_stats()
+	var attempts := record(client.reconnect_attempt, 2)
+	var reconnected := record(client.reconnected)
+	var connected := record(client.connected)
+	ns.emit("drop_transport", [])
+	await wait_for(reconnected, "reconnected")
+	await wait_for(connected, "connected again")
+	var after := client.get_stats()
+	check_eq(after.reconnects - before.reconnects, 1, "reconnects: one more")
+	check_eq(after.reconnect_attempts - before.reconnect_attempts, attempts.size(),
+		"reconnect_attempts: one per reconnect_attempt signal (%d)" % attempts.size())
