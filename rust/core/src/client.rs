@@ -13,6 +13,7 @@ use crate::endpoint::{Endpoint, Proxy};
 use crate::error::{CommandError, ConnectFailure, TransportEnd, UrlError};
 use crate::event::{AckId, AckRequest, ClientEvent, ConnectionState};
 use crate::session::{Session, TransportCommand};
+use crate::stats::Stats;
 use crate::transport::{AutoConnector, AutoTransport, Connector, Transport, TransportEvent};
 
 /// Most transport events handled in one `poll`, so a peer that floods us cannot hold the caller's frame.
@@ -42,6 +43,8 @@ pub struct Client<T: Transport = AutoTransport> {
     transport: Option<T>,
     /// `session.next_deadline()`, cached so an idle `poll` is a clock comparison.
     next_deadline: Option<Instant>,
+    /// The counters of [`Client::stats`] (its gauges are read from the session when asked for).
+    counters: Stats,
 }
 
 impl Client {
@@ -63,6 +66,7 @@ impl<T: Transport> Client<T> {
             connector,
             transport: None,
             next_deadline: None,
+            counters: Stats::default(),
         }
     }
 
@@ -116,6 +120,8 @@ impl<T: Transport> Client<T> {
                     Some(TransportEvent::Connected) => self.session.set_transport(transport.kind()),
                     Some(TransportEvent::Upgraded(kind)) => self.session.handle_upgrade(kind),
                     Some(TransportEvent::RawPacket(frame)) => {
+                        self.counters.packets_in += 1;
+                        self.counters.bytes_in += frame.len() as u64;
                         self.session.handle_frame(now, frame);
                         // A large message: decode it within this poll's budget; the next frames wait for it.
                         decoded = self.decode_until(now, decode_until);
@@ -167,6 +173,8 @@ impl<T: Transport> Client<T> {
             let command = match output {
                 Output::Packet(packet) => {
                     if let Some(transport) = self.transport.as_mut() {
+                        self.counters.packets_out += 1;
+                        self.counters.bytes_out += packet.len() as u64;
                         transport.send(packet);
                     }
                     continue;
@@ -199,7 +207,25 @@ impl<T: Transport> Client<T> {
     /// The next event, in the order they happened.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.session.poll_event()
+        let event = self.session.poll_event()?;
+        match &event {
+            ClientEvent::Event { .. } => self.counters.events_in += 1,
+            ClientEvent::Reconnected { .. } => self.counters.reconnects += 1,
+            ClientEvent::ReconnectAttempt { .. } => self.counters.reconnect_attempts += 1,
+            _ => {}
+        }
+        Some(event)
+    }
+
+    /// The traffic figures of this client so far (see [`crate::stats`] for what each counts). Cheap: the
+    /// counters are copied, the send buffers' lengths summed.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            acks_pending: self.session.pending_acks() as u64,
+            buffered_emits: self.session.buffered_packets_total() as u64,
+            last_ack_round_trip: self.session.last_ack_round_trip(),
+            ..self.counters
+        }
     }
 
     /// The event [`Client::poll_event`] would return next, left in place.
@@ -253,6 +279,7 @@ impl<T: Transport> Client<T> {
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
     pub fn emit(&mut self, now: Instant, ns: &str, event: &str, args: Vec<Value>) -> Result<(), CommandError> {
         self.session.emit(now, ns, event, args, None)?;
+        self.counters.events_out += 1;
         self.apply_session_output(now);
         Ok(())
     }
@@ -266,6 +293,7 @@ impl<T: Transport> Client<T> {
         args: Vec<Value>,
     ) -> Result<bool, CommandError> {
         let sent = self.session.emit_volatile(now, ns, event, args)?;
+        self.counters.events_out += u64::from(sent);
         self.apply_session_output(now);
         Ok(sent)
     }
@@ -281,6 +309,7 @@ impl<T: Transport> Client<T> {
         timeout: Duration,
     ) -> Result<AckId, CommandError> {
         let id = self.session.emit(now, ns, event, args, Some(timeout))?;
+        self.counters.events_out += 1;
         self.apply_session_output(now);
         Ok(id.expect("an emit with a timeout always gets an ack id"))
     }

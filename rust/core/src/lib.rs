@@ -22,6 +22,7 @@ pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod session;
+pub mod stats;
 pub mod transport;
 
 pub use client::Client;
@@ -33,3 +34,4 @@ pub use error::{
     BufferLimit, CommandError, ConnectFailure, DecodeError, EncodeError, PayloadEncodeError, TransportEnd, UrlError,
 };
 pub use event::{AckId, AckRequest, ClientEvent, ConnectError, ConnectionState, DisconnectReason};
+pub use stats::Stats;

@@ -74,11 +74,14 @@ mod entry {
                     Variant::nil()
                 });
                 install.call_deferred(&[]);
+                // The `socketio/*` Performance monitors (client/stats.rs).
+                crate::client::register_monitors();
             }
         }
 
         fn on_stage_deinit(stage: InitStage) {
             if stage == InitStage::Scene {
+                crate::client::unregister_monitors();
                 // Runs before gdext unregisters the classes: release the handlers, callbacks and namespace handles
                 // of every client while everything they refer to still exists (should the exit hook not have run),
                 // then free the clients: the shared one, and those made with SocketIOClient.new() that no script
@@ -154,6 +157,7 @@ mod doc_tests {
             "get_singleton",
             "reconnect_attempt",
             "reconnection_delay",
+            "get_stats",
         ] {
             assert!(
                 client.contains(&format!("name=\"{name}\"")),

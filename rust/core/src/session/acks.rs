@@ -19,6 +19,8 @@ pub(super) fn next_session() -> u64 {
 struct PendingAck {
     namespace: String,
     deadline: Instant,
+    /// When it was emitted (for the round trip).
+    emitted: Instant,
     /// Written to the transport (not still in a send buffer).
     sent: bool,
 }
@@ -29,6 +31,8 @@ pub(super) struct Acks {
     pending: HashMap<AckId, PendingAck>,
     deadlines: BTreeSet<(Instant, AckId)>,
     next_id: AckId,
+    /// When the ack answered last was emitted, until the session takes it ([`take_answered`](Self::take_answered)).
+    answered: Option<Instant>,
 }
 
 impl Acks {
@@ -46,13 +50,14 @@ impl Acks {
     }
 
     /// Adds ack `id` (the one [`next_id`](Self::next_id) gave) of an emit on `namespace`, due by `deadline`.
-    pub(super) fn insert(&mut self, id: AckId, namespace: &str, deadline: Instant, sent: bool) {
+    pub(super) fn insert(&mut self, id: AckId, namespace: &str, emitted: Instant, deadline: Instant, sent: bool) {
         self.next_id = id + 1;
         self.pending.insert(
             id,
             PendingAck {
                 namespace: namespace.to_owned(),
                 deadline,
+                emitted,
                 sent,
             },
         );
@@ -70,9 +75,17 @@ impl Acks {
     pub(super) fn answer(&mut self, id: AckId, namespace: &str) -> bool {
         let emitted_there = self.pending.get(&id).is_some_and(|p| p.namespace == namespace);
         if emitted_there {
-            self.remove(id);
+            if let Some(pending) = self.pending.remove(&id) {
+                self.deadlines.remove(&(pending.deadline, id));
+                self.answered = Some(pending.emitted);
+            }
         }
         emitted_there
+    }
+
+    /// When the ack answered since the last call was emitted.
+    pub(super) fn take_answered(&mut self) -> Option<Instant> {
+        self.answered.take()
     }
 
     /// Whether ack `id` was written to the transport.

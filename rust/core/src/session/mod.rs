@@ -57,6 +57,8 @@ pub struct Session {
     transport: TransportKind,
     /// See [`Session::reported_transport`].
     reported_transport: Option<TransportKind>,
+    /// See [`Session::last_ack_round_trip`].
+    last_ack_round_trip: Option<Duration>,
 }
 
 impl Session {
@@ -73,6 +75,7 @@ impl Session {
             out: Outbox::default(),
             transport: TransportKind::WebSocket,
             reported_transport: None,
+            last_ack_round_trip: None,
         }
     }
 
@@ -195,6 +198,17 @@ impl Session {
     /// Number of acks still waiting for an answer or a timeout.
     pub fn pending_acks(&self) -> usize {
         self.acks.len()
+    }
+
+    /// Packets waiting in all the namespaces' send buffers.
+    pub fn buffered_packets_total(&self) -> usize {
+        self.namespaces.buffered_total()
+    }
+
+    /// For the ack answered last: the time from its emit to the `now` its answer was handled with; `None` before
+    /// any.
+    pub fn last_ack_round_trip(&self) -> Option<Duration> {
+        self.last_ack_round_trip
     }
 
     /// Whether namespace `path` is registered (added and not removed).
@@ -341,7 +355,7 @@ impl Session {
         }
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {
             self.namespaces.slot_mut(index).acks.insert(id);
-            self.acks.insert(id, path, later(now, timeout), sendable);
+            self.acks.insert(id, path, now, later(now, timeout), sendable);
         }
         Ok(id)
     }
@@ -495,7 +509,11 @@ impl Session {
 
     fn handle_packet(&mut self, now: Instant, packet: Received) {
         let link = self.link();
-        match self.namespaces.receive(packet, link, &mut self.acks, &mut self.out) {
+        let then = self.namespaces.receive(packet, link, &mut self.acks, &mut self.out);
+        if let Some(emitted) = self.acks.take_answered() {
+            self.last_ack_round_trip = Some(now.saturating_duration_since(emitted));
+        }
+        match then {
             Then::Done => {}
             Then::CloseIfUnused(reason) => self.close_if_unused(reason),
             Then::Fail(message) => self.lose(now, DisconnectReason::ParseError, message),

@@ -236,6 +236,11 @@ impl Namespaces {
         self.table.contains(path)
     }
 
+    /// Packets waiting in all the send buffers.
+    pub(super) fn buffered_total(&self) -> usize {
+        self.table.values().map(|ns| ns.buffer.len()).sum()
+    }
+
     /// Number of registered namespaces.
     pub(super) fn len(&self) -> usize {
         self.table.len()

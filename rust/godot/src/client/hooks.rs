@@ -40,7 +40,7 @@ fn unregister(id: InstanceId) {
 }
 
 /// The clients alive now that still exist.
-fn live_clients() -> Vec<Gd<SocketIOClient>> {
+pub(super) fn live_clients() -> Vec<Gd<SocketIOClient>> {
     let ids = LIVE.with(|live| live.borrow().clone());
     ids.into_iter()
         .filter_map(|id| Gd::<SocketIOClient>::try_from_instance_id(id).ok())

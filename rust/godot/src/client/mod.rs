@@ -14,6 +14,9 @@ mod commands;
 mod hooks;
 mod namespace_api;
 mod properties;
+mod stats;
+
+pub(crate) use stats::{register_monitors, unregister_monitors};
 
 pub(crate) use hooks::{free_all, install_exit_hook, shutdown_all};
 
