@@ -64,6 +64,7 @@ const NAMESPACE_METHODS := {
 	"is_recovered": [[], [], TYPE_BOOL, ""],
 	"off": [["event", "callback"], [], TYPE_NIL, ""],
 	"on": [["event", "callback"], [], TYPE_NIL, ""],
+	"request": [["event", "data", "timeout"], [[], 5.0], TYPE_SIGNAL, ""],
 }
 
 

@@ -31,6 +31,8 @@ pub(super) enum EmitKind {
         callback: Callable,
         /// Seconds to wait for the answer.
         timeout: f64,
+        /// The method, as errors name it (`emit_with_ack` or `request`).
+        method: &'static str,
     },
 }
 
@@ -39,7 +41,7 @@ impl EmitKind {
         match self {
             EmitKind::Plain => "emit",
             EmitKind::Volatile => "emit_volatile",
-            EmitKind::Ack { .. } => "emit_with_ack",
+            EmitKind::Ack { method, .. } => method,
         }
     }
 }
@@ -287,7 +289,7 @@ impl SocketIOClient {
             }
         };
         let ack = match kind {
-            EmitKind::Ack { callback, timeout } => {
+            EmitKind::Ack { callback, timeout, .. } => {
                 if !callback.is_valid() {
                     godot_error!("{label}: the callback is not a valid Callable");
                     return false;

@@ -3,7 +3,7 @@
 //! to still be the client's ([`Handle::with_client`]). They are here rather than in `namespace.rs` so that the
 //! dependency points one way: from the client to the handle.
 
-use godot::builtin::{AnyArray, Callable, GString};
+use godot::builtin::{AnyArray, Callable, GString, Signal};
 use godot::classes::Object;
 use godot::global::{godot_error, Error};
 use godot::obj::Gd;
@@ -15,6 +15,7 @@ use crate::defaults;
 use crate::enums::NamespaceState;
 use crate::guard;
 use crate::namespace::{Detached, Handle, SocketIONamespace};
+use crate::request::SocketIORequest;
 
 #[godot_api(secondary)]
 impl SocketIONamespace {
@@ -79,7 +80,8 @@ impl SocketIONamespace {
     ///
     /// [param callback] may also take two parameters, socket.io-client's style [code]func(err, response)[/code]:
     /// [code](null, answer)[/code] when answered, [code]("timeout", [])[/code] otherwise; or none at all. A callback
-    /// with more parameters is refused with an error and nothing is sent.
+    /// with more parameters is refused with an error and nothing is sent. [method request] is the same without a
+    /// callback: it returns a [Signal] to [code]await[/code] for the answer.
     #[func(gd_self)]
     fn emit_with_ack(
         this: Gd<Self>,
@@ -89,9 +91,49 @@ impl SocketIONamespace {
         #[opt(default = 5.0)] timeout: f64,
     ) {
         Handle::of(&this).with_client((), "emit_with_ack", false, |client, path| {
-            let kind = EmitKind::Ack { callback, timeout };
+            let kind = EmitKind::Ack {
+                callback,
+                timeout,
+                method: "emit_with_ack",
+            };
             SocketIOClient::send_event(client, path, &event.to_string(), &data, kind);
         })
+    }
+
+    /// Emits [param event] with [param data] and returns a [Signal] to [code]await[/code] for the server's
+    /// acknowledgement: [method emit_with_ack] without a callback. The awaited value is the [Array] its callback
+    /// would receive: the server's answer, or [code]["timeout"][/code] when no answer came within [param timeout]
+    /// seconds, the namespace disconnected first, the client was closed ([code]SocketIOClient.close()[/code]
+    /// completes every pending request before it returns), or the game is exiting (the scene tree's exit).
+    /// [codeblock]
+    /// var reply: Array = await ns.request("get_user", [42])
+    /// if reply == ["timeout"]:
+    ///     print("no answer")
+    /// else:
+    ///     print("user: ", reply[0])
+    /// [/codeblock]
+    /// A request is refused as [method emit_with_ack] refuses it (bad event name, data that cannot be sent, a
+    /// timeout that is not a positive number, a full send buffer, a handle the client no longer has): the error is
+    /// reported with [method @GlobalScope.push_error], nothing is sent, and the signal still completes, with
+    /// [code]["timeout"][/code], at the end of the frame. An awaited request therefore always resumes, once.
+    /// If the object whose function awaits it is freed first, that function is not resumed.
+    #[func(gd_self)]
+    fn request(
+        this: Gd<Self>,
+        event: GString,
+        #[opt(default = defaults::Array::empty())] data: defaults::Array,
+        #[opt(default = 5.0)] timeout: f64,
+    ) -> Signal {
+        let (request, callback) = SocketIORequest::start();
+        let sent = Handle::of(&this).with_client(false, "request", false, |client, path| {
+            let kind = EmitKind::Ack {
+                callback,
+                timeout,
+                method: "request",
+            };
+            SocketIOClient::send_event(client, path, &event.to_string(), &data.0, kind)
+        });
+        SocketIORequest::signal(request, sent)
     }
 
     /// Returns the connection state of this namespace.
