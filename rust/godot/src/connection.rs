@@ -9,9 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use godot::builtin::{
-    Callable, GString, PackedStringArray, StringName, VarDictionary, Variant,
-};
+use godot::builtin::{Callable, GString, PackedStringArray, StringName, VarDictionary, Variant};
 use godot::classes::notify::NodeNotification;
 use godot::classes::{Engine, INode, Node, Object, TlsOptions};
 use godot::global::Error;
@@ -183,10 +181,7 @@ impl SocketIOConnection {
     /// Returns the namespace [param namespace] of the client ([method SocketIOClient.get_namespace]), or
     /// [code]null[/code] if it does not exist (before [method connect_to_server], or after [method close]).
     #[func(gd_self)]
-    fn get_namespace(
-        this: Gd<Self>,
-        #[opt(default = "/")] namespace: GString,
-    ) -> Option<Gd<SocketIONamespace>> {
+    fn get_namespace(this: Gd<Self>, #[opt(default = "/")] namespace: GString) -> Option<Gd<SocketIONamespace>> {
         let client = this.bind().live_client()?;
         SocketIOClient::namespace_of(client, namespace)
     }
@@ -244,7 +239,7 @@ impl SocketIOConnection {
     fn set_process_callback(&mut self, value: i64) {
         if !(PROCESS_IDLE..=PROCESS_MANUAL).contains(&value) {
             godot::global::godot_error!(
-                "SocketIOConnection.process_callback: {value} is not PROCESS_IDLE, PROCESS_PHYSICS or PROCESS_MANUAL"
+                "SocketIOConnection.process_callback must be PROCESS_IDLE (0), PROCESS_PHYSICS (1) or PROCESS_MANUAL (2), not {value}"
             );
             return;
         }

@@ -32,7 +32,7 @@ func test_defaults() -> void:
 	check(c is SocketIOClient and c != client, "the node has a client of its own")
 	check(n.get_namespace() == null, "no namespace before connecting")
 	n.process_callback = 7
-	expect_error("is not PROCESS_IDLE")
+	expect_error("process_callback must be PROCESS_IDLE")
 	check_eq(n.process_callback, SocketIOConnection.PROCESS_IDLE, "an unknown callback mode is refused")
 	n.free()
 	check(not is_instance_valid(c), "freeing the node frees its client")
