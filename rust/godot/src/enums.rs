@@ -47,6 +47,19 @@ pub fn register_enum<T: GodotClass>() {
     ExportConstant::new(T::class_id(), kind).register();
 }
 
+/// Registers enum `name` of class `T` with `enumerators`. Call once, after `T` itself is registered.
+pub fn register_named_enum<T: GodotClass>(name: &str, enumerators: &[(&str, i64)]) {
+    let enumerators = enumerators
+        .iter()
+        .map(|&(name, value)| IntegerConstant::new(name, value))
+        .collect();
+    let kind = ConstantKind::Enum {
+        name: StringName::from(name),
+        enumerators,
+    };
+    ExportConstant::new(T::class_id(), kind).register();
+}
+
 macro_rules! state_type {
     ($(#[$attr:meta])* $name:ident, $godot_name:literal) => {
         $(#[$attr])*

@@ -32,6 +32,7 @@
 
 mod build;
 mod client;
+mod connection;
 mod convert;
 mod defaults;
 mod dispatch;
@@ -66,6 +67,10 @@ mod entry {
                 // hand, gdext having no macro for class-level enums.
                 enums::register_enum::<SocketIOClient>();
                 enums::register_enum::<SocketIONamespace>();
+                enums::register_named_enum::<crate::connection::SocketIOConnection>(
+                    "ProcessCallback",
+                    &crate::connection::PROCESS_CALLBACK,
+                );
                 // There is no scene tree yet: hook the shutdown of every client to its exit during the first frame, so
                 // that whatever scripts connect to the clients' signals is released before GDScript shuts down, even
                 // when no method of a client is ever called.
@@ -118,7 +123,7 @@ mod doc_tests {
     #[test]
     fn every_registered_item_is_documented() {
         let xmls: Vec<String> = godot::docs::__gather_xml_docs().collect();
-        assert_eq!(xmls.len(), 3, "three classes");
+        assert_eq!(xmls.len(), 4, "four classes");
         let mut undocumented = Vec::new();
         for xml in &xmls {
             let class = xml

@@ -242,3 +242,52 @@ impl SocketIOClient {
         });
     }
 }
+
+/// The Rust path of [`crate::connection::SocketIOConnection`] to its client: the same work as the methods GDScript
+/// calls, without a by-name `call()` (the node polls every frame).
+impl SocketIOClient {
+    /// [`Self::poll`].
+    pub(crate) fn poll_client(this: Gd<Self>) {
+        Self::poll(this);
+    }
+
+    /// [`Self::connect_to_url`].
+    pub(crate) fn connect_client(
+        this: Gd<Self>,
+        url: GString,
+        auth: godot::builtin::VarDictionary,
+        tls_options: Option<Gd<godot::classes::TlsOptions>>,
+    ) -> Error {
+        Self::connect_to_url(
+            this,
+            url,
+            defaults::Dictionary(auth),
+            defaults::TLSOptions(Ok(tls_options)),
+        )
+    }
+
+    /// [`Self::close`].
+    pub(crate) fn close_client(this: Gd<Self>) {
+        Self::close(this);
+    }
+
+    /// [`Self::get_namespace`].
+    pub(crate) fn namespace_of(this: Gd<Self>, path: GString) -> Option<Gd<SocketIONamespace>> {
+        Self::get_namespace(this, path)
+    }
+
+    /// Creates namespace `path` and connects it with `auth`, unless it is connected or connecting already.
+    pub(crate) fn join_namespace(this: Gd<Self>, path: &str, auth: &godot::builtin::VarDictionary) {
+        let Some(_) = Self::create_namespace(this.clone(), GString::from(path)) else {
+            return;
+        };
+        if this.bind().namespace_state(path) != ConnectionState::Disconnected {
+            return;
+        }
+        let mut this = this;
+        let client = this.clone();
+        guarded(&client, "SocketIOConnection.namespaces", (), || {
+            Self::connect_namespace(&mut this, path, auth);
+        });
+    }
+}
