@@ -5,18 +5,24 @@ extends Control
 ## ws://127.0.0.1:3000) over the transports of SOCKETIO_DEMO_TRANSPORTS or `--transports=polling,websocket`
 ## (default: the client's own, websocket then polling), through the HTTP proxy of SOCKETIO_DEMO_PROXY or
 ## `--proxy=http://host:port` if given, with a header and a query parameter the server echoes back
-## in its welcome, joins the "/chat" namespace and prints the traffic. With a window you can type lines;
-## headless (scripts/demo.sh), it sends a few lines by itself, checks they come back, has the server drop the
-## connection, checks that /chat is rejoined by itself and that a line sent then comes back exactly once (handlers
-## are registered once and survive reconnections), and quits: exit code 0 when all of it worked, 1 otherwise.
+## in its welcome, joins the "/chat" namespace and prints the traffic. It has two connections, each a
+## SocketIOConnection node that polls its own client: the player, who chats, and a spectator, who only watches
+## "/chat". With a window you can type lines; headless (scripts/demo.sh), the player sends a few lines by itself and
+## checks they come back and that the spectator saw them, has the server drop its connection, checks that /chat is
+## rejoined by itself and that a line sent then comes back exactly once (handlers are registered once and survive
+## reconnections), and quits: exit code 0 when all of it worked, 1 otherwise.
 
 const SCRIPTED_LINES := ["Hello from Godot!", "Binary and acks work too.", "Bye 👋"]
 const LINE_AFTER_RECONNECTION := "Back after a reconnection."
 const HEADLESS_TIMEOUT := 20.0
 
+## The two connections, and the player's client (its settings and namespaces).
+var player: SocketIOConnection
+var spectator: SocketIOConnection
 var socketio: SocketIOClient
 var main_ns: SocketIONamespace
 var chat_ns: SocketIONamespace
+var spectator_chat: SocketIONamespace
 var headless := DisplayServer.get_name() == "headless"
 
 var _log: RichTextLabel
@@ -27,17 +33,27 @@ var _joins := 0
 var _dropped := false
 var _echoed_after_reconnection := 0
 var _started_ms := 0
+var _spectator_joined := false
+var _seen_by_spectator := 0
+var _lines_sent := false
 
 
 func _ready() -> void:
 	_build_ui()
-	socketio = SocketIOClient.get_singleton()
-	socketio.connected.connect(_on_connected)
-	socketio.disconnected.connect(func(reason): _say("disconnected: %s" % reason))
-	socketio.connect_error.connect(func(error): _say("connection error: %s" % error["message"]))
-	socketio.reconnect_attempt.connect(func(attempt, delay): _say("reconnecting (attempt %d in %.1f s)" % [attempt, delay]))
-
-	socketio.transport_upgraded.connect(func(transport): _say("upgraded to %s" % transport))
+	# Each SocketIOConnection owns a client and polls it every frame (process_callback), and re-emits its signals.
+	player = SocketIOConnection.new()
+	player.name = "Player"
+	add_child(player)
+	spectator = SocketIOConnection.new()
+	spectator.name = "Spectator"
+	add_child(spectator)
+	socketio = player.get_client()
+	player.connected.connect(_on_connected)
+	player.disconnected.connect(func(reason): _say("disconnected: %s" % reason))
+	player.connect_error.connect(func(error): _say("connection error: %s" % error["message"]))
+	player.reconnect_attempt.connect(func(attempt, delay): _say("reconnecting (attempt %d in %.1f s)" % [attempt, delay]))
+	player.transport_upgraded.connect(func(transport): _say("upgraded to %s" % transport))
+	spectator.connect_error.connect(func(error): _say("spectator: connection error: %s" % error["message"]))
 
 	# Connection options, socket.io-client's `transports`, `extraHeaders` and `query`, and an HTTP proxy; they apply
 	# to the next connect_to_url().
@@ -52,7 +68,9 @@ func _ready() -> void:
 
 	var url := _server_url()
 	_say("connecting to %s (transports %s)" % [url, ", ".join(socketio.transports)])
-	var err := socketio.connect_to_url(url, {"name": "godot-demo"})
+	player.url = url
+	player.auth = {"name": "godot-demo"}
+	var err := player.connect_to_server()
 	if err != OK:
 		_say("connect_to_url failed: %s" % error_string(err))
 		_finish(false)
@@ -67,18 +85,32 @@ func _ready() -> void:
 	chat_ns.connected.connect(_on_chat_joined)
 	chat_ns.on("chat", _on_chat_line)
 	chat_ns.connect_to_namespace({"name": "godot-demo"})
+
+	# The spectator: a second, independent connection, which joins /chat and watches what the player says.
+	spectator.url = url
+	spectator.auth = {"name": "spectator"}
+	spectator.get_client().transports = socketio.transports
+	if socketio.proxy_url != "":
+		spectator.get_client().proxy_url = socketio.proxy_url
+	spectator_chat = spectator.get_client().create_namespace("/chat")
+	spectator_chat.connected.connect(func(_sid):
+		_spectator_joined = true
+		_say("the spectator joined /chat")
+		_send_scripted_lines())
+	spectator_chat.on("chat", _on_spectator_line)
+	spectator_chat.connect_to_namespace({"name": "spectator"})
+	if spectator.connect_to_server() != OK:
+		_say("the spectator could not connect")
+		_finish(false)
+		return
 	_started_ms = Time.get_ticks_msec()
 
 
 func _process(_delta: float) -> void:
-	socketio.poll()
+	# No poll() here: each SocketIOConnection polls its own client.
 	if headless and _started_ms > 0 and Time.get_ticks_msec() - _started_ms > HEADLESS_TIMEOUT * 1000.0:
 		_say("timed out")
 		_finish(false)
-
-
-func _exit_tree() -> void:
-	socketio.close()
 
 
 func _server_url() -> String:
@@ -113,10 +145,25 @@ func _on_chat_joined(session_id: String) -> void:
 		_acked = response[0] is Dictionary and response[0].get("ping") == PackedByteArray([1, 2, 3])
 		_check_done()
 	)
-	if headless:
-		for line in SCRIPTED_LINES:
-			chat_ns.emit("chat", [line])
-			_say("> %s" % line)
+	_send_scripted_lines()
+
+
+## Headless: the scripted lines, once both the player and the spectator are in /chat.
+func _send_scripted_lines() -> void:
+	if not headless or _lines_sent or not _spectator_joined or _joins == 0:
+		return
+	_lines_sent = true
+	for line in SCRIPTED_LINES:
+		chat_ns.emit("chat", [line])
+		_say("> %s" % line)
+
+
+func _on_spectator_line(data: Array) -> void:
+	var line: Dictionary = data[0]
+	if line["from"] == chat_ns.get_session_id() and line["text"] in SCRIPTED_LINES:
+		_seen_by_spectator += 1
+		_say("(the spectator saw: %s)" % line["text"])
+		_check_done()
 
 
 func _on_chat_line(data: Array) -> void:
@@ -134,7 +181,8 @@ func _on_chat_line(data: Array) -> void:
 
 
 func _check_done() -> void:
-	if headless and _acked and _echoed == SCRIPTED_LINES.size() and not _dropped:
+	if headless and _acked and _echoed == SCRIPTED_LINES.size() and _seen_by_spectator == SCRIPTED_LINES.size() \
+			and not _dropped:
 		_dropped = true
 		_say("exchange complete; asking the server to drop the connection")
 		main_ns.emit("drop_transport")
@@ -149,7 +197,8 @@ func _check_reconnection_round() -> void:
 
 func _finish(ok: bool) -> void:
 	set_process(false)
-	socketio.close()
+	player.close()
+	spectator.close()
 	print("demo: %s" % ("OK" if ok else "FAILED"))
 	get_tree().quit(0 if ok else 1)
 
