@@ -9,12 +9,15 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use godot::builtin::VariantType;
 use godot::builtin::{Callable, GString, PackedStringArray, StringName, VarDictionary, Variant};
 use godot::classes::notify::NodeNotification;
-use godot::classes::{Engine, INode, Node, Object, TlsOptions};
+use godot::classes::{ClassDb, Engine, INode, Node, Object, TlsOptions};
 use godot::global::Error;
 use godot::obj::{Base, Gd, InstanceId, NewAlloc, Singleton, WithBaseField};
+use godot::obj::{EngineBitfield, EngineEnum};
 use godot::prelude::{godot_api, GodotClass};
+use godot::register::info::{PropertyHint, PropertyHintInfo, PropertyInfo, PropertyUsageFlags};
 
 use crate::client::SocketIOClient;
 use crate::namespace::SocketIONamespace;
@@ -82,10 +85,11 @@ struct Shared {
 /// [method close]), the client is freed at the end of the call instead (deferred). Note that Godot refuses to free a
 /// node from inside a receiver of the node's own signal ("locked object"): use [method Node.queue_free] there.
 ///
-/// [b]Client settings[/b] (reconnection, transports, headers, limits, …) are those of [method get_client]: set them
-/// on it in code, e.g. [code]$Server.get_client().transports = ["polling"][/code], before connecting (with
-/// [member autoconnect], in the parent's [code]_init[/code] is too late; turn [member autoconnect] off and call
-/// [method connect_to_server] from [code]_ready[/code]).
+/// [b]Client settings[/b] (reconnection, transports, headers, limits, …) are the node's properties too, under
+/// [code]client/[/code] (a "Client" section in the inspector, saved with the scene): [code]client/transports[/code]
+/// is the client's [member SocketIOClient.transports], checked by the client's own setter. In code, set either
+/// ([code]$Server.set("client/transports", ["polling"])[/code] or [code]$Server.get_client().transports =
+/// ["polling"][/code]) before connecting.
 ///
 /// Enum [code]ProcessCallback[/code]: [code]PROCESS_IDLE[/code] = 0 (poll in [code]_process[/code], the
 /// default), [code]PROCESS_PHYSICS[/code] = 1 (poll in [code]_physics_process[/code]), [code]PROCESS_MANUAL[/code]
@@ -248,6 +252,33 @@ impl SocketIOConnection {
     }
 }
 
+/// The prefix of the client's settings among the node's properties.
+const CLIENT_PREFIX: &str = "client/";
+
+/// The settings of `SocketIOClient` (its own properties, not Object's): name, type, hint and hint string, as ClassDB
+/// lists them.
+fn client_settings() -> Vec<(String, VariantType, PropertyHint, String)> {
+    let list = ClassDb::singleton()
+        .class_get_property_list_ex(&StringName::from("SocketIOClient"))
+        .no_inheritance(true)
+        .done();
+    list.iter_shared()
+        .filter_map(|entry| {
+            let name = entry.get("name")?.try_to::<GString>().ok()?.to_string();
+            let usage = entry.get("usage")?.try_to::<i64>().ok()?;
+            // Categories and groups are not settings.
+            let heading = PropertyUsageFlags::CATEGORY.ord() | PropertyUsageFlags::GROUP.ord();
+            if (usage as u64) & heading != 0 || name.is_empty() {
+                return None;
+            }
+            let variant_type = VariantType::from_ord(entry.get("type")?.try_to::<i32>().ok()?);
+            let hint = PropertyHint::from_ord(entry.get("hint")?.try_to::<i32>().ok()?);
+            let hint_string = entry.get("hint_string")?.try_to::<GString>().ok()?.to_string();
+            Some((name, variant_type, hint, hint_string))
+        })
+        .collect()
+}
+
 #[godot_api]
 impl INode for SocketIOConnection {
     /// A node with its own client, whose signals it re-emits.
@@ -275,6 +306,44 @@ impl INode for SocketIOConnection {
 
     fn ready(&mut self) {
         self.apply_process_callback();
+    }
+
+    /// The client's settings, as properties of the node under `client/` (a "Client" section in the inspector),
+    /// stored with the scene.
+    fn on_get_property_list(&mut self) -> Vec<PropertyInfo> {
+        client_settings()
+            .into_iter()
+            .map(|(name, variant_type, hint, hint_string)| PropertyInfo {
+                variant_type,
+                class_name: StringName::default(),
+                property_name: StringName::from(&format!("{CLIENT_PREFIX}{name}")),
+                hint_info: PropertyHintInfo {
+                    hint,
+                    hint_string: GString::from(&hint_string),
+                },
+                usage: PropertyUsageFlags::DEFAULT,
+            })
+            .collect()
+    }
+
+    fn on_get(&self, property: StringName) -> Option<Variant> {
+        let name = property.to_string();
+        let setting = name.strip_prefix(CLIENT_PREFIX)?;
+        let client = self.client.as_ref()?;
+        Some(client.get(&StringName::from(setting)))
+    }
+
+    fn on_set(&mut self, property: StringName, value: Variant) -> bool {
+        let name = property.to_string();
+        let Some(setting) = name.strip_prefix(CLIENT_PREFIX) else {
+            return false;
+        };
+        let Some(client) = self.client.as_mut() else {
+            return false;
+        };
+        // The client's setter checks the value and reports a refusal; the node holds no borrow of the client.
+        client.set(&StringName::from(setting), &value);
+        true
     }
 
     #[func(gd_self)]

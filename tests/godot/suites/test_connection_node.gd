@@ -197,3 +197,32 @@ func test_idle_cost() -> void:
 	var per_poll := float(Time.get_ticks_usec() - start) / 10000.0
 	print("    SocketIOConnection.poll() of an idle node: %.2f us" % per_poll)
 	check(per_poll < 1000.0, "an idle node's poll is cheap (%.2f us)" % per_poll)
+
+
+func test_client_settings_are_node_properties() -> void:
+	var n := SocketIOConnection.new()
+	var names := []
+	for p in n.get_property_list():
+		names.append(p["name"])
+	for setting in ["client/reconnection_delay", "client/transports", "client/extra_headers", "client/max_message_size"]:
+		check(setting in names, "%s is a property of the node" % setting)
+	n.set("client/reconnection_delay", 0.25)
+	check_eq(n.get_client().reconnection_delay, 0.25, "setting client/reconnection_delay sets the client's")
+	check_eq(n.get("client/reconnection_delay"), 0.25, "and reads back")
+	n.set("client/transports", PackedStringArray(["polling"]))
+	check_eq(n.get_client().transports, PackedStringArray(["polling"]), "client/transports")
+	n.set("client/transports", PackedStringArray(["EXPECTED"]))
+	expect_error("unknown transport \"EXPECTED\"")
+	check_eq(n.get_client().transports, PackedStringArray(["polling"]), "a refused value leaves the setting as it was")
+	# Saved with a scene and restored when it is instantiated.
+	var holder := Node.new()
+	holder.add_child(n)
+	n.owner = holder
+	var scene := PackedScene.new()
+	check_eq(scene.pack(holder), OK, "the node packs into a scene")
+	var copy := scene.instantiate()
+	var restored: SocketIOConnection = copy.get_child(0)
+	check_eq(restored.get_client().reconnection_delay, 0.25, "client/reconnection_delay restored from the scene")
+	check_eq(restored.get_client().transports, PackedStringArray(["polling"]), "client/transports restored")
+	copy.free()
+	holder.free()
