@@ -19,7 +19,6 @@
 //! on ([`TransportEvent::Upgraded`]). A probe that fails or does not finish within [`PROBE_TIMEOUT`] is dropped,
 //! and polling goes on as if nothing happened.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::codec::raw::RawPacket;
@@ -80,8 +79,6 @@ pub struct AutoTransport {
     config: ClientConfig,
     active: Active,
     probe: Option<Probe>,
-    /// Events due before the active transport's next ones.
-    due: VecDeque<TransportEvent>,
 }
 
 impl AutoTransport {
@@ -108,7 +105,6 @@ impl AutoTransport {
             config: config.clone(),
             active,
             probe: None,
-            due: VecDeque::new(),
         }
     }
 
@@ -241,9 +237,6 @@ impl Transport for AutoTransport {
     }
 
     fn poll(&mut self, now: Instant) -> Option<TransportEvent> {
-        if let Some(event) = self.due.pop_front() {
-            return Some(event);
-        }
         if let Some(upgraded) = self.advance_probe(now) {
             return Some(upgraded);
         }

@@ -287,7 +287,12 @@ impl ResponseReader {
     /// the same error again.
     pub fn poll(&mut self) -> Result<Option<Response>, HttpError> {
         let result = self.advance();
-        // Drop what was consumed, so that the buffer holds only what is still to read.
+        self.settle(result)
+    }
+
+    /// After a read: drops what was consumed, so that the buffer holds only what is still to read, and after a
+    /// refusal keeps refusing.
+    fn settle(&mut self, result: Result<Option<Response>, HttpError>) -> Result<Option<Response>, HttpError> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -327,15 +332,7 @@ impl ResponseReader {
                 Err(e) => break Err(e),
             }
         };
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        if let Err(e) = &result {
-            self.state = State::Failed(e.clone());
-            self.buf = Vec::new();
-        }
-        result
+        self.settle(result)
     }
 
     fn advance(&mut self) -> Result<Option<Response>, HttpError> {

@@ -334,6 +334,15 @@ impl PollingTransport {
         self.start_post(now);
     }
 
+    /// Advances the `POST` in flight: writes what the socket takes, reads its answer if it came.
+    fn advance_post(&mut self, now: Instant) {
+        match self.post.poll(now, self.read_deadline) {
+            Ok(Some(response)) => self.on_post_response(now, response),
+            Ok(None) => {}
+            Err(why) => self.request_failed(why),
+        }
+    }
+
     fn request_failed(&mut self, why: RequestError) {
         let end = match (&self.state, why) {
             (State::Handshaking, RequestError::Connect(why)) => TransportEnd::ConnectFailed(why),
@@ -385,11 +394,7 @@ impl Transport for PollingTransport {
             Ok(None) => {}
             Err(why) => self.request_failed(why),
         }
-        match self.post.poll(now, self.read_deadline) {
-            Ok(Some(response)) => self.on_post_response(now, response),
-            Ok(None) => {}
-            Err(why) => self.request_failed(why),
-        }
+        self.advance_post(now);
         if self.report_connected || !self.received.is_empty() || matches!(self.state, State::Failed(_)) {
             return self.poll(now);
         }
@@ -413,13 +418,10 @@ impl Transport for PollingTransport {
         if self.unsent.is_empty() || self.post.is_busy() {
             return;
         }
-        self.start_post(Instant::now());
+        let now = Instant::now();
+        self.start_post(now);
         // Writes what the socket takes now; the answer is read by `poll`.
-        match self.post.poll(Instant::now(), self.read_deadline) {
-            Ok(Some(response)) => self.on_post_response(Instant::now(), response),
-            Ok(None) => {}
-            Err(why) => self.request_failed(why),
-        }
+        self.advance_post(now);
     }
 
     fn kind(&self) -> TransportKind {
