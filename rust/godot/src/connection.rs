@@ -29,11 +29,23 @@ const PROCESS_PHYSICS: i64 = 1;
 /// `process_callback`: the game calls `poll()`.
 const PROCESS_MANUAL: i64 = 2;
 
-/// The enumerators of `SocketIOConnection.ProcessCallback`, registered by `lib.rs`.
-pub const PROCESS_CALLBACK: [(&str, i64); 3] = [
-    ("PROCESS_IDLE", PROCESS_IDLE),
-    ("PROCESS_PHYSICS", PROCESS_PHYSICS),
-    ("PROCESS_MANUAL", PROCESS_MANUAL),
+/// The enumerators of `SocketIOConnection.ProcessCallback` with their editor help, registered by `enums.rs`.
+pub const PROCESS_CALLBACK: [(&str, i64, &str); 3] = [
+    (
+        "PROCESS_IDLE",
+        PROCESS_IDLE,
+        "The node polls its client in [method Node._process], every frame (the default).",
+    ),
+    (
+        "PROCESS_PHYSICS",
+        PROCESS_PHYSICS,
+        "The node polls its client in [method Node._physics_process], every physics tick.",
+    ),
+    (
+        "PROCESS_MANUAL",
+        PROCESS_MANUAL,
+        "The node does not poll its client: call [method poll] yourself.",
+    ),
 ];
 
 /// The client's signals, with their number of arguments: re-emitted by the node under the same names.
@@ -331,6 +343,22 @@ impl INode for SocketIOConnection {
         let setting = name.strip_prefix(CLIENT_PREFIX)?;
         let client = self.client.as_ref()?;
         Some(client.get(&StringName::from(setting)))
+    }
+
+    /// A client setting reverts to the default of a new client (the inspector's revert arrow); other properties as
+    /// Godot does.
+    fn on_property_get_revert(&self, property: StringName) -> Option<Variant> {
+        let name = property.to_string();
+        let setting = name.strip_prefix(CLIENT_PREFIX)?;
+        if !client_settings().iter().any(|(known, ..)| known == setting) {
+            return None;
+        }
+        // ClassDB knows no default values of an extension class's properties: read them off a fresh client (no
+        // script holds it, it never connects).
+        let fresh = SocketIOClient::new_alloc();
+        let default = fresh.get(&StringName::from(setting));
+        fresh.free();
+        Some(default)
     }
 
     fn on_set(&mut self, property: StringName, value: Variant) -> bool {

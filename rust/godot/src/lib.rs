@@ -1,7 +1,8 @@
 //! Socket.IO v5 client for Godot 4, as a GDExtension.
 //!
-//! GDScript sees two classes: [`client::SocketIOClient`] (the shared client of `get_singleton()`, and clients of their
-//! own made with `SocketIOClient.new()`) and [`namespace::SocketIONamespace`] handles. The protocol work is done by
+//! GDScript sees four classes: [`client::SocketIOClient`] (the shared client of `get_singleton()`, and clients of their
+//! own made with `SocketIOClient.new()`), [`namespace::SocketIONamespace`] handles, [`request::SocketIORequest`] and
+//! the [`connection::SocketIOConnection`] node. The protocol work is done by
 //! `socketio-core`; this crate converts Variants, turns the core's events into signals and Callable calls without
 //! holding a borrow of any object while GDScript runs, and words the core's refusals for GDScript. Every check, limit and default is the core's (`socketio_core::check`,
 //! `ClientConfig::default()`): the properties read and write the core's settings in place.
@@ -22,12 +23,15 @@
 //! - [`build`]: received payloads → Godot values, in chunks over several polls ([`build::Godot`] is the engine's
 //!   side). [`convert`]: Variants → values to send, with [`marshal`] (Godot's binary serialization) as the fast
 //!   path both ways.
-//! - [`tls`] (`TLSOptions` → the core's TLS settings), [`enums`] (the `ConnectionState` enums), [`defaults`]
+//! - [`connection`]: the `SocketIOConnection` node, which owns a client of its own and polls it every frame.
+//! - [`tls`] (`TLSOptions` → the core's TLS settings), [`enums`] (the enums registered by hand, and their editor
+//!   help), [`defaults`]
 //!   (parameter types for default arguments), [`guard`] (panics and other threads kept away from the client).
 //!
 //! Dependencies point one way, from the classes down: `client` uses `dispatch`, `namespace` and the rest;
 //! `dispatch` uses `namespace`, `build`, `convert`, `marshal`, `guard` and `signals`; `namespace` uses `signals`; `build` and `convert`
-//! use `marshal`; `guard`, `signals`, `marshal`, `enums` and `tls` use nothing of the crate. The dispatcher reaches
+//! use `marshal`; `guard`, `signals`, `marshal` and `tls` use nothing of the crate; `enums` names the classes whose
+//! enums it registers. The dispatcher reaches
 //! the client only through its [`dispatch::Owner`] trait, and the panic guard through [`guard::Recover`].
 
 mod build;
@@ -49,9 +53,7 @@ mod entry {
     use godot::builtin::{Callable, Variant};
     use godot::init::{gdextension, ExtensionLibrary, InitStage};
 
-    use crate::client::SocketIOClient;
     use crate::enums;
-    use crate::namespace::SocketIONamespace;
 
     /// The extension's entry point (`gdext_rust_init`).
     struct SocketIOExtension;
@@ -65,12 +67,7 @@ mod entry {
             if stage == InitStage::Scene {
                 // The classes are registered by now; their `ConnectionState` enums are added by
                 // hand, gdext having no macro for class-level enums.
-                enums::register_enum::<SocketIOClient>();
-                enums::register_enum::<SocketIONamespace>();
-                enums::register_named_enum::<crate::connection::SocketIOConnection>(
-                    "ProcessCallback",
-                    &crate::connection::PROCESS_CALLBACK,
-                );
+                enums::register_all();
                 // There is no scene tree yet: hook the shutdown of every client to its exit during the first frame, so
                 // that whatever scripts connect to the clients' signals is released before GDScript shuts down, even
                 // when no method of a client is ever called.
@@ -81,6 +78,22 @@ mod entry {
                 install.call_deferred(&[]);
                 // The `socketio/*` Performance monitors (client/stats.rs).
                 crate::client::register_monitors();
+            }
+            if stage == InitStage::Editor {
+                // gdext has loaded the editor help of every class by now (`register-docs`); load again, with
+                // their enumerators described, the classes whose enums are registered by hand.
+                for xml in godot::docs::__gather_xml_docs() {
+                    if let Some(xml) = enums::with_enum_docs(&xml) {
+                        // SAFETY: called on the main thread during the Editor init stage, when the binding and
+                        // the editor help exist; `xml` is valid UTF-8 of the length given (no terminator needed).
+                        unsafe {
+                            godot::sys::interface_fn!(editor_help_load_xml_from_utf8_chars_and_len)(
+                                xml.as_ptr() as *const std::ffi::c_char,
+                                xml.len() as i64,
+                            );
+                        }
+                    }
+                }
             }
         }
 
@@ -150,6 +163,29 @@ mod doc_tests {
                 }
             }
         }
+        // The enums registered by hand: their enumerators are described in the XML loaded after gdext's.
+        let mut with_enums = 0;
+        for xml in &xmls {
+            let Some(full) = crate::enums::with_enum_docs(xml) else {
+                continue;
+            };
+            with_enums += 1;
+            for constant in blocks(&full, "<constant ", "</constant>") {
+                if constant.split_once('>').is_none_or(|(_, text)| text.trim().is_empty()) {
+                    undocumented.push(format!("{} (constant)", constant.split('"').nth(1).unwrap_or("?")));
+                }
+            }
+            assert_eq!(
+                blocks(&full, "<constant ", "</constant>").len(),
+                3,
+                "three enumerators in {}",
+                &full[..80.min(full.len())]
+            );
+        }
+        assert_eq!(
+            with_enums, 3,
+            "SocketIOClient, SocketIONamespace, SocketIOConnection have an enum"
+        );
         assert!(undocumented.is_empty(), "undocumented: {undocumented:?}");
         let client = xmls
             .iter()

@@ -209,6 +209,10 @@ func test_client_settings_are_node_properties() -> void:
 	n.set("client/reconnection_delay", 0.25)
 	check_eq(n.get_client().reconnection_delay, 0.25, "setting client/reconnection_delay sets the client's")
 	check_eq(n.get("client/reconnection_delay"), 0.25, "and reads back")
+	check(n.property_can_revert("client/reconnection_delay"), "a client setting can be reverted in the inspector")
+	var fresh := SocketIOClient.new()
+	check_eq(n.property_get_revert("client/reconnection_delay"), fresh.reconnection_delay, "to the client's default")
+	fresh.free()
 	n.set("client/transports", PackedStringArray(["polling"]))
 	check_eq(n.get_client().transports, PackedStringArray(["polling"]), "client/transports")
 	n.set("client/transports", PackedStringArray(["EXPECTED"]))
@@ -220,6 +224,12 @@ func test_client_settings_are_node_properties() -> void:
 	n.owner = holder
 	var scene := PackedScene.new()
 	check_eq(scene.pack(holder), OK, "the node packs into a scene")
+	var state := scene.get_state()
+	var saved := []
+	for k in state.get_node_property_count(1):
+		saved.append(String(state.get_node_property_name(1, k)))
+	check("client/reconnection_delay" in saved and "client/transports" in saved, "changed settings are saved (%s)" % [saved])
+	check(not ("client/max_message_size" in saved), "a setting left at its default is not saved (%s)" % [saved])
 	var copy := scene.instantiate()
 	var restored: SocketIOConnection = copy.get_child(0)
 	check_eq(restored.get_client().reconnection_delay, 0.25, "client/reconnection_delay restored from the scene")
