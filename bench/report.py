@@ -60,6 +60,7 @@ COLUMNS = [
     ("F_binary_worst_poll_ms", "F binary: worst poll ms"),
     ("F_binary_peak_rss_mib", "F binary: peak RSS MiB"),
     ("G_rss_mib", "G RSS MiB"),
+    ("H_idle_node_us_per_frame", "H idle node µs/frame"),
 ]
 
 # Workload F's large-message shapes: measured for the plugin only.
@@ -78,6 +79,10 @@ for _base, _variants in TRANSPORT_VARIANTS.items():
     for _variant in _variants:
         NOT_APPLICABLE[_variant] = NOT_APPLICABLE.get(_base, set()) | {key for key, _ in COLUMNS
                                                                           if key.startswith("F_")}
+# H (idle SocketIOConnection nodes) is the plugin's node class: the plugin's rows only.
+for _client in CLIENTS:
+    if _client not in ("plugin", "plugin-baseline"):
+        NOT_APPLICABLE.setdefault(_client, set()).add("H_idle_node_us_per_frame")
 
 RATIOS = [
     ("A_events_per_s", "plugin", "node-client"),
@@ -92,6 +97,8 @@ TRANSPORT_RATIOS = [(key, plugin, node)
                     for plugin, node in zip(TRANSPORT_VARIANTS["plugin"], TRANSPORT_VARIANTS["node-client"])
                     for key in ("A_events_per_s", "A_cpu_us_per_event", "B_ack_p50", "C_binary_mibs",
                                 "D_connect_ms")]
+# Absolute targets of a figure (at most), printed as `target <figure> <client> = <value> (at most <limit>: met)`.
+TARGETS = [("H_idle_node_us_per_frame", "plugin", 2.0)]
 # With BENCH_BASELINE: every figure of the plugin against the same figure of the baseline build, in the same run.
 BASELINE_RATIOS = [(key, "plugin", "plugin-baseline") for key, _ in COLUMNS]
 
@@ -226,6 +233,11 @@ def main():
             x, y = medians.get((a, key)), medians.get((b, key))
             value = f"{x / y:.2f}" if x is not None and y else "n/a"
             lines.append(f"ratio {key} {a}/{b} = {value}")
+    for key, client, limit in TARGETS:
+        if client in clients and (client, key) in medians:
+            value = medians[(client, key)]
+            verdict = "met" if value <= limit else "NOT met"
+            lines.append(f"target {key} {client} = {value:.2f} (at most {limit:g}: {verdict})")
     if "plugin-baseline" in clients:
         lines.append("")
         for key, a, b in BASELINE_RATIOS:

@@ -9,7 +9,7 @@
 #      projects; imports them (scripts/run-godot-scene.sh);
 #   3. starts tests/server/server.js (with bench/server-preload.js, which adds the namespaces /bench-<n>) and warms
 #      it up with socket.io-client;
-#   4. runs each workload (A..F) for each client in turn, one process per (workload, client) doing BENCH_RUNS
+#   4. runs each workload (A..H) for each client in turn, one process per (workload, client) doing BENCH_RUNS
 #      measured runs after a short unmeasured warm-up, then the empty Godot process (G); every process prints
 #      `RESULT {json}` lines, collected into <run dir>/results.jsonl;
 #   5. prints the Markdown table and the ratio lines (bench/report.py) and writes them to bench/results/latest.md;
@@ -26,7 +26,7 @@
 #                     the plugin and socket.io-client with the transports list ["polling"] (HTTP long-polling only)
 #                     and ["polling", "websocket"] (polling, then the upgrade to WebSocket, waited for before
 #                     measuring); they run A to E (F is WebSocket only)
-#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F"; G comes with A, plus the empty process)
+#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H"; G comes with A, plus the empty process)
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
 #   BENCH_OUT         the report file (default bench/results/latest.md)
@@ -97,7 +97,7 @@ if [ -n "$baseline" ]; then
         clients="plugin-baseline $clients"
     fi
 fi
-workloads=${BENCH_WORKLOADS:-A B C D E F}
+workloads=${BENCH_WORKLOADS:-A B C D E F H}
 timeout_s=${BENCH_TIMEOUT:-900}
 out=${BENCH_OUT:-$root/bench/results/latest.md}
 case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a whole number >= 1" ;; esac
@@ -314,10 +314,12 @@ run_client() {
 }
 
 for workload in $workloads; do
-    case $workload in A | B | C | D | E | F) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
+    case $workload in A | B | C | D | E | F | H) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
     for client in $clients; do
         # The transport variants measure A to E: F (worst poll()) is about WebSocket messages.
         if [ "$workload" = F ] && [ -n "$(transports_of "$client")" ]; then continue; fi
+        # H (idle SocketIOConnection nodes) is about the plugin's node class, on its default transports.
+        if [ "$workload" = H ] && [ "$client" != plugin ] && [ "$client" != plugin-baseline ]; then continue; fi
         run_client "$client" "$workload"
         if [ "$workload" = F ] && { [ "$client" = plugin ] || [ "$client" = plugin-baseline ]; }; then
             for shape in $f_shapes; do run_client "$client" F "$shape"; done

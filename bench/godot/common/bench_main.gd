@@ -95,6 +95,8 @@ func _ready() -> void:
 			await _workload_e()
 		"F":
 			await _workload_f()
+		"H":
+			await _workload_h()
 		_:
 			_result({"error": "unknown workload '%s'" % workload})
 	adapter.close()
@@ -637,3 +639,62 @@ func _workload_f_shape(shape: String, fps: int) -> void:
 		_result(res)
 		if res.has("error"):
 			return
+
+
+# ---- H: idle SocketIOConnection nodes ----------------------------------------------------------------------------
+
+## The median frame, in µs, over `frames` frames (process_frame to process_frame: everything a frame runs).
+func _median_frame_us(frames: int) -> float:
+	var per_frame: Array = []
+	await _frame()
+	var t := Time.get_ticks_usec()
+	for f in frames:
+		await _frame()
+		var now := Time.get_ticks_usec()
+		per_frame.append(float(now - t))
+		t = now
+	return _median(per_frame)
+
+
+## What `count` idle SocketIOConnection nodes add to a frame, per node: the median frame with them in the tree
+## (each connected on its own connection, process_callback IDLE, nothing sent), minus the median frame without them
+## (measured before adding them and after freeing them), divided by `count`.
+func _workload_h() -> void:
+	if not adapter.has_method("make_idle_node"):
+		_result({"na": "this client has no node class"})
+		return
+	var count := 100
+	var frames := maxi(100, _scaled(3000))
+	for r in range(1, runs + 1):
+		var before := await _median_frame_us(frames)
+		var nodes: Array = []
+		var connected := [0]
+		for i in count:
+			var n: Node = adapter.make_idle_node(url)
+			if n == null:
+				_result({"run": r, "na": "this build has no SocketIOConnection class"})
+				return
+			n.connect("connected", func(_sid): connected[0] += 1)
+			add_child(n)
+			nodes.append(n)
+		var deadline := Time.get_ticks_usec() + 20000000
+		while connected[0] < count and Time.get_ticks_usec() < deadline:
+			await _frame()
+		if connected[0] < count:
+			_result({"run": r, "error": "only %d of %d nodes connected within 20 s" % [connected[0], count]})
+			for n in nodes:
+				n.queue_free()
+			return
+		var settle_until := Time.get_ticks_usec() + 300000
+		while Time.get_ticks_usec() < settle_until:
+			await _frame()
+		var with_nodes := await _median_frame_us(frames)
+		for n in nodes:
+			n.queue_free()
+		nodes.clear()
+		await _frame()
+		await _frame()
+		var after := await _median_frame_us(frames)
+		var without := (before + after) / 2.0
+		_result({"run": r, "nodes": count, "frames": frames, "frame_us_without": without, "frame_us_with": with_nodes,
+			"H_idle_node_us_per_frame": (with_nodes - without) / count})

@@ -202,6 +202,17 @@ func request_shape(shape: String, nbytes: int) -> void:
 	ns.emit_with_ack("big_shape", [shape, nbytes], func(answer): shape_count = answer[0], 30.0)
 
 
+## H: a SocketIOConnection node (its own client) that connects to `url` when it enters the tree and polls itself
+## every idle frame; null when this build has no such class (a baseline from before it).
+func make_idle_node(url: String) -> Node:
+	if not ClassDB.class_exists("SocketIOConnection"):
+		return null
+	var n: Node = ClassDB.instantiate("SocketIOConnection")
+	n.set("url", url)
+	n.set("autoconnect", true)
+	return n
+
+
 func close() -> void:
 	client.close()
 	main_connected = false
