@@ -29,15 +29,9 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}
 case $target_dir in /*) ;; *) target_dir=$root/$target_dir ;; esac
 
 # Where this machine's library goes, as named in socketio.gdextension.
-os=$(uname -s)
-arch=$(uname -m)
-case "$os/$arch" in
-    Linux/x86_64) platform=linux; lib=libsocketio_godot.so ;;
-    Linux/aarch64 | Linux/arm64) platform=linux-arm64; lib=libsocketio_godot.so ;;
-    Darwin/*) platform=macos; lib=libsocketio_godot.dylib ;;
-    MINGW*/* | MSYS*/* | CYGWIN*/*) platform=windows; lib=socketio_godot.dll ;;
-    *) die "no library path in socketio.gdextension for $os/$arch" ;;
-esac
+# shellcheck source=lib/platform.sh
+source "$root/scripts/lib/platform.sh"
+host_platform || die "no library path in socketio.gdextension for $(uname -s)/$(uname -m)"
 grep -q "\"bin/$platform/$lib\"" "$root/socketio.gdextension" ||
     die "socketio.gdextension names no bin/$platform/$lib"
 

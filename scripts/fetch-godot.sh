@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# fetch-godot.sh — obtain a headless-capable Godot 4 without installing anything
+# fetch-godot.sh — obtain a headless-capable Godot 4, and its Linux export templates, without installing anything
 # system-wide.
 #
-# Debian's `godot` package (sid) and its full dependency closure (including
+# Debian's `godot` package (sid), its export templates `godot-template-release` and `godot-template-debug` (the
+# same Godot version: root/usr/bin/godot-template-{release,debug}, for scripts/test-package.sh), and their full
+# dependency closure (including
 # sid's libc6) are downloaded with a PRIVATE apt configuration (own sources
 # list, state, cache, empty dpkg status; signatures verified against the
 # system's Debian archive keyring), unpacked with `dpkg -x` into
@@ -42,8 +44,14 @@ suite=${GODOT_DEBIAN_SUITE:-sid}
 keyring=${GODOT_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 check_valid_until=${GODOT_APT_CHECK_VALID_UNTIL:-false}
 
+packages=(godot godot-template-release godot-template-debug)
+fetched() {
+    [ -x "$root/usr/bin/godot" ] && [ -x "$root/usr/bin/godot-template-release" ] &&
+        [ -x "$root/usr/bin/godot-template-debug" ] && [ -x "$launcher" ]
+}
+
 # Fast path: already fetched.
-if [ -x "$root/usr/bin/godot" ] && [ -x "$launcher" ]; then
+if fetched; then
     printf '%s\n' "$launcher"
     exit 0
 fi
@@ -64,7 +72,7 @@ mkdir -p "$cache"
 # Serialise concurrent fetches (e.g. parallel test jobs).
 exec 9>"$cache/.lock"
 flock 9
-if [ -x "$root/usr/bin/godot" ] && [ -x "$launcher" ]; then
+if fetched; then
     printf '%s\n' "$launcher"
     exit 0
 fi
@@ -122,9 +130,9 @@ if grep -Eq '^(W|E): ' "$log"; then
     die "apt-get update reported problems (full log: $log)"
 fi
 
-note "downloading godot and its dependency closure..."
+note "downloading ${packages[*]} and their dependency closure..."
 rm -f "$apt_dir/cache/archives/"*.deb
-run_logged apt-get -q -y --download-only install godot
+run_logged apt-get -q -y --download-only install "${packages[@]}"
 
 shopt -s nullglob
 debs=("$apt_dir/cache/archives/"*.deb)
@@ -146,18 +154,22 @@ for cand in "usr/lib/$triplet/$ldso" "lib/$triplet/$ldso" "usr/lib64/$ldso" "lib
     if [ -e "$tmp_root/$cand" ]; then ldso_rel=$cand; break; fi
 done
 [ -n "$ldso_rel" ] || die "unpacked tree has no $ldso"
-[ -x "$tmp_root/usr/bin/godot" ] || die "unpacked tree has no usr/bin/godot"
+for binary in godot godot-template-release godot-template-debug; do
+    [ -x "$tmp_root/usr/bin/$binary" ] || die "unpacked tree has no usr/bin/$binary"
+done
 
 # Library search path: the multiarch lib dir plus pulseaudio's private dir
 # (libpulse links libpulsecommon from there). Nothing else is needed for the
-# godot binary's DT_NEEDED closure.
+# binaries' DT_NEEDED closure.
 libpath_rel=usr/lib/$triplet
 [ -d "$tmp_root/usr/lib/$triplet/pulseaudio" ] && libpath_rel="$libpath_rel usr/lib/$triplet/pulseaudio"
-if missing=$("$tmp_root/$ldso_rel" --library-path "$tmp_root/${libpath_rel// /:$tmp_root/}" \
-        --list "$tmp_root/usr/bin/godot" 2>&1 | grep 'not found'); then
-    printf '%s\n' "$missing" >&2
-    die "unresolved libraries in the unpacked tree"
-fi
+for binary in godot godot-template-release godot-template-debug; do
+    if missing=$("$tmp_root/$ldso_rel" --library-path "$tmp_root/${libpath_rel// /:$tmp_root/}" \
+            --list "$tmp_root/usr/bin/$binary" 2>&1 | grep 'not found'); then
+        printf '%s\n' "$missing" >&2
+        die "unresolved libraries of $binary in the unpacked tree"
+    fi
+done
 
 # Record what was unpacked (name, version) for diagnostics.
 for deb in "${debs[@]}"; do

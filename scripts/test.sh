@@ -3,7 +3,8 @@
 # style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, the real
 # socket.io server, and the interop matrix: Node, python-socketio, socketioxide, haproxy + redis, tinyproxy), the
 # headless Godot test scenes against the debug and the release build (fetching headless Godot first unless GODOT is
-# set), and a short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
+# set), the release zip installed into a new project and exported as a game (scripts/test-package.sh), the GitHub
+# workflows (actionlint), and a short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
 # Installs what it needs by itself (Node packages of the test server, the interop servers and their Debian packages,
 # Godot). Exits non-zero on any failure.
 set -euo pipefail
@@ -21,6 +22,9 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "GitHub workflows (actionlint)"
+bash scripts/lint-workflows.sh
+
 step "interop servers (redis-server, haproxy, tinyproxy, python-socketio venv, socketioxide)"
 bash scripts/setup-interop.sh
 
@@ -35,6 +39,10 @@ for profile in debug release; do
     bash scripts/test-godot.sh "$profile" | tee "${TMPDIR:-/tmp}/socketio-test-godot-$profile.log"
     verdicts+=("$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-godot-$profile.log")")
 done
+
+step "the release zip, installed into a new project and exported as a game"
+bash scripts/test-package.sh | tee "${TMPDIR:-/tmp}/socketio-test-package.log"
+package_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-package.log")
 
 step "fuzz: ${FUZZ_SECONDS:-30} s per target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
@@ -52,6 +60,7 @@ for verdict in "${verdicts[@]}"; do
     counts=${counts#*, }
     failed=$((failed + ${counts%% failed*}))
 done
+echo "$package_verdict"
 echo "godot (debug build): ${verdicts[0]#godot: }"
 echo "godot (release build): ${verdicts[1]#godot: }"
 echo "godot: $passed passed, $failed failed"

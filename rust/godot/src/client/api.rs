@@ -19,6 +19,13 @@ use crate::namespace::SocketIONamespace;
 
 #[godot_api(secondary)]
 impl SocketIOClient {
+    /// Returns the version of the addon's library, e.g. [code]"0.1.0"[/code] (the version in its
+    /// [code]plugin.cfg[/code] and release zip).
+    #[func]
+    fn get_version() -> GString {
+        GString::from(env!("CARGO_PKG_VERSION"))
+    }
+
     /// Returns the [code]SocketIOClient[/code] singleton: always the same shared client, unlike
     /// [code]SocketIOClient.new()[/code], which makes a client of its own (see the class description).
     #[func]
