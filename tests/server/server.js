@@ -12,7 +12,22 @@
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--recovery] [--quiet] [--log] [--exit-on-stdin-close]
 //        [--transports polling|websocket|polling,websocket] [--no-upgrades]
-//        [--cookie NAME] [--redis-url URL] [--name NAME]
+//        [--cookie NAME] [--redis-url URL] [--redis-streams-url URL]
+//        [--persist-sessions MS] [--name NAME]
+//
+// --redis-streams-url uses @socket.io/redis-streams-adapter instead of the
+// pub/sub @socket.io/redis-adapter: the only one of the two with which
+// connection state recovery works across servers (a session lost on one server
+// is restored by another, the packets it missed read back from the stream).
+// That adapter writes a socket's session to redis only when the server sees
+// the socket disconnect; a server killed without a goodbye (SIGKILL) writes
+// none. --persist-sessions MS (with --recovery and --redis-streams-url) also
+// writes every connected socket's session every MS ms, so another server can
+// restore the sessions of one that died.
+//
+// Rooms (any namespace): "join"(room) joins it, "leave"(room) leaves it,
+// "to_room"(room, event, ...args) emits event(...args) to everyone in it on
+// every server (through the adapter); each acks with true when given an ack.
 //
 // When listening it prints exactly one line `LISTENING <port>` to stdout.
 // With --log, every Engine.IO / Socket.IO packet received or sent is printed
@@ -45,6 +60,12 @@ const USAGE = `usage: node server.js [options]
   --no-upgrades          allowUpgrades: false (polling never upgrades)
   --cookie NAME          socket.io's cookie option: the handshake sets cookie NAME
   --redis-url URL        @socket.io/redis-adapter on this redis (several servers, one namespace)
+  --redis-streams-url URL
+                         @socket.io/redis-streams-adapter on this redis instead (the adapter with which
+                         --recovery restores a session on another server)
+  --persist-sessions MS  with --recovery and --redis-streams-url: also write each connected socket's
+                         session to redis every MS ms (default 0 = only on disconnect, as socket.io does),
+                         so a server killed with SIGKILL leaves sessions another server can restore
   --name NAME            this server's name, sent in "welcome" as "server" (default "node")
   --help                 this text`;
 
@@ -65,6 +86,8 @@ function parseArgs(argv) {
     noUpgrades: false,
     cookie: null,
     redisUrl: null,
+    redisStreamsUrl: null,
+    persistSessions: 0,
     name: "node",
   };
   const valued = {
@@ -78,6 +101,8 @@ function parseArgs(argv) {
     "--transports": ["transports", "str"],
     "--cookie": ["cookie", "str"],
     "--redis-url": ["redisUrl", "str"],
+    "--redis-streams-url": ["redisStreamsUrl", "str"],
+    "--persist-sessions": ["persistSessions", "int"],
     "--name": ["name", "str"],
   };
   const flags = {
@@ -126,6 +151,10 @@ function parseArgs(argv) {
   opts.transports = opts.transports.split(",");
   if (!opts.transports.length || opts.transports.some((t) => t !== "polling" && t !== "websocket")) {
     fail(`--transports takes polling, websocket or both, got "${opts.transports.join(",")}"`);
+  }
+  if (opts.redisUrl && opts.redisStreamsUrl) fail("--redis-url and --redis-streams-url exclude each other");
+  if (opts.persistSessions && !(opts.recovery && opts.redisStreamsUrl)) {
+    fail("--persist-sessions needs --recovery and --redis-streams-url");
   }
   return opts;
 }
@@ -180,6 +209,29 @@ if (opts.redisUrl) {
   redisReady = Promise.all([pub.connect(), sub.connect()]).then(() => {
     io.adapter(createAdapter(pub, sub));
   });
+}
+// --redis-streams-url: one client; the adapter makes its own duplicates to read the stream and for pub/sub.
+if (opts.redisStreamsUrl) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-streams-adapter");
+  const client = createClient({ url: opts.redisStreamsUrl });
+  redisClients = [client];
+  client.on("error", (err) => info(`redis: ${err && err.message}`));
+  redisReady = client.connect().then(() => {
+    // A short XREAD block, so a shutdown does not wait for it.
+    io.adapter(createAdapter(client, { blockTimeInMs: 1000 }));
+  });
+}
+// --persist-sessions: what socket.io does at a disconnect (socket.js, _onclose), done periodically for the
+// sockets still connected.
+if (opts.persistSessions) {
+  setInterval(() => {
+    for (const nsp of io._nsps.values()) {
+      for (const socket of nsp.sockets.values()) {
+        nsp.adapter.persistSession({ sid: socket.id, pid: socket.pid, rooms: [...socket.rooms], data: socket.data });
+      }
+    }
+  }, opts.persistSessions).unref();
 }
 
 // ---------------------------------------------------------------------------
@@ -371,6 +423,25 @@ function setupNamespace(nsp) {
     socket.on("chat", (...args) => {
       const [data] = splitAck(args);
       socket.nsp.emit("chat", { from: socket.id, text: data[0], server: opts.name });
+    });
+
+    // Rooms, across servers through the adapter (see the header).
+    socket.on("join", (...args) => {
+      const [data, cb] = splitAck(args);
+      if (typeof data[0] === "string") socket.join(data[0]);
+      if (cb) cb(true);
+    });
+    socket.on("leave", (...args) => {
+      const [data, cb] = splitAck(args);
+      if (typeof data[0] === "string") socket.leave(data[0]);
+      if (cb) cb(true);
+    });
+    socket.on("to_room", (...args) => {
+      const [data, cb] = splitAck(args);
+      if (typeof data[0] === "string" && typeof data[1] === "string") {
+        socket.nsp.to(data[0]).emit(data[1], ...data.slice(2));
+      }
+      if (cb) cb(true);
     });
 
     socket.on(
