@@ -301,6 +301,32 @@ pub fn start_haproxy(backends: &[(&str, u16)]) -> Result<Proc, String> {
     wait_port(child, port, "haproxy", Some(dir))
 }
 
+/// haproxy in front of `backends` (name, port) for failover: like [`start_haproxy`] (roundrobin, SERVERID cookie),
+/// plus a TCP health check every 100 ms (a node down after one failed check, up again after two), and
+/// `option redispatch` with retries, so a request whose cookie names a dead node goes to a live one.
+#[allow(dead_code)] // used by failover.rs, not interop.rs
+pub fn start_haproxy_checked(backends: &[(&str, u16)]) -> Result<Proc, String> {
+    let dir = temp_dir("haproxy");
+    let port = free_port();
+    let conf = dir.join("haproxy.cfg");
+    let mut text = format!(
+        "global\n    maxconn 256\n\ndefaults\n    mode http\n    timeout connect 500ms\n    timeout client 60s\n    \
+         timeout server 60s\n    timeout tunnel 60s\n    timeout check 200ms\n    retries 3\n    \
+         option redispatch\n\nfrontend socketio\n    bind 127.0.0.1:{port}\n    default_backend nodes\n\n\
+         backend nodes\n    balance roundrobin\n    cookie SERVERID insert nocache\n"
+    );
+    for (name, backend) in backends {
+        text.push_str(&format!(
+            "    server {name} 127.0.0.1:{backend} cookie {name} check inter 100 fall 1 rise 2\n"
+        ));
+    }
+    std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+    let mut cmd = Command::new(haproxy_path());
+    cmd.arg("-db").arg("-f").arg(&conf);
+    let child = spawn(cmd, "haproxy")?;
+    wait_port(child, port, "haproxy", Some(dir))
+}
+
 fn haproxy_path() -> &'static str {
     if Path::new("/usr/sbin/haproxy").exists() {
         "/usr/sbin/haproxy"
