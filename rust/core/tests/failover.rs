@@ -488,3 +488,77 @@ fn node_killed_with_recovery_but_sessions_written_only_at_disconnect_cannot_be_r
         "buffered emits once, in order"
     );
 }
+
+/// The same kill with socket.io-client (Node) as the client: tests/reliability/failover-client.js, which kills the
+/// node itself (by pid) and prints its own RELIABILITY line, passed on here; and an OUTCOME line checked here.
+fn node_client(mode: Mode) -> serde_json::Value {
+    let root = interop::procs::repo_root();
+    assert!(
+        root.join("bench/node/node_modules/socket.io-client").is_dir(),
+        "socket.io-client is not installed: run `npm ci` in bench/node"
+    );
+    let cluster = Cluster::start(mode);
+    let node = |i: usize| cluster.nodes[i].as_ref().expect("node running");
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(root.join("tests/reliability/failover-client.js"))
+        .args(["--via", &cluster.haproxy_url()])
+        .args(["--node1", &format!("http://127.0.0.1:{}", node(0).port)])
+        .args(["--node1-pid", &node(0).pid().to_string()])
+        .args(["--node2", &format!("http://127.0.0.1:{}", node(1).port)])
+        .args(["--node2-pid", &node(1).pid().to_string()]);
+    if mode != Mode::NoRecovery {
+        cmd.arg("--recovery");
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run node tests/reliability/failover-client.js");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "failover-client.js failed: {stdout}");
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}line in {stdout}"))
+            .to_owned()
+    };
+    println!("RELIABILITY {}", line("RELIABILITY "));
+    let mut outcome: serde_json::Value = serde_json::from_str(&line("OUTCOME ")).expect("OUTCOME json");
+    outcome["reliability"] = serde_json::from_str(&line("RELIABILITY ")).expect("RELIABILITY json");
+    outcome
+}
+
+fn int_list(v: &serde_json::Value) -> Vec<i64> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|x| x.as_i64().expect("an integer"))
+        .collect()
+}
+
+#[test]
+fn node_client_node_killed_with_recovery() {
+    let out = node_client(Mode::RecoveryPersisted);
+    let received = int_list(&out["received"]);
+    assert_eq!(out["recovered"], serde_json::Value::Bool(true), "{out}");
+    assert_eq!(out["welcome_recovered"], serde_json::Value::Bool(true), "{out}");
+    assert_eq!(out["sid_before"], out["sid_after"], "{out}");
+    assert!(out["sent_while_away"].as_i64() > Some(0), "{out}");
+    assert_eq!(out["reliability"]["missed_with_recovery"], 0, "{out}");
+    assert_eq!(out["reliability"]["duplicates"], 0, "{out}");
+    assert!(Outcome::in_order(&received), "{out}");
+    assert_eq!(int_list(&out["echoes"]), (0..BUFFERED).collect::<Vec<_>>(), "{out}");
+}
+
+#[test]
+fn node_client_node_killed_without_recovery() {
+    let out = node_client(Mode::NoRecovery);
+    assert_eq!(out["recovered"], serde_json::Value::Bool(false), "{out}");
+    assert_ne!(out["sid_before"], out["sid_after"], "{out}");
+    assert!(
+        out["reliability"]["missed_without_recovery"].as_i64() > Some(0),
+        "{out}"
+    );
+    assert_eq!(out["reliability"]["duplicates"], 0, "{out}");
+    assert_eq!(int_list(&out["echoes"]), (0..BUFFERED).collect::<Vec<_>>(), "{out}");
+}

@@ -76,6 +76,12 @@ impl Proc {
         self.dir.as_deref()
     }
 
+    /// Its process id.
+    #[allow(dead_code)] // used by failover.rs, not interop.rs
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process abruptly and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
