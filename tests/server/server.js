@@ -465,6 +465,15 @@ function setupNamespace(nsp) {
     socket.on("types", withAck((cb) => cb(TYPES_VALUE)));
     socket.on("binary_nested", withAck((cb) => cb(binaryNestedValue())));
     socket.on("count", withAck((cb) => cb(socket.nsp.sockets.size)));
+    // The byte length and a checksum (the sum of the bytes, mod 2^32) of a binary first argument: a large upload
+    // answered with a small ack (the slow-link tests, rust/core/tests/slow_links.rs).
+    socket.on("digest", (...args) => {
+      const [data, cb] = splitAck(args);
+      const buf = Buffer.isBuffer(data[0]) ? data[0] : Buffer.alloc(0);
+      let sum = 0;
+      for (let i = 0; i < buf.length; i++) sum = (sum + buf[i]) >>> 0;
+      if (cb) cb(buf.length, sum);
+    });
   });
 }
 

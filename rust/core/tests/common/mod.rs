@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+pub mod impair;
+
 use socketio_core::{Client, ClientEvent};
 
 /// The repository root.
