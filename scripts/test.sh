@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check of the project, from a fresh Debian machine with the Rust toolchain:
 # style (cargo fmt --check), lints (clippy -D warnings), the Rust tests (codec, session, transport, the real
-# socket.io server, and the interop matrix: Node, python-socketio, socketioxide, haproxy + redis, tinyproxy), the
+# socket.io server, the interop matrix: Node, python-socketio, socketioxide, haproxy + redis, tinyproxy; and the
+# network faults of issue 15: a partition in a network namespace with nftables (root), slow links through the
+# harness's impairment proxy, a cluster of two nodes on redis behind haproxy losing one), the
 # headless Godot test scenes against the debug and the release build (fetching headless Godot first unless GODOT is
 # set), the release zip installed into a new project and exported as a game (scripts/test-package.sh), the GitHub
 # workflows (actionlint), and a short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
@@ -27,6 +29,9 @@ bash scripts/lint-workflows.sh
 
 step "interop servers (redis-server, haproxy, tinyproxy, python-socketio venv, socketioxide)"
 bash scripts/setup-interop.sh
+
+step "network faults (iproute2, nftables: the partition tests)"
+bash scripts/setup-netfaults.sh
 
 step "cargo test"
 # --no-fail-fast: a failing test binary (e.g. a red cell of the interop matrix) does not hide the others.

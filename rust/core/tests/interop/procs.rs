@@ -251,6 +251,19 @@ pub fn start_server(kind: Kind, port: u16, args: &[String], name: &str) -> Resul
     wait_listening(child, name, None, Duration::from_secs(15))
 }
 
+/// Starts the Node test server (tests/server/server.js) inside network namespace `netns` (`ip netns exec`, root
+/// only), listening on `host` (an address of that namespace), on a free port.
+#[allow(dead_code)] // used by partition.rs only
+pub fn start_node_in_netns(netns: &str, host: &str, args: &[String], name: &str) -> Result<Proc, String> {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", netns, "node"])
+        .arg(repo_root().join("tests/server/server.js"))
+        .args(["--quiet", "--host", host, "--port", "0", "--exit-on-stdin-close"])
+        .args(args);
+    let child = spawn(cmd, name)?;
+    wait_listening(child, name, None, Duration::from_secs(15))
+}
+
 /// Starts a scenario server, retrying a few times when its port is still taken (a restart on the same port).
 pub fn restart_server(kind: Kind, port: u16, args: &[String], name: &str) -> Result<Proc, String> {
     let mut last = String::new();
