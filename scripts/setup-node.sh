@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the reference Socket.IO test server (tests/server) needs:
-# node + npm, then the exact packages pinned in tests/server/package-lock.json.
+# Installs what the reference Socket.IO test server (tests/server) and the reference client (bench/node:
+# socket.io-client, for the benchmark and the fault tests' comparison) need: node + npm, then the exact packages
+# pinned in tests/server/package-lock.json and bench/node/package-lock.json.
 # Idempotent and quiet on success; safe to call before every test run.
 set -euo pipefail
 
@@ -23,17 +24,22 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     rm -f "$out"
 fi
 
-# `npm ci` when node_modules is missing, incomplete, or older than the lock file.
-stamp="$SERVER_DIR/node_modules/.package-lock.json"   # written by npm on install
-if [ ! -d "$SERVER_DIR/node_modules/socket.io" ] || [ ! -f "$stamp" ] \
-    || [ "$SERVER_DIR/package-lock.json" -nt "$stamp" ]; then
-    out="$(mktemp)"
-    if ! (cd "$SERVER_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$out" 2>&1; then
-        cat "$out" >&2
+# `npm ci` in DIR when its node_modules is missing, incomplete (no KEY package), or older than its lock file.
+npm_ci() {
+    local dir=$1 key=$2 stamp="$1/node_modules/.package-lock.json" out   # npm writes the stamp on install
+    if [ ! -d "$dir/node_modules/$key" ] || [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+        out="$(mktemp)"
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$out" 2>&1; then
+            cat "$out" >&2
+            rm -f "$out"
+            log "npm ci in ${dir#"$ROOT"/} failed"
+            exit 1
+        fi
         rm -f "$out"
-        log "npm ci in tests/server failed"
-        exit 1
+        touch "$stamp"
     fi
-    rm -f "$out"
-    touch "$stamp"
-fi
+}
+
+npm_ci "$SERVER_DIR" socket.io
+# socket.io-client (Node), the reference client of the benchmark and of the fault tests' comparison figures.
+npm_ci "$ROOT/bench/node" socket.io-client
