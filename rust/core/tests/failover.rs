@@ -235,7 +235,7 @@ fn json_ms(d: Option<Duration>) -> String {
 }
 
 #[test]
-fn both_nodes_up_a_room_broadcast_from_the_other_node_arrives() {
+fn cluster_both_nodes_up_a_room_broadcast_from_the_other_node_arrives() {
     let cluster = Cluster::start(Mode::RecoveryPersisted);
     let mut client = Peer::connect(&cluster.haproxy_url());
     let mine = client.server_name(0);
@@ -424,7 +424,7 @@ fn kill_the_clients_node(mode: Mode) -> Outcome {
 }
 
 #[test]
-fn node_killed_with_recovery_the_session_is_restored_on_the_other_node() {
+fn cluster_node_killed_with_recovery_the_session_is_restored_on_the_other_node() {
     let out = kill_the_clients_node(Mode::RecoveryPersisted);
     out.print("cluster node killed, recovery on", Mode::RecoveryPersisted);
     assert!(out.detect.is_some() && out.recover.is_some());
@@ -450,7 +450,7 @@ fn node_killed_with_recovery_the_session_is_restored_on_the_other_node() {
 }
 
 #[test]
-fn node_killed_without_recovery_broadcasts_are_missed_and_the_client_rejoins() {
+fn cluster_node_killed_without_recovery_broadcasts_are_missed_and_the_client_rejoins() {
     let out = kill_the_clients_node(Mode::NoRecovery);
     out.print("cluster node killed, recovery off", Mode::NoRecovery);
     assert!(out.detect.is_some() && out.recover.is_some());
@@ -471,7 +471,7 @@ fn node_killed_without_recovery_broadcasts_are_missed_and_the_client_rejoins() {
 /// What socket.io does by itself: it writes a session to redis when it sees the socket go, which a SIGKILLed node
 /// never does; so the surviving node has no session to restore, and the client gets a new one.
 #[test]
-fn node_killed_with_recovery_but_sessions_written_only_at_disconnect_cannot_be_restored() {
+fn cluster_node_killed_with_recovery_but_sessions_written_only_at_disconnect_cannot_be_restored() {
     let out = kill_the_clients_node(Mode::RecoveryOnDisconnectOnly);
     out.print(
         "cluster node killed, recovery on, sessions saved only at disconnect",
@@ -537,7 +537,7 @@ fn int_list(v: &serde_json::Value) -> Vec<i64> {
 }
 
 #[test]
-fn node_client_node_killed_with_recovery() {
+fn node_client_cluster_node_killed_with_recovery() {
     let out = node_client(Mode::RecoveryPersisted);
     let received = int_list(&out["received"]);
     assert_eq!(out["recovered"], serde_json::Value::Bool(true), "{out}");
@@ -551,7 +551,7 @@ fn node_client_node_killed_with_recovery() {
 }
 
 #[test]
-fn node_client_node_killed_without_recovery() {
+fn node_client_cluster_node_killed_without_recovery() {
     let out = node_client(Mode::NoRecovery);
     assert_eq!(out["recovered"], serde_json::Value::Bool(false), "{out}");
     assert_ne!(out["sid_before"], out["sid_after"], "{out}");
