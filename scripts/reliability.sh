@@ -56,13 +56,18 @@ for line in open(log, encoding="utf-8", errors="replace"):
 cols = [("fault", "fault"), ("client", "client"), ("detect_ms", "detect ms"), ("recover_ms", "recover ms"),
         ("buffered", "emits buffered"), ("delivered", "delivered"), ("duplicates", "duplicates"),
         ("missed_without_recovery", "missed, no recovery"), ("missed_with_recovery", "missed, recovery"),
-        ("worst_poll_ms", "worst poll ms")]
+        ("completed_ms", "transfer ms"), ("worst_poll_ms", "worst poll ms")]
 def cell(v):
+    # Times alike whether a client printed 1635 or 1630.9: no decimals from 100 on, one from 10, two below.
     if v is None:
         return "—"
-    if isinstance(v, float):
-        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
-    return str(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int) and abs(v) < 100:
+        return str(v)
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 lines = ["| " + " | ".join(h for _, h in cols) + " |", "|---|---|" + "---:|" * (len(cols) - 2)]
 for r in sorted(rows, key=lambda r: (str(r.get("fault")), str(r.get("client")))):
     lines.append("| " + " | ".join(cell(r.get(k)) for k, _ in cols) + " |")
