@@ -11,6 +11,8 @@
 //!   polling and upgrades polling to WebSocket. Its [`http`](transport::http) module is a sans-I/O HTTP/1.1 codec
 //!   (httparse for response heads).
 //! - [`Client`] wires the two together behind a non-blocking `poll()`.
+//! - [`multiplayer`] is the game's side of the multiplayer relay protocol (`relay/PROTOCOL.md`), sans-I/O, for
+//!   Godot's `MultiplayerPeer`.
 //! - [`check`] says which event names, namespace paths and nesting depths are accepted, and [`config`] holds the
 //!   settings with their defaults: the one definition of each, for the decoder, the session and every front end.
 
@@ -21,6 +23,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod multiplayer;
 pub mod session;
 pub mod stats;
 pub mod transport;

@@ -1,8 +1,8 @@
 //! Socket.IO v5 client for Godot 4, as a GDExtension.
 //!
-//! GDScript sees four classes: [`client::SocketIOClient`] (the shared client of `get_singleton()`, and clients of their
-//! own made with `SocketIOClient.new()`), [`namespace::SocketIONamespace`] handles, [`request::SocketIORequest`] and
-//! the [`connection::SocketIOConnection`] node. The protocol work is done by
+//! GDScript sees five classes: [`client::SocketIOClient`] (the shared client of `get_singleton()`, and clients of their
+//! own made with `SocketIOClient.new()`), [`namespace::SocketIONamespace`] handles, [`request::SocketIORequest`],
+//! the [`connection::SocketIOConnection`] node and [`multiplayer_peer::SocketIOMultiplayerPeer`]. The protocol work is done by
 //! `socketio-core`; this crate converts Variants, turns the core's events into signals and Callable calls without
 //! holding a borrow of any object while GDScript runs, and words the core's refusals for GDScript. Every check, limit and default is the core's (`socketio_core::check`,
 //! `ClientConfig::default()`): the properties read and write the core's settings in place.
@@ -24,6 +24,8 @@
 //!   side). [`convert`]: Variants → values to send, with [`marshal`] (Godot's binary serialization) as the fast
 //!   path both ways.
 //! - [`connection`]: the `SocketIOConnection` node, which owns a client of its own and polls it every frame.
+//! - [`multiplayer_peer`]: `SocketIOMultiplayerPeer`, Godot's `MultiplayerPeer` over a namespace and the relay
+//!   protocol of the core (`socketio_core::multiplayer`); it uses namespaces only through their GDScript API.
 //! - [`tls`] (`TLSOptions` → the core's TLS settings), [`enums`] (the enums registered by hand, and their editor
 //!   help), [`defaults`]
 //!   (parameter types for default arguments), [`guard`] (panics and other threads kept away from the client).
@@ -43,6 +45,7 @@ mod dispatch;
 mod enums;
 mod guard;
 mod marshal;
+mod multiplayer_peer;
 mod namespace;
 mod request;
 mod signals;
@@ -136,7 +139,7 @@ mod doc_tests {
     #[test]
     fn every_registered_item_is_documented() {
         let xmls: Vec<String> = godot::docs::__gather_xml_docs().collect();
-        assert_eq!(xmls.len(), 4, "four classes");
+        assert_eq!(xmls.len(), 5, "five classes");
         let mut undocumented = Vec::new();
         for xml in &xmls {
             let class = xml
