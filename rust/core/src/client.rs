@@ -157,6 +157,17 @@ impl<T: Transport> Client<T> {
         true
     }
 
+    /// Before an emit: when the heartbeat deadline passed while nobody polled (a game paused, a blocking load),
+    /// reads what the connection holds first. What arrived in time is kept (acks, events, the server's PING), and a
+    /// connection the server closed meanwhile is seen closed, so that the emit is buffered for the reconnection
+    /// instead of being written into it; if nothing came at all, the session gives the connection up ("ping
+    /// timeout") before sending. Events found are queued for [`Self::poll_event`] as in any `poll`.
+    fn catch_up(&mut self, now: Instant) {
+        if self.session.heartbeat_expired(now) {
+            self.poll(now);
+        }
+    }
+
     /// Writes what is queued now, without waiting for the next `poll`.
     pub fn flush(&mut self) {
         if let Some(transport) = self.transport.as_mut() {
@@ -278,6 +289,7 @@ impl<T: Transport> Client<T> {
 
     /// Emits `event` with `args` on `ns`; buffered until the namespace connects.
     pub fn emit(&mut self, now: Instant, ns: &str, event: &str, args: Vec<Value>) -> Result<(), CommandError> {
+        self.catch_up(now);
         self.session.emit(now, ns, event, args, None)?;
         self.counters.events_out += 1;
         self.apply_session_output(now);
@@ -292,6 +304,7 @@ impl<T: Transport> Client<T> {
         event: &str,
         args: Vec<Value>,
     ) -> Result<bool, CommandError> {
+        self.catch_up(now);
         let sent = self.session.emit_volatile(now, ns, event, args)?;
         self.counters.events_out += u64::from(sent);
         self.apply_session_output(now);
@@ -308,6 +321,7 @@ impl<T: Transport> Client<T> {
         args: Vec<Value>,
         timeout: Duration,
     ) -> Result<AckId, CommandError> {
+        self.catch_up(now);
         let id = self.session.emit(now, ns, event, args, Some(timeout))?;
         self.counters.events_out += 1;
         self.apply_session_output(now);

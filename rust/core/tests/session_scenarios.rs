@@ -1633,3 +1633,69 @@ fn membership_transitions_out() {
     h.text(OPEN);
     assert!(h.sent().is_empty(), "no namespace joins after close()");
 }
+
+/// The game stopped polling for a minute (paused, a blocking load): past the heartbeat window (25 s + 20 s here).
+/// An emit made before the first poll finds the deadline passed: the connection is given up first ("ping timeout",
+/// as engine.io-client does before a write), and the emit is buffered for the reconnection rather than written into
+/// a connection the server has dropped. The acks pending time out once each, and the first reconnection attempt is
+/// scheduled from now, once, with its normal delay.
+#[test]
+fn after_a_long_pause_an_emit_finds_the_connection_dead_and_is_buffered() {
+    let mut h = Harness::connected();
+    let short = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    let long = h
+        .session
+        .emit(h.now, "/", "q", vec![], Some(Duration::from_secs(30)))
+        .unwrap()
+        .unwrap();
+    let _ = h.sent();
+    // A minute passes with no poll at all.
+    h.now += Duration::from_secs(60);
+    h.session.emit(h.now, "/", "after", vec![1.into()], None).unwrap();
+    assert!(h.sent().is_empty(), "nothing written into the dead connection");
+    assert_eq!(h.commands(), [TransportCommand::Close]);
+    // The pending acks end with their namespace's session (as on any loss), once each.
+    let events = h.events();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [
+                ClientEvent::AckTimeout { id: a, .. },
+                ClientEvent::AckTimeout { id: b, .. },
+                ClientEvent::NamespaceDisconnected { reason: DisconnectReason::PingTimeout, .. },
+                ClientEvent::Closed { reason: DisconnectReason::PingTimeout, .. },
+                ClientEvent::ReconnectAttempt { attempt: 1, .. },
+            ] if *a == short && *b == long
+        ),
+        "{events:?}"
+    );
+    // The poll that follows: nothing more fires (no second attempt, no second timeout).
+    h.advance(Duration::from_millis(1));
+    assert!(h.events().is_empty());
+    h.advance(Duration::from_secs(10));
+    assert!(
+        !h.events().iter().any(|e| matches!(e, ClientEvent::AckTimeout { .. })),
+        "each ack timed out once"
+    );
+    // The reconnection: the buffered emit goes out once "/" is back.
+    assert_eq!(h.commands(), [TransportCommand::Open]);
+    h.text(OPEN);
+    let _ = h.sent();
+    h.text(r#"40{"sid":"s2"}"#);
+    assert_eq!(h.sent(), [r#"42["after",1]"#]);
+}
+
+/// Within the window nothing is given up: a 10 s gap, then an emit goes out at once.
+#[test]
+fn after_a_short_pause_an_emit_is_sent_at_once() {
+    let mut h = Harness::connected();
+    h.now += Duration::from_secs(10);
+    h.session.emit(h.now, "/", "after", vec![], None).unwrap();
+    assert_eq!(h.sent(), [r#"42["after"]"#]);
+    assert!(h.commands().is_empty());
+    assert!(h.events().is_empty());
+}

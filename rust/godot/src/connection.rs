@@ -103,6 +103,14 @@ struct Shared {
 /// ([code]$Server.set("client/transports", ["polling"])[/code] or [code]$Server.get_client().transports =
 /// ["polling"][/code]) before connecting.
 ///
+/// [b]Pauses.[/b] The node polls only while it processes: a paused [SceneTree] ([member SceneTree.paused]) stops it
+/// with the rest of the game unless its [member Node.process_mode] is [constant Node.PROCESS_MODE_ALWAYS] (set that
+/// to keep the connection alive behind a pause menu). A connection left unpolled for longer than the server's
+/// heartbeat ([code]pingInterval + pingTimeout[/code], 45 s with socket.io's defaults) is dropped by the server;
+/// shorter stops (a blocking level load, a few seconds in the background) lose nothing. When the application comes
+/// back from the background ([constant Node.NOTIFICATION_APPLICATION_RESUMED]) the node polls at the end of that
+/// frame, so a dead connection is noticed, and reconnection starts, before the game's next frame.
+///
 /// Enum [code]ProcessCallback[/code]: [code]PROCESS_IDLE[/code] = 0 (poll in [code]_process[/code], the
 /// default), [code]PROCESS_PHYSICS[/code] = 1 (poll in [code]_physics_process[/code]), [code]PROCESS_MANUAL[/code]
 /// = 2 (the node does not poll: call [method poll] yourself).
@@ -401,8 +409,18 @@ impl INode for SocketIOConnection {
     }
 
     fn on_notification(&mut self, what: NodeNotification) {
-        if what == NodeNotification::PREDELETE {
-            self.free_client();
+        match what {
+            NodeNotification::PREDELETE => self.free_client(),
+            // Back from the background (or a long stop): poll at the end of this frame rather than at the next
+            // one, so that a connection that died meanwhile is noticed, and reconnection starts, before the game's
+            // next frame. Deferred: a poll runs GDScript, which must not happen while the node is borrowed here.
+            NodeNotification::APPLICATION_RESUMED => {
+                let polls = self.process_callback != PROCESS_MANUAL && !Engine::singleton().is_editor_hint();
+                if polls && self.base().is_inside_tree() {
+                    self.base_mut().call_deferred("poll", &[]);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -304,6 +304,7 @@ impl Session {
         args: Vec<Value>,
         ack_timeout: Option<Duration>,
     ) -> Result<Option<AckId>, CommandError> {
+        self.expire_heartbeat(now);
         self.emit_inner(now, path, name, args, ack_timeout, false)
     }
 
@@ -316,6 +317,7 @@ impl Session {
         name: &str,
         args: Vec<Value>,
     ) -> Result<bool, CommandError> {
+        self.expire_heartbeat(now);
         let connected = self.namespace_state(path) == ConnectionState::Connected;
         self.emit_inner(now, path, name, args, None, true)?;
         Ok(connected)
@@ -590,6 +592,21 @@ impl Session {
     }
 
     // ----- internals -----------------------------------------------------------------------------------------
+
+    /// Whether the heartbeat deadline of the open connection has passed (nobody polled since it did).
+    pub fn heartbeat_expired(&self, now: Instant) -> bool {
+        matches!(self.state, EngineState::Open { ping_deadline, .. } if ping_deadline <= now)
+    }
+
+    /// engine.io-client's `_hasPingExpired()`, checked before sending: when the heartbeat deadline passed while
+    /// nobody polled (a game paused, a blocking level load), the server has given the connection up too, and a
+    /// packet written into it would be lost. It is given up first (`"ping timeout"`), so that the emit is buffered
+    /// for the reconnection instead.
+    fn expire_heartbeat(&mut self, now: Instant) {
+        if self.heartbeat_expired(now) {
+            self.lose(now, DisconnectReason::PingTimeout, "ping timeout");
+        }
+    }
 
     /// socket.io-client closes the connection when no namespace uses it any more.
     fn close_if_unused(&mut self, reason: DisconnectReason) {
