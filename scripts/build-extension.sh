@@ -4,9 +4,10 @@
 #   1. cargo build -p socketio-godot (debug by default, or --release);
 #   2. copies the library into addon/bin/<platform>/ (the path socketio.gdextension names for this machine) and
 #      the descriptor socketio.gdextension into addon/;
-#   3. installs (copies) addon/ into demo-project/addons/socketio/ and tests/godot/addons/socketio/.
+#   3. installs (copies) addon/ into demo-project/addons/socketio/, tests/godot/addons/socketio/ and
+#      tests/multiplayer/project/addons/socketio/.
 #
-# addon/bin/, addon/socketio.gdextension and the two installed copies are build output (git-ignored).
+# addon/bin/, addon/socketio.gdextension and the installed copies are build output (git-ignored).
 #
 # Environment:
 #   CARGO_TARGET_DIR   cargo's target directory (default <repo>/target)
@@ -47,7 +48,7 @@ cp "$built" "$addon/bin/$platform/.$lib.tmp"
 mv -f "$addon/bin/$platform/.$lib.tmp" "$addon/bin/$platform/$lib"
 cp "$root/socketio.gdextension" "$addon/socketio.gdextension"
 
-for project in demo-project tests/godot; do
+for project in demo-project tests/godot tests/multiplayer/project; do
     dest=$root/$project/addons/socketio
     [ -f "$root/$project/project.godot" ] || continue
     rm -rf "$dest"
@@ -55,4 +56,4 @@ for project in demo-project tests/godot; do
     cp -R "$addon/." "$dest/"
 done
 
-echo "$prog: addon ready: addon/bin/$platform/$lib ($profile), installed into demo-project/ and tests/godot/" >&2
+echo "$prog: addon ready: addon/bin/$platform/$lib ($profile), installed into demo-project/, tests/godot/ and tests/multiplayer/project/" >&2
