@@ -1,0 +1,259 @@
+"use strict";
+// socketio-godot-relay: the server side of SocketIOMultiplayerPeer (Godot's high-level multiplayer over Socket.IO).
+// Attached to a socket.io 4.x namespace, it keeps rooms of one host (peer 1) and clients (ids 2..2^31-1), routes
+// packets by target, stamps each with its sender's true id, and enforces a packet size cap and a per-peer rate cap.
+// The protocol is PROTOCOL.md's.
+//
+// Nothing lives only in this process: a room is socket.io rooms (`mp:<room>` all members, `mp:<room>:host`,
+// `mp:<room>:<id>` each peer) and a member's id and room are in `socket.data`, which `fetchSockets()` reads on
+// every node. With @socket.io/redis-adapter a host on one server process and clients on another play together.
+
+const MAX_ROOM_BYTES = 64;
+const MAX_ID = 2 ** 31 - 1;
+const MODES = new Set([0, 1, 2]); // Godot's TransferMode: unreliable, unreliable ordered, reliable
+const RELIABLE = 2;
+
+const DEFAULTS = Object.freeze({
+  maxPacketBytes: 65536,
+  maxPeersPerRoom: 32,
+  rate: Object.freeze({ packetsPerSecond: 120, burst: 240 }),
+});
+
+const roomAll = (room) => `mp:${room}`;
+const roomHost = (room) => `mp:${room}:host`;
+const roomPeer = (room, id) => `mp:${room}:${id}`;
+
+/// Checks `options` and fills in the defaults; throws a TypeError or RangeError naming the option.
+function validate(options) {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== "object") throw new TypeError("socketio-godot-relay: options must be an object");
+  const positiveInt = (name, value) => {
+    if (!Number.isInteger(value)) throw new TypeError(`socketio-godot-relay: options.${name} must be an integer`);
+    if (value < 1) throw new RangeError(`socketio-godot-relay: options.${name} must be at least 1, not ${value}`);
+    return value;
+  };
+  const out = {
+    maxPacketBytes: positiveInt("maxPacketBytes", options.maxPacketBytes ?? DEFAULTS.maxPacketBytes),
+    maxPeersPerRoom: positiveInt("maxPeersPerRoom", options.maxPeersPerRoom ?? DEFAULTS.maxPeersPerRoom),
+  };
+  if (out.maxPeersPerRoom < 1) throw new RangeError("socketio-godot-relay: options.maxPeersPerRoom must be at least 1");
+  const rate = options.rate ?? DEFAULTS.rate;
+  if (typeof rate !== "object" || rate === null) {
+    throw new TypeError("socketio-godot-relay: options.rate must be an object {packetsPerSecond, burst}");
+  }
+  const pps = rate.packetsPerSecond ?? DEFAULTS.rate.packetsPerSecond;
+  if (typeof pps !== "number" || !(pps > 0) || !Number.isFinite(pps)) {
+    throw new RangeError("socketio-godot-relay: options.rate.packetsPerSecond must be a positive number");
+  }
+  out.rate = { packetsPerSecond: pps, burst: positiveInt("rate.burst", rate.burst ?? Math.max(1, Math.ceil(pps * 2))) };
+  return Object.freeze(out);
+}
+
+/// Attaches the relay to namespace `nsp` (e.g. `io.of("/match")`). Returns `{options, detach()}`; `detach()`
+/// stops serving new connections (sockets already connected keep their handlers).
+function attach(nsp, options) {
+  if (!nsp || typeof nsp.on !== "function" || typeof nsp.fetchSockets !== "function") {
+    throw new TypeError("socketio-godot-relay: attach() needs a socket.io Namespace, e.g. io.of(\"/match\")");
+  }
+  const opts = validate(options);
+  const onConnection = (socket) => serve(nsp, socket, opts);
+  nsp.on("connection", onConnection);
+  return {
+    options: opts,
+    detach() {
+      nsp.off("connection", onConnection);
+    },
+  };
+}
+
+/// The handlers of one socket.
+function serve(nsp, socket, opts) {
+  // A socket restored by connection state recovery is a new peer (PROTOCOL.md): forget a room it had.
+  if (socket.data && socket.data.mp) {
+    const { room, id } = socket.data.mp;
+    for (const r of [roomAll(room), roomHost(room), roomPeer(room, id)]) socket.leave(r);
+    socket.data.mp = null;
+  }
+  const bucket = { tokens: opts.rate.burst, at: Date.now(), reported: 0 };
+  const answer = (ack) => (typeof ack === "function" ? ack : () => {});
+  const guard = (fn) => (...args) => {
+    try {
+      const r = fn(...args);
+      if (r && typeof r.catch === "function") r.catch((err) => report(socket, "internal", String(err && err.message)));
+    } catch (err) {
+      report(socket, "internal", String(err && err.message));
+    }
+  };
+
+  socket.on("mp:host", guard(async (room, ack) => {
+    const reply = answer(ack);
+    const bad = checkRoom(room) || inRoom(socket);
+    if (bad) return reply(bad);
+    const hosts = await nsp.in(roomHost(room)).fetchSockets();
+    if (hosts.length > 0) return reply(refusal("room_taken", `room "${room}" already has a host`));
+    if (!socket.connected || inRoom(socket)) return reply(refusal("already_in_room", "already in a room"));
+    socket.data.mp = { room, id: 1, refusing: false };
+    socket.join([roomAll(room), roomHost(room), roomPeer(room, 1)]);
+    reply({ ok: true, id: 1, max_packet_bytes: opts.maxPacketBytes });
+  }));
+
+  socket.on("mp:join", guard(async (room, ack) => {
+    const reply = answer(ack);
+    const bad = checkRoom(room) || inRoom(socket);
+    if (bad) return reply(bad);
+    const hosts = await nsp.in(roomHost(room)).fetchSockets();
+    if (hosts.length === 0) return reply(refusal("room_unknown", `no room "${room}" is hosted`));
+    const host = hosts[0];
+    if (host.data && host.data.mp && host.data.mp.refusing) {
+      return reply(refusal("refused", `room "${room}" refuses new peers`));
+    }
+    const members = await nsp.in(roomAll(room)).fetchSockets();
+    if (members.length >= opts.maxPeersPerRoom) {
+      return reply(refusal("room_full", `room "${room}" is full (${opts.maxPeersPerRoom} peers)`));
+    }
+    if (!socket.connected || inRoom(socket)) return reply(refusal("already_in_room", "already in a room"));
+    const taken = new Set(members.map((m) => m.data && m.data.mp && m.data.mp.id));
+    let id;
+    do {
+      id = 2 + Math.floor(Math.random() * (MAX_ID - 1));
+    } while (taken.has(id));
+    socket.data.mp = { room, id };
+    socket.join([roomAll(room), roomPeer(room, id)]);
+    reply({ ok: true, id, max_packet_bytes: opts.maxPacketBytes });
+    nsp.to(roomHost(room)).emit("mp:peer_connected", id);
+  }));
+
+  socket.on("mp:leave", guard((ack) => {
+    leave(nsp, socket);
+    answer(ack)({ ok: true });
+  }));
+
+  socket.on("mp:kick", guard(async (peer, ack) => {
+    const reply = answer(ack);
+    const mp = member(socket);
+    if (!mp || mp.id !== 1) return reply(refusal("not_host", "only the host can remove a peer"));
+    if (!Number.isInteger(peer) || peer < 2 || peer > MAX_ID) return reply(refusal("unknown_peer", "no such peer"));
+    const targets = await nsp.in(roomPeer(mp.room, peer)).fetchSockets();
+    if (targets.length === 0) return reply(refusal("unknown_peer", `no peer ${peer} in the room`));
+    nsp.to(roomPeer(mp.room, peer)).emit("mp:closed", { reason: "kicked" });
+    nsp.in(roomPeer(mp.room, peer)).socketsLeave([roomAll(mp.room), roomPeer(mp.room, peer)]);
+    socket.emit("mp:peer_disconnected", peer);
+    reply({ ok: true });
+  }));
+
+  socket.on("mp:refuse", guard((enable, ack) => {
+    const reply = answer(ack);
+    const mp = member(socket);
+    if (!mp || mp.id !== 1) return reply(refusal("not_host", "only the host can refuse new peers"));
+    mp.refusing = Boolean(enable);
+    reply({ ok: true });
+  }));
+
+  socket.on("mp:packet", guard((...args) => {
+    // Exactly target, channel, mode, data: anything more (a sender's id, an ack) is refused, never trusted.
+    const [target, channel, mode, data] = args;
+    if (
+      args.length !== 4 ||
+      !Number.isInteger(target) ||
+      !Number.isInteger(channel) ||
+      channel < 0 ||
+      !MODES.has(mode) ||
+      !Buffer.isBuffer(data)
+    ) {
+      return report(socket, "bad_packet", "a packet is target, channel, mode and binary data, nothing else");
+    }
+    const mp = member(socket);
+    if (!mp) return report(socket, "not_in_room", "not in a room");
+    if (data.length > opts.maxPacketBytes) {
+      return report(socket, "packet_too_large", `packet of ${data.length} bytes, over ${opts.maxPacketBytes}`, opts.maxPacketBytes);
+    }
+    if (!take(bucket, opts.rate)) {
+      const now = Date.now();
+      if (now - bucket.reported >= 1000) {
+        bucket.reported = now;
+        report(socket, "rate_limited", `more than ${opts.rate.packetsPerSecond} packets per second: dropped`, opts.rate.packetsPerSecond);
+      }
+      return;
+    }
+    let to;
+    if (mp.id === 1) {
+      if (target === 0) to = nsp.to(roomAll(mp.room)).except(roomPeer(mp.room, 1));
+      else if (target > 1) to = nsp.to(roomPeer(mp.room, target));
+      else if (target < 0 && -target > 1) to = nsp.to(roomAll(mp.room)).except([roomPeer(mp.room, 1), roomPeer(mp.room, -target)]);
+      else return report(socket, "bad_target", `the host cannot send to ${target}`);
+    } else if (target === 1 || target === 0) {
+      to = nsp.to(roomPeer(mp.room, 1));
+    } else {
+      return report(socket, "bad_target", `a client sends to the host (1) only, not to ${target}`);
+    }
+    (mode === RELIABLE ? to : to.volatile).emit("mp:packet", mp.id, channel, mode, data);
+  }));
+
+  // "disconnecting": the socket is still in its rooms, so leave() can tell whether it was still in its room.
+  socket.on("disconnecting", guard(() => leave(nsp, socket)));
+}
+
+/// The socket's membership when it is still in its room (a room closed by its host, or a kick, took it out of
+/// the room's socket.io rooms on every node; its `data` may lag behind on another node).
+function member(socket) {
+  const mp = socket.data && socket.data.mp;
+  if (!mp) return null;
+  if (!socket.rooms.has(roomAll(mp.room)) && socket.connected) {
+    socket.leave(roomPeer(mp.room, mp.id));
+    socket.data.mp = null;
+    return null;
+  }
+  return mp;
+}
+
+function inRoom(socket) {
+  return member(socket) ? refusal("already_in_room", "already in a room: mp:leave first") : null;
+}
+
+/// The socket leaves its room: a client's host hears of it; a host's room closes for every client, on every node.
+function leave(nsp, socket) {
+  const mp = socket.data && socket.data.mp;
+  if (!mp) return;
+  socket.data.mp = null;
+  const { room, id } = mp;
+  const wasIn = socket.rooms.has(roomAll(room));
+  for (const r of [roomAll(room), roomHost(room), roomPeer(room, id)]) socket.leave(r);
+  if (!wasIn) return; // already out: its room was closed, or it was kicked
+  if (id === 1) {
+    nsp.to(roomAll(room)).emit("mp:closed", { reason: "host_left" });
+    // Out of the room on every node, so that nobody sends into it any more; each client also leaves its own
+    // `mp:<room>:<id>` when it next acts (member()), its ids being random 31-bit numbers a new room will not meet.
+    nsp.in(roomAll(room)).socketsLeave(roomAll(room));
+  } else {
+    nsp.to(roomHost(room)).emit("mp:peer_disconnected", id);
+  }
+}
+
+function checkRoom(room) {
+  if (typeof room !== "string" || room.length === 0 || Buffer.byteLength(room) > MAX_ROOM_BYTES) {
+    return refusal("bad_room", `a room name is a string of 1 to ${MAX_ROOM_BYTES} bytes`);
+  }
+  return null;
+}
+
+function refusal(error, message) {
+  return { ok: false, error, message };
+}
+
+function report(socket, code, message, limit) {
+  const info = { code, message };
+  if (limit !== undefined) info.limit = limit;
+  socket.emit("mp:error", info);
+}
+
+/// A token bucket: `rate.packetsPerSecond` refilled, up to `rate.burst`.
+function take(bucket, rate) {
+  const now = Date.now();
+  bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate.packetsPerSecond);
+  bucket.at = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+module.exports = { attach, DEFAULTS, MAX_ROOM_BYTES };
