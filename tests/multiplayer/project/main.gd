@@ -77,7 +77,7 @@ func _run_host(room: String) -> void:
 	print("MP READY host")
 	if not await _until(func(): return multiplayer.get_peers().size() == 2, "two clients joined"):
 		return _finish()
-	var clients := multiplayer.get_peers()
+	var clients := Array(multiplayer.get_peers())
 	clients.sort()
 	_check(clients.all(func(id): return id > 1), "client ids are above 1: %s" % [clients])
 	# One player per peer, spawned by the host and replicated to both clients.
@@ -232,8 +232,8 @@ func _forge() -> void:
 
 ## An rpc larger than the relay's limit fails on this side, with an error naming the limit.
 func _oversized(problems: Array) -> void:
-	var limit := peer.get_max_packet_size()
-	var err := big.rpc_id(1, _bytes(limit + 100))
+	var limit: int = peer.get_max_packet_size()
+	var err: Error = rpc_id(1, "big", _bytes(limit + 100))
 	if err == OK:
 		problems.append("an rpc of %d bytes was accepted (limit %d)" % [limit + 100, limit])
 
