@@ -26,6 +26,8 @@ const BEFORE_KILL: i64 = 20;
 const AFTER_BACK: i64 = 40;
 /// One broadcast every this long.
 const BROADCAST_EVERY: Duration = Duration::from_millis(20);
+/// Broadcasts made at once when the client sees its node gone; none are made after those until it is back.
+const AWAY_BURST: i64 = 5;
 
 /// How the nodes keep sessions.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -318,8 +320,15 @@ impl Outcome {
 }
 
 /// The fault: the client (through haproxy) in the room, broadcasts from the other node every 20 ms; its node
-/// SIGKILLed after BEFORE_KILL of them; BUFFERED echo emits made while it is away; broadcasts go on until
-/// AFTER_BACK more were sent after it is back, then everything it should get is waited for.
+/// SIGKILLed after BEFORE_KILL of them; when the client sees it gone, BUFFERED echo emits and AWAY_BURST
+/// broadcasts, then no broadcast until it is back; broadcasts go on until AFTER_BACK more were sent after it is
+/// back, then everything it should get is waited for.
+///
+/// Why no broadcast during the restore handshake: `@socket.io/redis-streams-adapter`'s `restoreSession` reads the
+/// missed packets from the stream (XRANGE) and only then does socket.io join the restored socket to its rooms; a
+/// broadcast added to the stream between the two is neither in the replay nor delivered to the socket (the
+/// adapter says as much in a FIXME). That is a server-side race no client can close, so the test does not race it:
+/// the missed broadcasts are all made before the reconnection starts (the reconnection delay is 100 ms).
 fn kill_the_clients_node(mode: Mode) -> Outcome {
     let mut cluster = Cluster::start(mode);
     let mut client = Peer::connect(&cluster.haproxy_url());
@@ -341,7 +350,8 @@ fn kill_the_clients_node(mode: Mode) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(Instant::now() < deadline, "timed out; events: {:#?}", client.seen);
-        if last_sent.is_none() && Instant::now() >= next_broadcast {
+        let away = killed.is_some() && back.is_none();
+        if !away && last_sent.is_none() && Instant::now() >= next_broadcast {
             broadcast(&mut other, sent);
             sent += 1;
             next_broadcast += BROADCAST_EVERY;
@@ -371,6 +381,11 @@ fn kill_the_clients_node(mode: Mode) -> Outcome {
                             .unwrap();
                     }
                     buffered = true;
+                    for _ in 0..AWAY_BURST {
+                        broadcast(&mut other, sent);
+                        sent += 1;
+                    }
+                    other.step();
                 }
                 if let Some(i) = client.seen[from..]
                     .iter()
@@ -378,6 +393,7 @@ fn kill_the_clients_node(mode: Mode) -> Outcome {
                 {
                     let (when, _) = client.seen[from + i];
                     back = Some((when, sent));
+                    next_broadcast = Instant::now();
                     if mode == Mode::NoRecovery || !client.client.namespace_recovered("/") {
                         // A new session: the room is to be joined again.
                         client.join();
