@@ -16,7 +16,7 @@ const RELIABLE = 2;
 const DEFAULTS = Object.freeze({
   maxPacketBytes: 65536,
   maxPeersPerRoom: 32,
-  rate: Object.freeze({ packetsPerSecond: 120, burst: 240 }),
+  rate: Object.freeze({ packetsPerSecond: 2000, burst: 4000 }),
 });
 
 const roomAll = (room) => `mp:${room}`;

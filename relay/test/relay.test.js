@@ -244,7 +244,7 @@ test("options are checked", () => {
   assert.throws(() => relay.attach(fake, { rate: { packetsPerSecond: -1 } }), /packetsPerSecond/);
   assert.throws(() => relay.attach(fake, "x"), TypeError);
   const { options } = relay.attach(fake, {});
-  assert.deepEqual(options, { maxPacketBytes: 65536, maxPeersPerRoom: 32, rate: { packetsPerSecond: 120, burst: 240 } });
+  assert.deepEqual(options, { maxPacketBytes: 65536, maxPeersPerRoom: 32, rate: { packetsPerSecond: 2000, burst: 4000 } });
 });
 
 // ---- two server processes sharing a real redis ----------------------------------------------------------------

@@ -11,7 +11,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use bytes::Bytes;
 use godot::builtin::{Callable, GString, PackedByteArray, Signal, VarArray, Variant};
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
 use godot::classes::{IMultiplayerPeerExtension, MultiplayerPeerExtension, Object};
@@ -66,8 +65,11 @@ type Inbox = Rc<RefCell<VecDeque<Incoming>>>;
 /// buffered when they cannot be sent now), [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] as plain emits. Over
 /// one Socket.IO connection everything arrives in order.
 ///
-/// The namespace's client must be polled as usual (a [SocketIOConnection] node does it): what it receives reaches
-/// the multiplayer API at the API's next poll. When the namespace disconnects (the connection was lost, or closed)
+/// The namespace's client must be polled as usual (a [SocketIOConnection] node does it); this peer is polled by the
+/// [MultiplayerAPI] it is given to, so give it at once, right after [method host] or [method join] (or call
+/// [method MultiplayerPeer.poll] yourself): what the client receives reaches the multiplayer API at the API's next
+/// poll. To try again after a failure, call [method join] again and give the peer again (set
+/// [member MultiplayerAPI.multiplayer_peer] to [code]null[/code] first: giving the same peer twice does nothing). When the namespace disconnects (the connection was lost, or closed)
 /// the room is left: a client's [MultiplayerAPI] emits [signal MultiplayerAPI.server_disconnected], a host's emits
 /// [signal MultiplayerAPI.peer_disconnected] for each client. After the namespace connects again, call
 /// [method host] or [method join] again (a client gets a new id).
@@ -130,6 +132,14 @@ impl SocketIOMultiplayerPeer {
     #[func]
     fn get_namespace(&self) -> Option<Gd<SocketIONamespace>> {
         self.namespace.clone()
+    }
+
+    /// The largest packet the relay forwards, in bytes, as its answer to [method host] or [method join] said
+    /// (65536 until then, the relay's default). A larger one is refused on this side: [method put_packet] fails with
+    /// [constant @GlobalScope.ERR_OUT_OF_MEMORY] and an error naming the limit.
+    #[func]
+    fn get_max_packet_bytes(&self) -> i32 {
+        i32::try_from(self.state.max_packet_bytes()).unwrap_or(i32::MAX)
     }
 
     /// The last [signal relay_error]'s message, or an empty string.
@@ -432,11 +442,6 @@ fn args_to_array(args: &[Value]) -> VarArray {
 fn array_to_values(array: &VarArray) -> Vec<Value> {
     array
         .iter_shared()
-        .map(|item| {
-            if let Ok(bytes) = item.try_to::<PackedByteArray>() {
-                return Value::Binary(Bytes::copy_from_slice(bytes.as_slice()));
-            }
-            convert::variant_to_value(&item, "relay").unwrap_or(Value::Null)
-        })
+        .map(|item| convert::variant_to_value(&item, "relay").unwrap_or(Value::Null))
         .collect()
 }

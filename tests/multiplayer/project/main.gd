@@ -137,8 +137,12 @@ func _run_client(room: String) -> void:
 	var deadline := Time.get_ticks_msec() + int(PHASE_TIMEOUT * 1000)
 	while true:
 		relay_errors.clear()
+		# A peer is polled by the multiplayer API it is given to: given at once, as a game does (set to null first
+		# on a retry, since giving the same peer again is a no-op for SceneMultiplayer).
+		multiplayer.multiplayer_peer = null
 		var err := peer.join(ns, room)
 		_check(err == OK, "join() returns OK (%s)" % error_string(err))
+		multiplayer.multiplayer_peer = peer
 		await _until(func(): return peer.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTING, "an answer")
 		if peer.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
 			break
@@ -146,7 +150,6 @@ func _run_client(room: String) -> void:
 			_check(false, "joined room %s: %s" % [room, relay_errors])
 			return _finish()
 		await get_tree().create_timer(0.2).timeout
-	multiplayer.multiplayer_peer = peer
 	var me := multiplayer.get_unique_id()
 	_check(me > 1 and not multiplayer.is_server(), "a client id above 1: %d" % me)
 	print("MP READY %s %d" % [role, me])
@@ -232,7 +235,7 @@ func _forge() -> void:
 
 ## An rpc larger than the relay's limit fails on this side, with an error naming the limit.
 func _oversized(problems: Array) -> void:
-	var limit: int = peer.get_max_packet_size()
+	var limit: int = peer.get_max_packet_bytes()
 	var err: Error = rpc_id(1, "big", _bytes(limit + 100))
 	if err == OK:
 		problems.append("an rpc of %d bytes was accepted (limit %d)" % [limit + 100, limit])
