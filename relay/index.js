@@ -12,12 +12,18 @@ const MAX_ROOM_BYTES = 64;
 const MAX_ID = 2 ** 31 - 1;
 const MODES = new Set([0, 1, 2]); // Godot's TransferMode: unreliable, unreliable ordered, reliable
 const RELIABLE = 2;
+/// The server-side event that carries an unreliable packet to the other nodes.
+const UNRELIABLE = "mp:unreliable";
 
 const DEFAULTS = Object.freeze({
   maxPacketBytes: 65536,
   maxPeersPerRoom: 32,
   rate: Object.freeze({ packetsPerSecond: 2000, burst: 4000 }),
+  unreliableBacklogBytes: 65536,
 });
+/// Engine.io packets waiting in a connection's write buffer beyond which unreliable packets are dropped (long-polling;
+/// over WebSocket the buffer is handed to the socket at once and its queued bytes count instead).
+const BACKLOG_PACKETS = 64;
 
 const roomAll = (room) => `mp:${room}`;
 const roomHost = (room) => `mp:${room}:host`;
@@ -45,6 +51,11 @@ function validate(options) {
   if (typeof pps !== "number" || !(pps > 0) || !Number.isFinite(pps)) {
     throw new RangeError("socketio-godot-relay: options.rate.packetsPerSecond must be a positive number");
   }
+  const backlog = options.unreliableBacklogBytes ?? DEFAULTS.unreliableBacklogBytes;
+  if (!Number.isInteger(backlog) || backlog < 0) {
+    throw new RangeError("socketio-godot-relay: options.unreliableBacklogBytes must be an integer of at least 0");
+  }
+  out.unreliableBacklogBytes = backlog;
   out.rate = { packetsPerSecond: pps, burst: positiveInt("rate.burst", rate.burst ?? Math.max(1, Math.ceil(pps * 2))) };
   return Object.freeze(out);
 }
@@ -56,18 +67,32 @@ function attach(nsp, options) {
     throw new TypeError("socketio-godot-relay: attach() needs a socket.io Namespace, e.g. io.of(\"/match\")");
   }
   const opts = validate(options);
-  const onConnection = (socket) => serve(nsp, socket, opts);
+  const clustered = isClustered(nsp);
+  const onConnection = (socket) => serve(nsp, socket, opts, clustered);
+  // Another node's unreliable packet, for this node's sockets.
+  const onUnreliable = (rooms, except, from, channel, mode, data) => {
+    // The adapter's encoding between nodes may turn a Buffer into a Uint8Array or Node's JSON form of it.
+    if (data && !Buffer.isBuffer(data)) {
+      if (data instanceof Uint8Array) data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      else if (data.type === "Buffer" && Array.isArray(data.data)) data = Buffer.from(data.data);
+    }
+    if (Array.isArray(rooms) && Array.isArray(except) && Buffer.isBuffer(data)) {
+      deliverUnreliable(nsp, rooms, except, [from, channel, mode, data], opts.unreliableBacklogBytes);
+    }
+  };
   nsp.on("connection", onConnection);
+  if (clustered) nsp.on(UNRELIABLE, onUnreliable);
   return {
     options: opts,
     detach() {
       nsp.off("connection", onConnection);
+      nsp.off(UNRELIABLE, onUnreliable);
     },
   };
 }
 
 /// The handlers of one socket.
-function serve(nsp, socket, opts) {
+function serve(nsp, socket, opts, clustered) {
   // A socket restored by connection state recovery is a new peer (PROTOCOL.md): forget a room it had.
   if (socket.data && socket.data.mp) {
     const { room, id } = socket.data.mp;
@@ -175,22 +200,66 @@ function serve(nsp, socket, opts) {
       }
       return;
     }
-    let to;
+    let rooms;
+    let except = [];
     if (mp.id === 1) {
-      if (target === 0) to = nsp.to(roomAll(mp.room)).except(roomPeer(mp.room, 1));
-      else if (target > 1) to = nsp.to(roomPeer(mp.room, target));
-      else if (target < 0 && -target > 1) to = nsp.to(roomAll(mp.room)).except([roomPeer(mp.room, 1), roomPeer(mp.room, -target)]);
+      if (target === 0) [rooms, except] = [[roomAll(mp.room)], [roomPeer(mp.room, 1)]];
+      else if (target > 1) rooms = [roomPeer(mp.room, target)];
+      else if (target < 0 && -target > 1) [rooms, except] = [[roomAll(mp.room)], [roomPeer(mp.room, 1), roomPeer(mp.room, -target)]];
       else return report(socket, "bad_target", `the host cannot send to ${target}`);
     } else if (target === 1 || target === 0) {
-      to = nsp.to(roomPeer(mp.room, 1));
+      rooms = [roomPeer(mp.room, 1)];
     } else {
       return report(socket, "bad_target", `a client sends to the host (1) only, not to ${target}`);
     }
-    (mode === RELIABLE ? to : to.volatile).emit("mp:packet", mp.id, channel, mode, data);
+    const packet = [mp.id, channel, mode, data];
+    if (mode === RELIABLE) {
+      nsp.to(rooms).except(except).emit("mp:packet", ...packet);
+      return;
+    }
+    // Unreliable: dropped for a receiver whose connection is backed up, decided by the node that holds it.
+    deliverUnreliable(nsp, rooms, except, packet, opts.unreliableBacklogBytes);
+    if (clustered) nsp.serverSideEmit(UNRELIABLE, rooms, except, ...packet);
   }));
 
   // "disconnecting": the socket is still in its rooms, so leave() can tell whether it was still in its room.
   socket.on("disconnecting", guard(() => leave(nsp, socket)));
+}
+
+/// Emits `packet` to this node's sockets in any of `rooms` and none of `except`, except to those whose
+/// connection is backed up (more than `backlogBytes` queued on its WebSocket, or more than BACKLOG_PACKETS in its
+/// engine.io write buffer): unreliable packets are dropped when the link is congested, never queued behind it. (socket.io's own `volatile` flag drops a packet whenever a write is in
+/// flight, so of the packets a game sends in one frame, all but the first.)
+function deliverUnreliable(nsp, rooms, except, packet, backlogBytes) {
+  const local = nsp.adapter.rooms;
+  const skip = new Set();
+  for (const room of except) for (const id of local.get(room) || []) skip.add(id);
+  const seen = new Set();
+  for (const room of rooms) {
+    for (const id of local.get(room) || []) {
+      if (skip.has(id) || seen.has(id)) continue;
+      seen.add(id);
+      const socket = nsp.sockets.get(id);
+      if (!socket || !socket.connected) continue;
+      if (!backedUp(socket.conn, backlogBytes)) socket.emit("mp:packet", ...packet);
+    }
+  }
+}
+
+function backedUp(conn, backlogBytes) {
+  if (!conn) return false;
+  if (Array.isArray(conn.writeBuffer) && conn.writeBuffer.length > BACKLOG_PACKETS) return true;
+  const ws = conn.transport && conn.transport.socket;
+  return Boolean(ws) && typeof ws.bufferedAmount === "number" && ws.bufferedAmount > backlogBytes;
+}
+
+/// Whether `nsp`'s adapter spans several server processes: it has a `serverSideEmit` of its own, the in-memory
+/// adapter (socket.io-adapter's `Adapter`, also under its session-aware subclass) only warns that it has none.
+function isClustered(nsp) {
+  if (!nsp.adapter) return false;
+  let proto = Object.getPrototypeOf(nsp.adapter);
+  while (proto && !Object.prototype.hasOwnProperty.call(proto, "serverSideEmit")) proto = Object.getPrototypeOf(proto);
+  return Boolean(proto) && proto.constructor.name !== "Adapter";
 }
 
 /// The socket's membership when it is still in its room (a room closed by its host, or a kick, took it out of

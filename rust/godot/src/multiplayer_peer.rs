@@ -62,7 +62,8 @@ type Inbox = Rc<RefCell<VecDeque<Incoming>>>;
 /// relay ([member SceneMultiplayer.server_relay], on by default) carries what clients send each other. Packets are
 /// binary attachments; [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE] and
 /// [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED] are sent as volatile emits (dropped rather than
-/// buffered when they cannot be sent now), [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] as plain emits. Over
+/// buffered when they cannot be sent now), and the relay drops them for a receiver whose link is backed up;
+/// [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] packets are plain emits, never dropped. Over
 /// one Socket.IO connection everything arrives in order.
 ///
 /// The namespace's client must be polled as usual (a [SocketIOConnection] node does it); this peer is polled by the

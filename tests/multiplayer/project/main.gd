@@ -84,8 +84,8 @@ func _run_host(room: String) -> void:
 	for id in [1] + clients:
 		$Spawner.spawn(id)
 
-	# Every mode and channel, to all. The unreliable modes are volatile at the relay (dropped while a receiver's
-	# connection is busy writing, as the synchronizers keep it): each sent 10 times, a few frames apart.
+	# Every mode and channel, to all. The unreliable modes may be dropped at the relay when a receiver's link is
+	# backed up (it is not, on loopback): each sent 10 times, a few frames apart.
 	for n in 3:
 		host_says.rpc("reliable", n)
 	for n in 10:
