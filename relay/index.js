@@ -67,8 +67,7 @@ function attach(nsp, options) {
     throw new TypeError("socketio-godot-relay: attach() needs a socket.io Namespace, e.g. io.of(\"/match\")");
   }
   const opts = validate(options);
-  const clustered = isClustered(nsp);
-  const onConnection = (socket) => serve(nsp, socket, opts, clustered);
+  const onConnection = (socket) => serve(nsp, socket, opts);
   // Another node's unreliable packet, for this node's sockets.
   const onUnreliable = (rooms, except, from, channel, mode, data) => {
     // The adapter's encoding between nodes may turn a Buffer into a Uint8Array or Node's JSON form of it.
@@ -81,7 +80,7 @@ function attach(nsp, options) {
     }
   };
   nsp.on("connection", onConnection);
-  if (clustered) nsp.on(UNRELIABLE, onUnreliable);
+  nsp.on(UNRELIABLE, onUnreliable); // only an adapter spanning several processes delivers it
   return {
     options: opts,
     detach() {
@@ -92,7 +91,7 @@ function attach(nsp, options) {
 }
 
 /// The handlers of one socket.
-function serve(nsp, socket, opts, clustered) {
+function serve(nsp, socket, opts) {
   // A socket restored by connection state recovery is a new peer (PROTOCOL.md): forget a room it had.
   if (socket.data && socket.data.mp) {
     const { room, id } = socket.data.mp;
@@ -219,7 +218,7 @@ function serve(nsp, socket, opts, clustered) {
     }
     // Unreliable: dropped for a receiver whose connection is backed up, decided by the node that holds it.
     deliverUnreliable(nsp, rooms, except, packet, opts.unreliableBacklogBytes);
-    if (clustered) nsp.serverSideEmit(UNRELIABLE, rooms, except, ...packet);
+    if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE, rooms, except, ...packet);
   }));
 
   // "disconnecting": the socket is still in its rooms, so leave() can tell whether it was still in its room.
@@ -255,11 +254,19 @@ function backedUp(conn, backlogBytes) {
 
 /// Whether `nsp`'s adapter spans several server processes: it has a `serverSideEmit` of its own, the in-memory
 /// adapter (socket.io-adapter's `Adapter`, also under its session-aware subclass) only warns that it has none.
+/// Asked per packet, since `io.adapter()` may replace the adapter after `attach()`; known adapters are cached.
+const clusteredAdapters = new WeakMap();
 function isClustered(nsp) {
-  if (!nsp.adapter) return false;
-  let proto = Object.getPrototypeOf(nsp.adapter);
-  while (proto && !Object.prototype.hasOwnProperty.call(proto, "serverSideEmit")) proto = Object.getPrototypeOf(proto);
-  return Boolean(proto) && proto.constructor.name !== "Adapter";
+  const adapter = nsp.adapter;
+  if (!adapter) return false;
+  let known = clusteredAdapters.get(adapter);
+  if (known === undefined) {
+    let proto = Object.getPrototypeOf(adapter);
+    while (proto && !Object.prototype.hasOwnProperty.call(proto, "serverSideEmit")) proto = Object.getPrototypeOf(proto);
+    known = Boolean(proto) && proto.constructor.name !== "Adapter";
+    clusteredAdapters.set(adapter, known);
+  }
+  return known;
 }
 
 /// The socket's membership when it is still in its room (a room closed by its host, or a kick, took it out of

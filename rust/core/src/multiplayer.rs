@@ -355,6 +355,7 @@ impl RelayPeer {
             event::PEER_DISCONNECTED if self.role == Role::Host => {
                 if let Some(id) = peer_id(args) {
                     if self.peers.remove(&id) {
+                        self.forget_packets_of(id);
                         self.events.push_back(PeerEvent::PeerDisconnected(id));
                     }
                 }
@@ -415,10 +416,13 @@ impl RelayPeer {
             return Err(PeerError::NotConnected);
         }
         if data.len() > self.max_packet_bytes {
-            return Err(PeerError::TooLarge {
+            let error = PeerError::TooLarge {
                 size: data.len(),
                 limit: self.max_packet_bytes,
-            });
+            };
+            // Also an event: Godot's multiplayer API does not hand put_packet's error back to the game's rpc().
+            self.error("packet_too_large", &error.to_string());
+            return Err(error);
         }
         let target = match self.role {
             // A client reaches the host only; 0 (everyone it sees) is the host too.
@@ -468,6 +472,7 @@ impl RelayPeer {
         if !self.peers.remove(&id) {
             return Err(PeerError::BadTarget(id));
         }
+        self.forget_packets_of(id);
         self.events.push_back(PeerEvent::PeerDisconnected(id));
         Ok(Emit::plain(event::KICK, vec![Value::Int(i64::from(id))]))
     }
@@ -513,6 +518,11 @@ impl RelayPeer {
     fn fail(&mut self, code: &str, message: &str) {
         self.reset();
         self.error(code, message);
+    }
+
+    /// Packets of a peer that left and are not read yet: Godot's multiplayer API no longer knows their sender.
+    fn forget_packets_of(&mut self, id: i32) {
+        self.packets.retain(|packet| packet.from != id);
     }
 
     fn error(&mut self, code: &str, message: &str) {
@@ -614,6 +624,13 @@ mod tests {
             peer.put_packet(&[0; 101], 1, 0, TransferMode::Reliable),
             Err(PeerError::TooLarge { size: 101, limit: 100 })
         );
+        match peer.take_event() {
+            Some(PeerEvent::Error { code, message }) => {
+                assert_eq!(code, "packet_too_large");
+                assert!(message.contains("101") && message.contains("100"), "{message}");
+            }
+            other => panic!("expected packet_too_large, got {other:?}"),
+        }
     }
 
     #[test]
@@ -630,6 +647,19 @@ mod tests {
             (1, 3, TransferMode::Reliable, &b"abc"[..])
         );
         assert!(matches!(peer.take_event(), Some(PeerEvent::Error { code, .. }) if code == "bad_event"));
+    }
+
+    #[test]
+    fn a_departed_peers_unread_packets_are_dropped() {
+        let mut peer = hosting();
+        peer.on_event(event::PEER_CONNECTED, &[Value::Int(5)]);
+        peer.on_event(event::PEER_CONNECTED, &[Value::Int(6)]);
+        peer.on_event(event::PACKET, &packet(5, b"five"));
+        peer.on_event(event::PACKET, &packet(6, b"six"));
+        peer.on_event(event::PEER_DISCONNECTED, &[Value::Int(5)]);
+        assert_eq!(peer.packet_count(), 1, "the multiplayer API no longer knows peer 5");
+        peer.kick(6).unwrap();
+        assert_eq!(peer.packet_count(), 0);
     }
 
     #[test]
