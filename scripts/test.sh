@@ -5,7 +5,9 @@
 # network faults of issue 15: a partition in a network namespace with nftables (root), slow links through the
 # harness's impairment proxy, a cluster of two nodes on redis behind haproxy losing one), the
 # headless Godot test scenes against the debug and the release build (fetching headless Godot first unless GODOT is
-# set), the release zip installed into a new project and exported as a game (scripts/test-package.sh), the GitHub
+# set), the release zip installed into a new project and exported as a game (scripts/test-package.sh), the
+# multiplayer relay's tests and three headless games playing through it (scripts/test-relay.sh,
+# scripts/test-multiplayer.sh), the GitHub
 # workflows (actionlint), and a short fuzz run of the decoder and the session (FUZZ_SECONDS per target, default 30).
 # Installs what it needs by itself (Node packages of the test server, the interop servers and their Debian packages,
 # Godot). Exits non-zero on any failure.
@@ -49,6 +51,14 @@ step "the release zip, installed into a new project and exported as a game"
 bash scripts/test-package.sh | tee "${TMPDIR:-/tmp}/socketio-test-package.log"
 package_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-package.log")
 
+step "the multiplayer relay's tests (relay/, Node's test runner)"
+bash scripts/test-relay.sh | tee "${TMPDIR:-/tmp}/socketio-test-relay.log"
+relay_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-relay.log")
+
+step "Godot's high-level multiplayer over SocketIOMultiplayerPeer: three headless games on the relay, release build"
+bash scripts/test-multiplayer.sh release | tee "${TMPDIR:-/tmp}/socketio-test-multiplayer.log"
+multiplayer_verdict=$(tail -n 1 "${TMPDIR:-/tmp}/socketio-test-multiplayer.log")
+
 step "fuzz: ${FUZZ_SECONDS:-30} s per target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
@@ -66,6 +76,8 @@ for verdict in "${verdicts[@]}"; do
     failed=$((failed + ${counts%% failed*}))
 done
 echo "$package_verdict"
+echo "$relay_verdict"
+echo "$multiplayer_verdict"
 echo "godot (debug build): ${verdicts[0]#godot: }"
 echo "godot (release build): ${verdicts[1]#godot: }"
 echo "godot: $passed passed, $failed failed"
