@@ -69,14 +69,14 @@ function attach(nsp, options) {
   const opts = validate(options);
   const onConnection = (socket) => serve(nsp, socket, opts);
   // Another node's unreliable packet, for this node's sockets.
-  const onUnreliable = (rooms, except, from, channel, mode, data) => {
+  const onUnreliable = (room, except, from, channel, mode, data) => {
     // The adapter's encoding between nodes may turn a Buffer into a Uint8Array or Node's JSON form of it.
     if (data && !Buffer.isBuffer(data)) {
       if (data instanceof Uint8Array) data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       else if (data.type === "Buffer" && Array.isArray(data.data)) data = Buffer.from(data.data);
     }
-    if (Array.isArray(rooms) && Array.isArray(except) && Buffer.isBuffer(data)) {
-      deliverUnreliable(nsp, rooms, except, [from, channel, mode, data], opts.unreliableBacklogBytes);
+    if (typeof room === "string" && Array.isArray(except) && Buffer.isBuffer(data)) {
+      deliverUnreliable(nsp, room, except, [from, channel, mode, data], opts.unreliableBacklogBytes);
     }
   };
   nsp.on("connection", onConnection);
@@ -199,52 +199,48 @@ function serve(nsp, socket, opts) {
       }
       return;
     }
-    let rooms;
+    // The receivers: the members of socket.io room `to` but those of the rooms in `except`.
+    let to;
     let except = [];
     if (mp.id === 1) {
-      if (target === 0) [rooms, except] = [[roomAll(mp.room)], [roomPeer(mp.room, 1)]];
-      else if (target > 1) rooms = [roomPeer(mp.room, target)];
-      else if (target < 0 && -target > 1) [rooms, except] = [[roomAll(mp.room)], [roomPeer(mp.room, 1), roomPeer(mp.room, -target)]];
+      if (target === 0) [to, except] = [roomAll(mp.room), [roomPeer(mp.room, 1)]];
+      else if (target > 1) to = roomPeer(mp.room, target);
+      else if (target < 0 && -target > 1) [to, except] = [roomAll(mp.room), [roomPeer(mp.room, 1), roomPeer(mp.room, -target)]];
       else return report(socket, "bad_target", `the host cannot send to ${target}`);
     } else if (target === 1 || target === 0) {
-      rooms = [roomPeer(mp.room, 1)];
+      to = roomPeer(mp.room, 1);
     } else {
       return report(socket, "bad_target", `a client sends to the host (1) only, not to ${target}`);
     }
     const packet = [mp.id, channel, mode, data];
     if (mode === RELIABLE) {
-      nsp.to(rooms).except(except).emit("mp:packet", ...packet);
+      nsp.to(to).except(except).emit("mp:packet", ...packet);
       return;
     }
     // Unreliable: dropped for a receiver whose connection is backed up, decided by the node that holds it.
-    deliverUnreliable(nsp, rooms, except, packet, opts.unreliableBacklogBytes);
-    if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE, rooms, except, ...packet);
+    deliverUnreliable(nsp, to, except, packet, opts.unreliableBacklogBytes);
+    if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE, to, except, ...packet);
   }));
 
   // "disconnecting": the socket is still in its rooms, so leave() can tell whether it was still in its room.
   socket.on("disconnecting", guard(() => leave(nsp, socket)));
 }
 
-/// Emits `packet` to this node's sockets in any of `rooms` and none of `except`, except to those whose
-/// connection is backed up (more than `backlogBytes` queued on its WebSocket, or more than BACKLOG_PACKETS in its
-/// engine.io write buffer): unreliable packets are dropped when the link is congested, never queued behind it. (socket.io's own `volatile` flag drops a packet whenever a write is in
-/// flight, so of the packets a game sends in one frame, all but the first.)
-function deliverUnreliable(nsp, rooms, except, packet, backlogBytes) {
+/// Emits `packet` to this node's sockets in room `to` and in none of `except`, but not to those whose connection
+/// is backed up: unreliable packets are dropped when the link is congested, never queued behind it. (socket.io's
+/// own `volatile` flag drops a packet whenever a write is in flight, so all but the first of what a game sends in
+/// one frame.)
+function deliverUnreliable(nsp, to, except, packet, backlogBytes) {
   const local = nsp.adapter.rooms;
-  const skip = new Set();
-  for (const room of except) for (const id of local.get(room) || []) skip.add(id);
-  const seen = new Set();
-  for (const room of rooms) {
-    for (const id of local.get(room) || []) {
-      if (skip.has(id) || seen.has(id)) continue;
-      seen.add(id);
-      const socket = nsp.sockets.get(id);
-      if (!socket || !socket.connected) continue;
-      if (!backedUp(socket.conn, backlogBytes)) socket.emit("mp:packet", ...packet);
-    }
+  for (const id of local.get(to) || []) {
+    if (except.some((room) => local.get(room)?.has(id))) continue;
+    const socket = nsp.sockets.get(id);
+    if (socket && socket.connected && !backedUp(socket.conn, backlogBytes)) socket.emit("mp:packet", ...packet);
   }
 }
 
+/// More than `backlogBytes` queued on the connection's WebSocket, or more than BACKLOG_PACKETS in its engine.io
+/// write buffer.
 function backedUp(conn, backlogBytes) {
   if (!conn) return false;
   if (Array.isArray(conn.writeBuffer) && conn.writeBuffer.length > BACKLOG_PACKETS) return true;

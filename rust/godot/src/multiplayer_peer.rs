@@ -63,15 +63,17 @@ type Inbox = Rc<RefCell<VecDeque<Incoming>>>;
 /// binary attachments; [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE] and
 /// [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED] are sent as volatile emits (dropped rather than
 /// buffered when they cannot be sent now), and the relay drops them for a receiver whose link is backed up;
-/// [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] packets are plain emits, never dropped. Over
-/// one Socket.IO connection everything arrives in order.
+/// [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] packets are plain emits, never dropped. Over one Socket.IO
+/// connection everything arrives in order.
 ///
 /// The namespace's client must be polled as usual (a [SocketIOConnection] node does it); this peer is polled by the
 /// [MultiplayerAPI] it is given to, so give it at once, right after [method host] or [method join] (or call
 /// [method MultiplayerPeer.poll] yourself): what the client receives reaches the multiplayer API at the API's next
 /// poll. To try again after a failure, call [method join] again and give the peer again (set
-/// [member MultiplayerAPI.multiplayer_peer] to [code]null[/code] first: giving the same peer twice does nothing). When the namespace disconnects (the connection was lost, or closed)
-/// the room is left: a client's [MultiplayerAPI] emits [signal MultiplayerAPI.server_disconnected], a host's emits
+/// [member MultiplayerAPI.multiplayer_peer] to [code]null[/code] first: giving the same peer twice does nothing).
+///
+/// When the namespace disconnects (the connection was lost, or closed) the room is left: a client's
+/// [MultiplayerAPI] emits [signal MultiplayerAPI.server_disconnected], a host's emits
 /// [signal MultiplayerAPI.peer_disconnected] for each client. After the namespace connects again, call
 /// [method host] or [method join] again (a client gets a new id).
 #[derive(GodotClass)]
@@ -298,7 +300,7 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn get_max_packet_size(&self) -> i32 {
-        i32::try_from(self.state.max_packet_bytes()).unwrap_or(i32::MAX)
+        self.get_max_packet_bytes()
     }
 
     fn get_packet_script(&mut self) -> PackedByteArray {
