@@ -63,6 +63,28 @@ COLUMNS = [
     ("H_idle_node_us_per_frame", "H idle node µs/frame"),
 ]
 
+# Workload M (multiplayer, scripts/bench.sh's run_multiplayer): its own table, one row per peer.
+MP_CLIENTS = ["mp-direct", "mp-relay"]
+MP_LABELS = {
+    "mp-direct": "WebSocketMultiplayerPeer, host listening (direct)",
+    "mp-relay": "SocketIOMultiplayerPeer through the relay",
+}
+MP_COLUMNS = [
+    ("M_rtt_p50_us", "@rpc round trip p50 µs"),
+    ("M_rtt_p99_us", "@rpc round trip p99 µs"),
+    ("M_updates_per_s", "unreliable updates delivered/s, 3 peers at 60 fps (best step)"),
+    ("M_host_cpu_pct", "host CPU % (best step)"),
+    ("M_relay_cpu_pct", "relay CPU % (best step)"),
+    ("M_relay_cpu_us_per_packet", "relay CPU µs/packet in (best step)"),
+    ("M_flood_updates_per_s", "flood: delivered/s"),
+    ("M_flood_delivered_fraction", "flood: share delivered"),
+]
+MP_NOT_APPLICABLE = {"mp-direct": {"M_relay_cpu_pct", "M_relay_cpu_us_per_packet"}}
+# (figure, client, reference, bound, "at most" | "at least"): the targets for the relay against the direct
+# peer, printed as `target <figure> mp-relay/mp-direct = <ratio> (at most 2: met)`.
+MP_TARGETS = [("M_rtt_p50_us", "mp-relay", "mp-direct", 2.0, "at most"),
+              ("M_updates_per_s", "mp-relay", "mp-direct", 0.5, "at least")]
+
 # Workload F's large-message shapes: measured for the plugin only.
 SHAPE_KEYS = {key for key, _ in COLUMNS if key.startswith("F_") and key.split("_")[1] in
               ("ints", "objects", "string", "binary")}
@@ -159,8 +181,9 @@ def main():
 
     records = load(args.results)
     clients = [c for c in CLIENTS if any(r.get("client") == c for r in records)]
-    clients += sorted({r.get("client") for r in records if r.get("client") not in CLIENTS and r.get("client") != "-"
-                       and r.get("workload") != "-"} - {None})
+    clients += sorted({r.get("client") for r in records if r.get("client") not in CLIENTS + MP_CLIENTS
+                       and r.get("client") != "-" and r.get("workload") != "-"} - {None})
+    mp_clients = [c for c in MP_CLIENTS if any(r.get("client") == c for r in records)]
 
     infos = {}
     for r in records:
@@ -180,13 +203,22 @@ def main():
 
     ran = {r.get("workload") for r in records}
     medians = {}
-    rows = []
-    for client in clients:
+
+    def table(clients, columns, not_applicable, labels):
+        rows = []
+        for client in clients:
+            rows.append((labels.get(client, client), row(client, columns, not_applicable)))
+        lines = ["| client | " + " | ".join(h for _, h in columns) + " |", "|---|" + "---:|" * len(columns)]
+        for label, cells in rows:
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        return lines
+
+    def row(client, columns, not_applicable):
         cells = []
         mine = [r for r in records if r.get("client") == client and "info" not in r]
-        for key, _ in COLUMNS:
+        for key, _ in columns:
             workload = workload_of(key)
-            if key in NOT_APPLICABLE.get(client, ()):
+            if key in not_applicable.get(client, ()):
                 cells.append("—")
                 continue
             # Why this figure is missing (or missing from some runs).
@@ -216,15 +248,14 @@ def main():
                 cells.append("not run")
             else:
                 cells.append(f"n/a [{footnote(f'{client}, {key}: no result (see the logs)')}]")
-        rows.append((CLIENT_LABELS.get(client, client), cells))
+        return cells
 
-    lines = []
-    lines.append("| client | " + " | ".join(h for _, h in COLUMNS) + " |")
-    lines.append("|---|" + "---:|" * len(COLUMNS))
-    for label, cells in rows:
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines.append("")
-    for key, a, b in RATIOS:
+    # Only M ran: no main table.
+    main_ran = bool(ran - {"M", "-", None})
+    lines = table(clients, COLUMNS, NOT_APPLICABLE, CLIENT_LABELS) if clients and main_ran else []
+    if lines:
+        lines.append("")
+    for key, a, b in RATIOS if lines else []:
         x, y = medians.get((a, key)), medians.get((b, key))
         value = f"{x / y:.2f}" if x is not None and y else "n/a"
         lines.append(f"ratio {key} {a}/{b} = {value}")
@@ -244,6 +275,23 @@ def main():
             x, y = medians.get((a, key)), medians.get((b, key))
             if x is not None and y:
                 lines.append(f"ratio {key} {a}/{b} = {x / y:.2f}")
+
+    if mp_clients:
+        if lines:
+            lines.append("")
+        lines.append("Multiplayer (M): Godot's @rpc between three processes (a host and two clients), the same scene "
+                     "over both peers:")
+        lines.append("")
+        lines.extend(table(mp_clients, MP_COLUMNS, MP_NOT_APPLICABLE, MP_LABELS))
+        lines.append("")
+        for key, a, b, bound, kind in MP_TARGETS:
+            x, y = medians.get((a, key)), medians.get((b, key))
+            if x is None or not y:
+                lines.append(f"target {key} {a}/{b} = n/a ({kind} {bound:g})")
+                continue
+            ratio = x / y
+            met = ratio <= bound if kind == "at most" else ratio >= bound
+            lines.append(f"target {key} {a}/{b} = {ratio:.2f} ({kind} {bound:g}: {'met' if met else 'NOT met'})")
 
     notes = ["", "Cells: median over the runs (min–max). —: does not apply to that client. n/a [k]: failed, reason k below."]
     if reasons:

@@ -21,8 +21,8 @@ const DEFAULTS = Object.freeze({
   rate: Object.freeze({ packetsPerSecond: 2000, burst: 4000 }),
   unreliableBacklogBytes: 65536,
 });
-/// Engine.io packets waiting in a connection's write buffer beyond which unreliable packets are dropped (long-polling;
-/// over WebSocket the buffer is handed to the socket at once and its queued bytes count instead).
+/// Engine.io packets waiting in a long-polling connection's write buffer beyond which unreliable packets are dropped
+/// (they wait there for the client's next GET).
 const BACKLOG_PACKETS = 64;
 
 const roomAll = (room) => `mp:${room}`;
@@ -239,13 +239,34 @@ function deliverUnreliable(nsp, to, except, packet, backlogBytes) {
   }
 }
 
-/// More than `backlogBytes` queued on the connection's WebSocket, or more than BACKLOG_PACKETS in its engine.io
-/// write buffer.
+/// More than `backlogBytes` queued for the connection's WebSocket (bytes it has not written yet, and those still in
+/// engine.io's write buffer: a burst read in one go is all there before the first of it reaches the socket), or,
+/// over long-polling, more than BACKLOG_PACKETS engine.io packets waiting for the client's next GET.
 function backedUp(conn, backlogBytes) {
   if (!conn) return false;
-  if (Array.isArray(conn.writeBuffer) && conn.writeBuffer.length > BACKLOG_PACKETS) return true;
   const ws = conn.transport && conn.transport.socket;
-  return Boolean(ws) && typeof ws.bufferedAmount === "number" && ws.bufferedAmount > backlogBytes;
+  if (!ws || typeof ws.bufferedAmount !== "number") {
+    return Array.isArray(conn.writeBuffer) && conn.writeBuffer.length > BACKLOG_PACKETS;
+  }
+  return ws.bufferedAmount + writeBufferBytes(conn) > backlogBytes;
+}
+
+/// The bytes of the packets in `conn.writeBuffer`, counted once each: engine.io appends to that array and replaces
+/// it with a new one when it flushes.
+const counted = new WeakMap();
+function writeBufferBytes(conn) {
+  const buffer = conn.writeBuffer;
+  if (!Array.isArray(buffer) || buffer.length === 0) return 0;
+  let c = counted.get(conn);
+  if (!c || c.buffer !== buffer || c.n > buffer.length) {
+    c = { buffer, n: 0, bytes: 0 };
+    counted.set(conn, c);
+  }
+  for (; c.n < buffer.length; c.n++) {
+    const data = buffer[c.n] && buffer[c.n].data;
+    if (data) c.bytes += typeof data === "string" ? data.length : data.byteLength || 0;
+  }
+  return c.bytes;
 }
 
 /// Whether `nsp`'s adapter spans several server processes: it has a `serverSideEmit` of its own, the in-memory

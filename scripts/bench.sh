@@ -11,7 +11,9 @@
 #      it up with socket.io-client;
 #   4. runs each workload (A..H) for each client in turn, one process per (workload, client) doing BENCH_RUNS
 #      measured runs after a short unmeasured warm-up, then the empty Godot process (G); every process prints
-#      `RESULT {json}` lines, collected into <run dir>/results.jsonl;
+#      `RESULT {json}` lines, collected into <run dir>/results.jsonl; workload M (multiplayer) is three Godot
+#      processes of bench/godot/multiplayer per run, over WebSocketMultiplayerPeer (mp-direct) and over
+#      SocketIOMultiplayerPeer through relay/bin/relay-server.js (mp-relay), the two alternating run by run;
 #   5. prints the Markdown table and the ratio lines (bench/report.py) and writes them to bench/results/latest.md;
 #      the logs and raw results stay in bench/results/last-run/ (git-ignored) until the next run.
 # A client that fails a workload (build, crash, timeout, error) shows "n/a" with the reason; the run goes on.
@@ -26,7 +28,10 @@
 #                     the plugin and socket.io-client with the transports list ["polling"] (HTTP long-polling only)
 #                     and ["polling", "websocket"] (polling, then the upgrade to WebSocket, waited for before
 #                     measuring); they run A to E (F is WebSocket only)
-#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H"; G comes with A, plus the empty process)
+#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H M"; G comes with A, plus the empty process).
+#                     M does not depend on BENCH_CLIENTS: it always runs mp-direct and mp-relay
+#   BENCH_M_STEPS     workload M: the paced steps, entities (pos.rpc() calls) per peer per frame at 60 fps
+#                     (default "4,16,64,256"; see bench/godot/multiplayer/main.gd)
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
 #   BENCH_OUT         the report file (default bench/results/latest.md)
@@ -97,7 +102,9 @@ if [ -n "$baseline" ]; then
         clients="plugin-baseline $clients"
     fi
 fi
-workloads=${BENCH_WORKLOADS:-A B C D E F H}
+workloads=${BENCH_WORKLOADS:-A B C D E F H M}
+# M's relay mode runs the plugin.
+[[ " $workloads " != *" M "* ]] || uses_plugin=1
 timeout_s=${BENCH_TIMEOUT:-900}
 out=${BENCH_OUT:-$root/bench/results/latest.md}
 case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a whole number >= 1" ;; esac
@@ -113,6 +120,8 @@ f_shapes=${BENCH_F_SHAPES-ints objects string binary}
 for shape in $f_shapes; do
     case $shape in ints | objects | string | binary) ;; *) die "unknown shape '$shape' in BENCH_F_SHAPES" ;; esac
 done
+m_steps=${BENCH_M_STEPS:-4,16,64,256}
+[[ $m_steps =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "BENCH_M_STEPS must be numbers >= 1 separated by commas"
 f_shape_bytes=${BENCH_F_SHAPE_BYTES:-$(python3 -c "import sys; print(max(64, round(16 * 1048576 * float(sys.argv[1]))))" "$scale")}
 case $f_shape_bytes in '' | *[!0-9]*) die "BENCH_F_SHAPE_BYTES must be a whole number" ;; esac
 
@@ -187,11 +196,13 @@ if [ "$uses_plugin" = 1 ]; then
         if ! compgen -G "addon/bin/*/*" >/dev/null || [ ! -f addon/socketio.gdextension ]; then
             broken[plugin]="no built addon in addon/ (addon/bin/, addon/socketio.gdextension)"
         else
-            rm -rf bench/godot/plugin/addons/socketio
-            mkdir -p bench/godot/plugin/addons/socketio
-            cp -R addon/. bench/godot/plugin/addons/socketio/
-            # The project's list of extensions is rewritten from scratch by the import below.
-            rm -f bench/godot/plugin/.godot/extension_list.cfg
+            for project in plugin multiplayer; do
+                rm -rf "bench/godot/$project/addons/socketio"
+                mkdir -p "bench/godot/$project/addons/socketio"
+                cp -R addon/. "bench/godot/$project/addons/socketio/"
+                # The project's list of extensions is rewritten from scratch by the import below.
+                rm -f "bench/godot/$project/.godot/extension_list.cfg"
+            done
         fi
     fi
 fi
@@ -240,6 +251,21 @@ done
 if [[ " $workloads " == *" A "* ]]; then
     note "importing bench/godot/empty"
     prepare_godot empty-godot empty
+fi
+if [[ " $workloads " == *" M "* ]]; then
+    note "importing bench/godot/multiplayer; the relay's packages (scripts/test-relay.sh --install-only)"
+    if [ -n "${broken[plugin]:-}" ]; then
+        broken[mp-relay]=${broken[plugin]}
+    fi
+    if ! GODOT_TIMEOUT=300 GODOT_IMPORT=always GODOT_LOG=$run_dir/import-multiplayer.log.full \
+        bash scripts/run-godot-scene.sh bench/godot/multiplayer -- --role=none >"$run_dir/import-multiplayer.log" 2>&1 ||
+        ! grep -q '^NOTE frames uncapped' "$run_dir/import-multiplayer.log"; then
+        broken[mp-direct]="bench/godot/multiplayer does not import/start: $(tail -n 1 "$run_dir/import-multiplayer.log")"
+        broken[mp-relay]=${broken[mp-relay]:-${broken[mp-direct]}}
+    fi
+    if ! bash scripts/test-relay.sh --install-only >"$run_dir/relay-install.log" 2>&1; then
+        broken[mp-relay]="the relay's npm ci failed (see relay-install.log)"
+    fi
 fi
 
 # ---- 3. server ---------------------------------------------------------------------------------------------------
@@ -313,8 +339,90 @@ run_client() {
     note "$workload${shape:+ $shape} $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
 }
 
+# mp_run MODE RUN — workload M, one run: the host, then clients a and b, of bench/godot/multiplayer; mode direct
+# (WebSocketMultiplayerPeer on a free port) or relay (SocketIOMultiplayerPeer, the relay at $relay_url). The host
+# prints the RESULT line.
+mp_run() {
+    local mode=$1 run=$2 client=mp-$1 t0=$SECONDS r i url room=bench-$2-$$ rc=0 port_m=""
+    local logs=() mp_pids=()
+    if [ -n "${broken[$client]:-}" ]; then
+        fail "$client" M "${broken[$client]}"
+        note "M $client run $run: skipped (${broken[$client]})"
+        return
+    fi
+    if [ "$mode" = direct ]; then
+        port_m=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        url=ws://127.0.0.1:$port_m
+    else
+        url=$relay_url
+    fi
+    for r in host a b; do
+        local log=$run_dir/$client-M-$run-$r.log
+        logs+=("$log")
+        GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
+            GODOT_ALLOWED_ERRORS="${mp_allowed_errors:-}" \
+            bash scripts/run-godot-scene.sh bench/godot/multiplayer -- --role="$r" --mode="$mode" --url="$url" \
+            --port="$port_m" --room="$room" --run="$run" --client-name="$client" --scale="$scale" \
+            --idle-sleep-usec="$idle_sleep" --updates-steps="$m_steps" >"$log" 2>&1 &
+        mp_pids+=("$!")
+        if [ "$r" = host ]; then
+            # The clients start once the host listens (direct) or has the room (relay).
+            for _ in $(seq 1 300); do
+                grep -q '^MPB READY host' "$log" 2>/dev/null && break
+                kill -0 "${mp_pids[0]}" 2>/dev/null || break
+                sleep 0.1
+            done
+        fi
+    done
+    for i in 0 1 2; do
+        local status=0
+        wait "${mp_pids[$i]}" || status=$?
+        [ "$status" -eq 0 ] || rc=$status
+    done
+    collect "$client" M "${logs[0]}" "$rc"
+    if [ "$rc" -ne 0 ]; then
+        for i in 0 1 2; do grep -h '^MPB FAIL' "${logs[$i]}" >&2 || true; done
+    fi
+    note "M $client run $run: $(grep -c '^RESULT {' "${logs[0]}" || true) result line(s), $((SECONDS - t0))s"
+}
+
+# run_multiplayer — workload M: the relay (one process, --stats, its rate cap lifted: this measures throughput),
+# then BENCH_RUNS runs of each mode, alternating.
+run_multiplayer() {
+    relay_url=""
+    if [ -z "${broken[mp-relay]:-}" ]; then
+        local fifo=$run_dir/relay.stdin
+        mkfifo "$fifo"
+        node relay/bin/relay-server.js --port 0 --stats --rate 1000000 --exit-on-stdin-close \
+            <"$fifo" >"$run_dir/relay.out" 2>"$run_dir/relay.err" &
+        pids+=("$!")
+        exec {relay_fd}>"$fifo"
+        : "$relay_fd"
+        local relay_port
+        relay_port=$(wait_for_port "$run_dir/relay.out" "${pids[-1]}")
+        if [ -z "$relay_port" ]; then
+            broken[mp-relay]="the relay did not start: $(tail -n 1 "$run_dir/relay.err")"
+        else
+            relay_url=ws://127.0.0.1:$relay_port
+            note "relay: $relay_url/match (relay/bin/relay-server.js --stats --rate 1000000)"
+        fi
+    fi
+    # What WebSocketMultiplayerPeer reports when its send buffer is full (counted in the notes, not a failure).
+    # and when a peer leaves while the host still sends to it.
+    mp_allowed_errors="Error sending|_send|put_packet|buffer|Buffer|ready_state != STATE_OPEN"
+    local run
+    for run in $(seq 1 "$runs"); do
+        mp_run direct "$run"
+        mp_run relay "$run"
+    done
+}
+
 for workload in $workloads; do
-    case $workload in A | B | C | D | E | F | H) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
+    case $workload in A | B | C | D | E | F | H | M) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
+    if [ "$workload" = M ]; then
+        run_multiplayer
+        continue
+    fi
     for client in $clients; do
         # The transport variants measure A to E: F (worst poll()) is about WebSocket messages.
         if [ "$workload" = F ] && [ -n "$(transports_of "$client")" ]; then continue; fi

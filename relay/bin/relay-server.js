@@ -4,7 +4,11 @@
 //
 //   node relay/bin/relay-server.js [--port N (0: a free one; default 3000)] [--host H (default 127.0.0.1)]
 //        [--namespace /match] [--redis-url URL] [--max-packet-bytes N] [--max-peers N] [--rate PPS]
-//        [--ping-interval MS] [--ping-timeout MS] [--recovery] [--exit-on-stdin-close] [--quiet]
+//        [--ping-interval MS] [--ping-timeout MS] [--recovery] [--stats] [--exit-on-stdin-close] [--quiet]
+//
+// --stats (for scripts/bench.sh's multiplayer workload) counts the relay namespace's "mp:packet" events, in and
+// out, and serves them on namespace /relay-stats: event "stats" with an ack answers {cpu_us (the process's user +
+// system CPU time, process.cpuUsage()), packets_in, packets_out}.
 //
 // --redis-url uses @socket.io/redis-adapter, so that several of these processes share rooms. When listening it
 // prints exactly one line `LISTENING <port>` to stdout. It needs socket.io (and, for --redis-url,
@@ -26,6 +30,7 @@ const opts = {
   pingInterval: 25000,
   pingTimeout: 20000,
   recovery: false,
+  stats: false,
   exitOnStdinClose: false,
   quiet: false,
 };
@@ -40,6 +45,7 @@ const flags = {
   "--ping-interval": ["pingInterval", "int"],
   "--ping-timeout": ["pingTimeout", "int"],
   "--recovery": ["recovery", "bool"],
+  "--stats": ["stats", "bool"],
   "--exit-on-stdin-close": ["exitOnStdinClose", "bool"],
   "--quiet": ["quiet", "bool"],
 };
@@ -107,6 +113,22 @@ try {
 } catch (err) {
   process.stderr.write(`relay-server.js: ${err.message}\n`);
   process.exit(2);
+}
+
+if (opts.stats) {
+  const counts = { packets_in: 0, packets_out: 0 };
+  io.of(opts.namespace).on("connection", (socket) => {
+    socket.on("mp:packet", () => counts.packets_in++);
+    socket.onAnyOutgoing((event) => {
+      if (event === "mp:packet") counts.packets_out++;
+    });
+  });
+  io.of("/relay-stats").on("connection", (socket) => {
+    socket.on("stats", (ack) => {
+      const cpu = process.cpuUsage();
+      if (typeof ack === "function") ack({ cpu_us: cpu.user + cpu.system, ...counts });
+    });
+  });
 }
 
 ready

@@ -21,6 +21,7 @@ use godot::prelude::{godot_api, GodotClass};
 use socketio_core::multiplayer::{self, Emit, PeerError, PeerEvent, RelayPeer, Status};
 use socketio_core::Value;
 
+use crate::client::SocketIOClient;
 use crate::convert;
 use crate::namespace::SocketIONamespace;
 
@@ -66,11 +67,13 @@ type Inbox = Rc<RefCell<VecDeque<Incoming>>>;
 /// [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] packets are plain emits, never dropped. Over one Socket.IO
 /// connection everything arrives in order.
 ///
-/// The namespace's client must be polled as usual (a [SocketIOConnection] node does it); this peer is polled by the
-/// [MultiplayerAPI] it is given to, so give it at once, right after [method host] or [method join] (or call
-/// [method MultiplayerPeer.poll] yourself): what the client receives reaches the multiplayer API at the API's next
-/// poll. To try again after a failure, call [method join] again and give the peer again (set
-/// [member MultiplayerAPI.multiplayer_peer] to [code]null[/code] first: giving the same peer twice does nothing).
+/// This peer is polled by the [MultiplayerAPI] it is given to, so give it at once, right after [method host] or
+/// [method join] (or call [method MultiplayerPeer.poll] yourself). Its poll first polls the namespace's client
+/// ([method SocketIOClient.poll]), so that what arrived reaches the multiplayer API in the same frame; polling the
+/// client as usual as well (from [code]_process[/code], or a [SocketIOConnection] node) does no harm, and keeps the
+/// client's other namespaces and its reconnection going while no peer is set. To try again after a failure, call
+/// [method join] again and give the peer again (set [member MultiplayerAPI.multiplayer_peer] to [code]null[/code]
+/// first: giving the same peer twice does nothing).
 ///
 /// When the namespace disconnects (the connection was lost, or closed) the room is left: a client's
 /// [MultiplayerAPI] emits [signal MultiplayerAPI.server_disconnected], a host's emits
@@ -235,6 +238,12 @@ impl SocketIOMultiplayerPeer {
         }
     }
 
+    /// The client of the namespace, while it has one.
+    fn client(&self) -> Option<Gd<SocketIOClient>> {
+        let id = self.namespace.as_ref()?.bind().handle().client;
+        Gd::try_from_instance_id(id).ok()
+    }
+
     /// Emits `emit` on the namespace.
     fn send(&mut self, emit: &Emit) {
         let Some(namespace) = self.namespace.clone() else {
@@ -372,6 +381,12 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn poll(&mut self) {
+        // The client first, so that what it has read reaches the multiplayer API in this poll rather than the
+        // next frame's. Its handlers may call into this peer: the guard lets them.
+        if let Some(client) = self.client() {
+            let _reentrant = self.base_mut();
+            SocketIOClient::poll_client(client);
+        }
         self.take_in();
     }
 
