@@ -296,7 +296,8 @@ impl<T: Transport> Client<T> {
         Ok(())
     }
 
-    /// Emits only if `ns` is connected right now; otherwise drops it. Returns whether it was sent.
+    /// Emits only if `ns` is connected right now and the connection is not backed up (what was sent before is all
+    /// written: [`Transport::is_backlogged`]); otherwise drops it. Returns whether it was sent.
     pub fn emit_volatile(
         &mut self,
         now: Instant,
@@ -305,6 +306,11 @@ impl<T: Transport> Client<T> {
         args: Vec<Value>,
     ) -> Result<bool, CommandError> {
         self.catch_up(now);
+        if self.transport.as_ref().is_some_and(Transport::is_backlogged) {
+            // Still checked as an emit would be (name, namespace), then dropped.
+            self.session.check_emit(ns, event)?;
+            return Ok(false);
+        }
         let sent = self.session.emit_volatile(now, ns, event, args)?;
         self.counters.events_out += u64::from(sent);
         self.apply_session_output(now);

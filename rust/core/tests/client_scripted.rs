@@ -39,6 +39,8 @@ struct Connection {
     /// What the "server" has sent, not polled yet.
     incoming: VecDeque<TransportEvent>,
     calls: Vec<Call>,
+    /// What the transport answers to `is_backlogged`.
+    backlogged: bool,
 }
 
 /// The test's handle on every connection: shared with the connector and the transports it made.
@@ -102,6 +104,7 @@ impl Connector for ScriptedConnector {
             url: endpoint.ws_url().to_owned(),
             incoming: VecDeque::new(),
             calls: Vec::new(),
+            backlogged: false,
         });
         ScriptedTransport {
             script: self.0.clone(),
@@ -148,6 +151,10 @@ impl Transport for ScriptedTransport {
 
     fn kind(&self) -> TransportKind {
         TransportKind::WebSocket
+    }
+
+    fn is_backlogged(&self) -> bool {
+        self.script.0.borrow()[self.index].backlogged
     }
 }
 
@@ -226,6 +233,32 @@ impl Rig {
 }
 
 // ----- scenarios -------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_volatile_emit_is_dropped_while_the_transport_is_backlogged() {
+    let mut rig = Rig::connected(ClientConfig::default());
+    assert_eq!(
+        rig.client.emit_volatile(rig.at(1), "/", "pos", vec![Value::Int(1)]),
+        Ok(true)
+    );
+    assert_eq!(rig.script.take_sent(0), [r#"42["pos",1]"#]);
+    rig.script.0.borrow_mut()[0].backlogged = true;
+    assert_eq!(
+        rig.client.emit_volatile(rig.at(2), "/", "pos", vec![Value::Int(2)]),
+        Ok(false)
+    );
+    // Still refused as an emit is (a bad name, an unknown namespace); a plain emit still queues.
+    assert!(rig.client.emit_volatile(rig.at(2), "/", "", vec![]).is_err());
+    assert!(rig.client.emit_volatile(rig.at(2), "/nowhere", "pos", vec![]).is_err());
+    rig.client.emit(rig.at(2), "/", "chat", vec!["kept".into()]).unwrap();
+    assert_eq!(rig.script.take_sent(0), [r#"42["chat","kept"]"#]);
+    rig.script.0.borrow_mut()[0].backlogged = false;
+    assert_eq!(
+        rig.client.emit_volatile(rig.at(3), "/", "pos", vec![Value::Int(3)]),
+        Ok(true)
+    );
+    assert_eq!(rig.script.take_sent(0), [r#"42["pos",3]"#]);
+}
 
 #[test]
 fn handshake_namespace_emit_ack_ping_and_close() {

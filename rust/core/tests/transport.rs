@@ -263,6 +263,46 @@ fn five_mib_binary_arrives_whole_both_ways() {
 }
 
 #[test]
+fn backlogged_while_the_server_does_not_read_and_no_longer_once_it_has() {
+    let (resume_tx, resume_rx) = mpsc::channel::<()>();
+    let (port, server) = ws_server(move |mut ws, _| {
+        // Reads nothing until told, then everything.
+        let _ = resume_rx.recv_timeout(SERVER_TIMEOUT);
+        while let Ok(message) = ws.read() {
+            if message == Message::Text("last".into()) {
+                break;
+            }
+        }
+    });
+    let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());
+    expect_connected(&mut t);
+    assert!(!t.is_backlogged());
+    let chunk = Bytes::from(vec![7u8; 64 << 10]);
+    let deadline = Instant::now() + DEADLINE;
+    while !t.is_backlogged() {
+        assert!(
+            Instant::now() < deadline,
+            "never backlogged against a server that reads nothing"
+        );
+        t.send(RawPacket::Binary(chunk.clone()));
+        t.flush();
+    }
+    resume_tx.send(()).unwrap();
+    t.send(RawPacket::Text("last".into()));
+    while t.is_backlogged() {
+        assert!(
+            Instant::now() < deadline + DEADLINE,
+            "still backlogged after the server read everything"
+        );
+        assert!(t.poll(Instant::now()).is_none());
+        t.flush();
+        thread::sleep(Duration::from_millis(1));
+    }
+    drop(t);
+    join(server);
+}
+
+#[test]
 fn frames_sent_while_connecting_are_delivered_in_order() {
     let (port, server) = ws_server(|ws, _| echo(ws));
     let mut t = connect(&format!("ws://127.0.0.1:{port}"), TlsConfig::default());

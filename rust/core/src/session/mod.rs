@@ -323,6 +323,14 @@ impl Session {
         Ok(connected)
     }
 
+    /// Refuses what [`Session::emit`] would refuse for its name and namespace, without sending anything.
+    pub fn check_emit(&self, path: &str, name: &str) -> Result<(), CommandError> {
+        if check::event_name(name).is_err() {
+            return Err(CommandError::InvalidEventName(name.to_owned()));
+        }
+        self.namespaces.index_or_err(path).map(|_| ())
+    }
+
     fn emit_inner(
         &mut self,
         now: Instant,

@@ -293,6 +293,13 @@ impl Transport for AutoTransport {
         }
     }
 
+    fn is_backlogged(&self) -> bool {
+        match &self.active {
+            Active::WebSocket { ws, .. } => ws.is_backlogged(),
+            Active::Polling(polling) => polling.is_backlogged(),
+        }
+    }
+
     fn kind(&self) -> TransportKind {
         match &self.active {
             Active::WebSocket { .. } => TransportKind::WebSocket,

@@ -118,4 +118,11 @@ pub trait Transport {
 
     /// The transport carrying the connection now (or trying to open it).
     fn kind(&self) -> TransportKind;
+
+    /// Whether what was sent is still waiting because the connection did not take it: the socket refused more at
+    /// the last write (WebSocket), or a request is out and more waits for the next (polling). Volatile emits are
+    /// dropped then (socket.io-client drops them while its transport is not writable). The default: never.
+    fn is_backlogged(&self) -> bool {
+        false
+    }
 }

@@ -59,9 +59,10 @@ impl SocketIONamespace {
         })
     }
 
-    /// Emits [param event] with [param data] only if this namespace is connected right now; otherwise the event is
-    /// dropped instead of being buffered (socket.io-client's [code]volatile[/code] flag). Meant for state that is
-    /// soon stale, such as positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
+    /// Emits [param event] with [param data] only if this namespace is connected right now and the connection is not
+    /// backed up (what was sent before is all written: the socket took it); otherwise the event is dropped instead of
+    /// being buffered (socket.io-client's [code]volatile[/code] flag). Meant for state that is soon stale, such as
+    /// positions. Returns [code]true[/code] when the event was sent. Data that cannot be sent is
     /// reported as for [method emit] (and [code]false[/code] returned).
     #[func(gd_self)]
     fn emit_volatile(

@@ -428,6 +428,11 @@ impl Transport for PollingTransport {
         TransportKind::Polling
     }
 
+    /// A POST is out and packets already wait for the next one.
+    fn is_backlogged(&self) -> bool {
+        self.post.is_busy() && !self.unsent.is_empty()
+    }
+
     fn close(&mut self) {
         // engine.io-client posts a CLOSE packet so the server ends the session at once; best effort, one try.
         if matches!(self.state, State::Open) && !self.post.is_busy() && !self.paused {

@@ -93,6 +93,8 @@ pub struct WebSocketTransport {
     /// A send or flush failure, reported by the next `poll`.
     error: Option<TransportEnd>,
     write_limit: usize,
+    /// The socket did not take everything at the last write: bytes wait in the write buffer.
+    backlogged: bool,
 }
 
 impl WebSocketTransport {
@@ -177,6 +179,7 @@ impl WebSocketTransport {
             read_deadline: None,
             error: None,
             write_limit,
+            backlogged: false,
         }
     }
 
@@ -193,7 +196,7 @@ impl WebSocketTransport {
             match ws.write(message) {
                 Ok(()) => {}
                 // The frame is in the write buffer; the rest goes out later.
-                Err(e) if is_would_block(&e) => {}
+                Err(e) if is_would_block(&e) => self.backlogged = true,
                 Err(e) => self.error = Some(classify(e)),
             }
         }
@@ -324,8 +327,8 @@ impl Transport for WebSocketTransport {
         }
         if let State::Open(ws) = &mut self.state {
             match ws.flush() {
-                Ok(()) => {}
-                Err(e) if is_would_block(&e) => {}
+                Ok(()) => self.backlogged = false,
+                Err(e) if is_would_block(&e) => self.backlogged = true,
                 Err(e) => self.error = Some(classify(e)),
             }
         }
@@ -333,6 +336,10 @@ impl Transport for WebSocketTransport {
 
     fn kind(&self) -> TransportKind {
         TransportKind::WebSocket
+    }
+
+    fn is_backlogged(&self) -> bool {
+        self.backlogged
     }
 
     /// Closes the connection: a close frame is sent if the socket takes it at once, then the socket is closed.
