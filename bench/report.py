@@ -64,10 +64,11 @@ COLUMNS = [
 ]
 
 # Workload M (multiplayer, scripts/bench.sh's run_multiplayer): its own table, one row per peer.
-MP_CLIENTS = ["mp-direct", "mp-relay"]
+MP_CLIENTS = ["mp-direct", "mp-relay", "mp-relay-node"]
 MP_LABELS = {
     "mp-direct": "WebSocketMultiplayerPeer, host listening (direct)",
     "mp-relay": "SocketIOMultiplayerPeer through the relay",
+    "mp-relay-node": "socket.io-client (Node) host and client through the relay: its own floor",
 }
 MP_COLUMNS = [
     ("M_rtt_p50_us", "@rpc round trip p50 µs"),
@@ -80,6 +81,8 @@ MP_COLUMNS = [
     ("M_flood_delivered_fraction", "flood: share delivered"),
 ]
 MP_NOT_APPLICABLE = {"mp-direct": {"M_relay_cpu_pct", "M_relay_cpu_us_per_packet"}}
+# The Node floor measures the round trip only.
+MP_NOT_APPLICABLE["mp-relay-node"] = {key for key, _ in MP_COLUMNS if not key.startswith("M_rtt_")}
 # (figure, client, reference, bound, "at most" | "at least"): the targets for the relay against the direct
 # peer, printed as `target <figure> mp-relay/mp-direct = <ratio> (at most 2: met)`.
 MP_TARGETS = [("M_rtt_p50_us", "mp-relay", "mp-direct", 2.0, "at most"),

@@ -14,6 +14,10 @@ const MODES = new Set([0, 1, 2]); // Godot's TransferMode: unreliable, unreliabl
 const RELIABLE = 2;
 /// The server-side event that carries an unreliable packet to the other nodes.
 const UNRELIABLE = "mp:unreliable";
+/// The same for a batch of unreliable packets.
+const UNRELIABLE_BATCH = "mp:unreliable_batch";
+/// A batch record's header (PROTOCOL.md): peer i32, channel u32, mode u8, length u32, little-endian.
+const RECORD_HEADER_BYTES = 13;
 
 const DEFAULTS = Object.freeze({
   maxPacketBytes: 65536,
@@ -70,22 +74,27 @@ function attach(nsp, options) {
   const onConnection = (socket) => serve(nsp, socket, opts);
   // Another node's unreliable packet, for this node's sockets.
   const onUnreliable = (room, except, from, channel, mode, data) => {
-    // The adapter's encoding between nodes may turn a Buffer into a Uint8Array or Node's JSON form of it.
-    if (data && !Buffer.isBuffer(data)) {
-      if (data instanceof Uint8Array) data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      else if (data.type === "Buffer" && Array.isArray(data.data)) data = Buffer.from(data.data);
-    }
+    data = asBuffer(data);
     if (typeof room === "string" && Array.isArray(except) && Buffer.isBuffer(data)) {
-      deliverUnreliable(nsp, room, except, [from, channel, mode, data], opts.unreliableBacklogBytes);
+      deliverUnreliable(nsp, room, except, "mp:packet", [from, channel, mode, data], opts.unreliableBacklogBytes);
+    }
+  };
+  const onUnreliableBatch = (room, except, batch) => {
+    batch = asBuffer(batch);
+    if (typeof room === "string" && Array.isArray(except) && batch) {
+      deliverUnreliable(nsp, room, except, "mp:packets", [batch], opts.unreliableBacklogBytes);
     }
   };
   nsp.on("connection", onConnection);
-  nsp.on(UNRELIABLE, onUnreliable); // only an adapter spanning several processes delivers it
+  // Only an adapter spanning several processes delivers these.
+  nsp.on(UNRELIABLE, onUnreliable);
+  nsp.on(UNRELIABLE_BATCH, onUnreliableBatch);
   return {
     options: opts,
     detach() {
       nsp.off("connection", onConnection);
       nsp.off(UNRELIABLE, onUnreliable);
+      nsp.off(UNRELIABLE_BATCH, onUnreliableBatch);
     },
   };
 }
@@ -188,8 +197,68 @@ function serve(nsp, socket, opts) {
     }
     const mp = member(socket);
     if (!mp) return report(socket, "not_in_room", "not in a room");
-    if (data.length > opts.maxPacketBytes) {
-      return report(socket, "packet_too_large", `packet of ${data.length} bytes, over ${opts.maxPacketBytes}`, opts.maxPacketBytes);
+    if (!admit(data.length)) return;
+    const receivers = receiversOf(mp, target);
+    if (!receivers) return;
+    const [to, except] = receivers;
+    const packet = [mp.id, channel, mode, data];
+    if (mode === RELIABLE) {
+      nsp.to(to).except(except).emit("mp:packet", ...packet);
+      return;
+    }
+    // Unreliable: dropped for a receiver whose connection is backed up, decided by the node that holds it.
+    deliverUnreliable(nsp, to, except, "mp:packet", packet, opts.unreliableBacklogBytes);
+    if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE, to, except, ...packet);
+  }));
+
+  // A batch: records of target, channel, mode, length and the packet (PROTOCOL.md). Each record is checked as a
+  // packet is; consecutive records for the same receivers and of the same reliability go on as one batch, stamped
+  // with the sender, so that every receiver gets its packets in the order they were sent.
+  socket.on("mp:packets", guard((...args) => {
+    const [batch] = args;
+    const records = args.length === 1 && Buffer.isBuffer(batch) ? parseBatch(batch) : null;
+    if (!records) {
+      return report(socket, "bad_packet", "a batch is one binary attachment of whole records (target, channel, mode, length, data)");
+    }
+    const mp = member(socket);
+    if (!mp) return report(socket, "not_in_room", "not in a room");
+    let run = null; // {key, reliable, receivers, start, end}: consecutive records of the input for the same receivers
+    const flush = () => {
+      if (!run) return;
+      const out = Buffer.from(batch.subarray(run.start, run.end));
+      for (let at = 0; at < out.length; at += RECORD_HEADER_BYTES + out.readUInt32LE(at + 9)) out.writeInt32LE(mp.id, at);
+      const [to, except] = run.receivers;
+      if (run.reliable) nsp.to(to).except(except).emit("mp:packets", out);
+      else {
+        deliverUnreliable(nsp, to, except, "mp:packets", [out], opts.unreliableBacklogBytes);
+        if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE_BATCH, to, except, out);
+      }
+      run = null;
+    };
+    for (const r of records) {
+      const receivers = admit(r.length) ? receiversOf(mp, r.target) : null;
+      if (!receivers) {
+        flush(); // a record left out ends the run: what follows may not overtake what came before it
+        continue;
+      }
+      const reliable = r.mode === RELIABLE;
+      const key = `${receivers[0]} ${receivers[1].join(" ")}`;
+      if (run && run.key === key && run.reliable === reliable) {
+        run.end = r.end;
+      } else {
+        flush();
+        run = { key, reliable, receivers, start: r.start, end: r.end };
+      }
+    }
+    flush();
+  }));
+
+  /// Whether a packet of `bytes` may go: within the size cap (else packet_too_large) and the rate cap (else
+  /// dropped, rate_limited reported at most once a second).
+  function admit(bytes) {
+    if (bytes > opts.maxPacketBytes) {
+      report(socket, "packet_too_large", `packet of ${bytes} bytes, over ${opts.maxPacketBytes}`, opts.maxPacketBytes);
+      return false;
     }
     if (!take(bucket, opts.rate)) {
       const now = Date.now();
@@ -197,30 +266,25 @@ function serve(nsp, socket, opts) {
         bucket.reported = now;
         report(socket, "rate_limited", `more than ${opts.rate.packetsPerSecond} packets per second: dropped`, opts.rate.packetsPerSecond);
       }
-      return;
+      return false;
     }
-    // The receivers: the members of socket.io room `to` but those of the rooms in `except`.
-    let to;
-    let except = [];
+    return true;
+  }
+
+  /// The receivers of a packet to `target` from member `mp`: [room `to`, rooms `except`], the members of `to` but
+  /// those of the rooms in `except`; null (bad_target reported) when `target` is no one `mp` may send to.
+  function receiversOf(mp, target) {
     if (mp.id === 1) {
-      if (target === 0) [to, except] = [roomAll(mp.room), [roomPeer(mp.room, 1)]];
-      else if (target > 1) to = roomPeer(mp.room, target);
-      else if (target < 0 && -target > 1) [to, except] = [roomAll(mp.room), [roomPeer(mp.room, 1), roomPeer(mp.room, -target)]];
-      else return report(socket, "bad_target", `the host cannot send to ${target}`);
-    } else if (target === 1 || target === 0) {
-      to = roomPeer(mp.room, 1);
-    } else {
-      return report(socket, "bad_target", `a client sends to the host (1) only, not to ${target}`);
+      if (target === 0) return [roomAll(mp.room), [roomPeer(mp.room, 1)]];
+      if (target > 1) return [roomPeer(mp.room, target), []];
+      if (target < 0 && -target > 1) return [roomAll(mp.room), [roomPeer(mp.room, 1), roomPeer(mp.room, -target)]];
+      report(socket, "bad_target", `the host cannot send to ${target}`);
+      return null;
     }
-    const packet = [mp.id, channel, mode, data];
-    if (mode === RELIABLE) {
-      nsp.to(to).except(except).emit("mp:packet", ...packet);
-      return;
-    }
-    // Unreliable: dropped for a receiver whose connection is backed up, decided by the node that holds it.
-    deliverUnreliable(nsp, to, except, packet, opts.unreliableBacklogBytes);
-    if (isClustered(nsp)) nsp.serverSideEmit(UNRELIABLE, to, except, ...packet);
-  }));
+    if (target === 1 || target === 0) return [roomPeer(mp.room, 1), []];
+    report(socket, "bad_target", `a client sends to the host (1) only, not to ${target}`);
+    return null;
+  }
 
   // "disconnecting": the socket is still in its rooms, so leave() can tell whether it was still in its room.
   socket.on("disconnecting", guard(() => leave(nsp, socket)));
@@ -230,13 +294,39 @@ function serve(nsp, socket, opts) {
 /// is backed up: unreliable packets are dropped when the link is congested, never queued behind it. (socket.io's
 /// own `volatile` flag drops a packet whenever a write is in flight, so all but the first of what a game sends in
 /// one frame.)
-function deliverUnreliable(nsp, to, except, packet, backlogBytes) {
+function deliverUnreliable(nsp, to, except, event, args, backlogBytes) {
   const local = nsp.adapter.rooms;
   for (const id of local.get(to) || []) {
     if (except.some((room) => local.get(room)?.has(id))) continue;
     const socket = nsp.sockets.get(id);
-    if (socket && socket.connected && !backedUp(socket.conn, backlogBytes)) socket.emit("mp:packet", ...packet);
+    if (socket && socket.connected && !backedUp(socket.conn, backlogBytes)) socket.emit(event, ...args);
   }
+}
+
+/// The records of a batch, [{target, mode, length, start, end}] (start and end: the record's bytes, header
+/// included), or null when it is not whole records with an integer channel and a known mode.
+function parseBatch(batch) {
+  const records = [];
+  for (let at = 0; at < batch.length; ) {
+    if (at + RECORD_HEADER_BYTES > batch.length) return null;
+    const target = batch.readInt32LE(at);
+    const mode = batch[at + 8];
+    const length = batch.readUInt32LE(at + 9);
+    const end = at + RECORD_HEADER_BYTES + length;
+    if (!MODES.has(mode) || batch.readUInt32LE(at + 4) > 0x7fffffff || end > batch.length) return null;
+    records.push({ target, mode, length, start: at, end });
+    at = end;
+  }
+  return records.length > 0 ? records : null;
+}
+
+/// A Buffer from what an adapter's encoding between nodes made of one (a Uint8Array, or Node's JSON form of a
+/// Buffer), or null.
+function asBuffer(data) {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data && data.type === "Buffer" && Array.isArray(data.data)) return Buffer.from(data.data);
+  return null;
 }
 
 /// More than `backlogBytes` queued for the connection's WebSocket (bytes it has not written yet, and those still in

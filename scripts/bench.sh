@@ -29,9 +29,9 @@
 #                     and ["polling", "websocket"] (polling, then the upgrade to WebSocket, waited for before
 #                     measuring); they run A to E (F is WebSocket only)
 #   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H M"; G comes with A, plus the empty process).
-#                     M does not depend on BENCH_CLIENTS: it always runs mp-direct and mp-relay
+#                     M does not depend on BENCH_CLIENTS: it always runs mp-direct, mp-relay and mp-relay-node
 #   BENCH_M_STEPS     workload M: the paced steps, entities (pos.rpc() calls) per peer per frame at 60 fps
-#                     (default "4,16,64,256"; see bench/godot/multiplayer/main.gd)
+#                     (default "4,16,64,256,1024"; see bench/godot/multiplayer/main.gd)
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
 #   BENCH_OUT         the report file (default bench/results/latest.md)
@@ -120,7 +120,7 @@ f_shapes=${BENCH_F_SHAPES-ints objects string binary}
 for shape in $f_shapes; do
     case $shape in ints | objects | string | binary) ;; *) die "unknown shape '$shape' in BENCH_F_SHAPES" ;; esac
 done
-m_steps=${BENCH_M_STEPS:-4,16,64,256}
+m_steps=${BENCH_M_STEPS:-4,16,64,256,1024}
 [[ $m_steps =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "BENCH_M_STEPS must be numbers >= 1 separated by commas"
 f_shape_bytes=${BENCH_F_SHAPE_BYTES:-$(python3 -c "import sys; print(max(64, round(16 * 1048576 * float(sys.argv[1]))))" "$scale")}
 case $f_shape_bytes in '' | *[!0-9]*) die "BENCH_F_SHAPE_BYTES must be a whole number" ;; esac
@@ -386,6 +386,31 @@ mp_run() {
     note "M $client run $run: $(grep -c '^RESULT {' "${logs[0]}" || true) result line(s), $((SECONDS - t0))s"
 }
 
+# mp_node_run RUN — workload M's floor of the relay path: the round trip between two socket.io-client (Node)
+# processes through the same relay (bench/node/relay-rtt.js), no Godot in the path.
+mp_node_run() {
+    local run=$1 room=bench-node-$1-$$ rc=0 t0=$SECONDS
+    local log=$run_dir/mp-relay-node-M-$run.log
+    if [ -n "${broken[mp-relay]:-}" ]; then
+        fail mp-relay-node M "${broken[mp-relay]}"
+        return
+    fi
+    node bench/node/relay-rtt.js --role=host --url="$relay_url" --room="$room" >"$log.host" 2>&1 &
+    local host_pid=$!
+    for _ in $(seq 1 100); do
+        grep -q '^MPB READY host' "$log.host" 2>/dev/null && break
+        kill -0 "$host_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    timeout 120 node bench/node/relay-rtt.js --role=client --url="$relay_url" --room="$room" \
+        --count="$(python3 -c "import sys; print(max(10, round(500 * float(sys.argv[1]))))" "$scale")" --run="$run" \
+        >"$log" 2>&1 || rc=$?
+    kill "$host_pid" 2>/dev/null || true
+    wait "$host_pid" 2>/dev/null || true
+    collect mp-relay-node M "$log" "$rc"
+    note "M mp-relay-node run $run: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
+}
+
 # run_multiplayer — workload M: the relay (one process, --stats, its rate cap lifted: this measures throughput),
 # then BENCH_RUNS runs of each mode, alternating.
 run_multiplayer() {
@@ -414,6 +439,7 @@ run_multiplayer() {
     for run in $(seq 1 "$runs"); do
         mp_run direct "$run"
         mp_run relay "$run"
+        mp_node_run "$run"
     done
 }
 

@@ -6,8 +6,8 @@
 //        [--namespace /match] [--redis-url URL] [--max-packet-bytes N] [--max-peers N] [--rate PPS]
 //        [--ping-interval MS] [--ping-timeout MS] [--recovery] [--stats] [--exit-on-stdin-close] [--quiet]
 //
-// --stats (for scripts/bench.sh's multiplayer workload) counts the relay namespace's "mp:packet" events, in and
-// out, and serves them on namespace /relay-stats: event "stats" with an ack answers {cpu_us (the process's user +
+// --stats (for scripts/bench.sh's multiplayer workload) counts the relay namespace's packets ("mp:packet" events and
+// the records of "mp:packets" batches), in and out, and serves them on namespace /relay-stats: event "stats" with an ack answers {cpu_us (the process's user +
 // system CPU time, process.cpuUsage()), packets_in, packets_out}.
 //
 // --redis-url uses @socket.io/redis-adapter, so that several of these processes share rooms. When listening it
@@ -117,10 +117,19 @@ try {
 
 if (opts.stats) {
   const counts = { packets_in: 0, packets_out: 0 };
+  // The packets of a batch (PROTOCOL.md): records of a 13-byte header, whose last 4 bytes are the length, and data.
+  const inBatch = (batch) => {
+    let n = 0;
+    if (!Buffer.isBuffer(batch)) return 0;
+    for (let at = 0; at + 13 <= batch.length; at += 13 + batch.readUInt32LE(at + 9)) n++;
+    return n;
+  };
   io.of(opts.namespace).on("connection", (socket) => {
     socket.on("mp:packet", () => counts.packets_in++);
-    socket.onAnyOutgoing((event) => {
+    socket.on("mp:packets", (batch) => (counts.packets_in += inBatch(batch)));
+    socket.onAnyOutgoing((event, batch) => {
       if (event === "mp:packet") counts.packets_out++;
+      else if (event === "mp:packets") counts.packets_out += inBatch(batch);
     });
   });
   io.of("/relay-stats").on("connection", (socket) => {

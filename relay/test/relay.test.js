@@ -29,6 +29,10 @@ async function client(url) {
   const socket = connect(url, { transports: ["websocket"], forceNew: true, reconnection: false });
   const got = { packet: [], peer_connected: [], peer_disconnected: [], closed: [], error: [] };
   socket.on("mp:packet", (from, channel, mode, data) => got.packet.push({ from, channel, mode, data }));
+  socket.on("mp:packets", (batch) => {
+    got.batches = (got.batches || 0) + 1;
+    for (const r of records(batch)) got.packet.push({ from: r.peer, channel: r.channel, mode: r.mode, data: r.data });
+  });
   socket.on("mp:peer_connected", (id) => got.peer_connected.push(id));
   socket.on("mp:peer_disconnected", (id) => got.peer_disconnected.push(id));
   socket.on("mp:closed", (info) => got.closed.push(info));
@@ -39,6 +43,29 @@ async function client(url) {
   });
   const ask = (event, ...args) => socket.timeout(5000).emitWithAck(event, ...args);
   return { socket, got, ask };
+}
+
+/// A batch (PROTOCOL.md): records [peer, channel, mode, data].
+function batchOf(...records) {
+  return Buffer.concat(records.flatMap(([peer, channel, mode, data]) => {
+    const header = Buffer.alloc(13);
+    header.writeInt32LE(peer, 0);
+    header.writeUInt32LE(channel, 4);
+    header[8] = mode;
+    header.writeUInt32LE(data.length, 9);
+    return [header, data];
+  }));
+}
+
+/// The records of a batch.
+function records(batch) {
+  const out = [];
+  for (let at = 0; at < batch.length; ) {
+    const length = batch.readUInt32LE(at + 9);
+    out.push({ peer: batch.readInt32LE(at), channel: batch.readUInt32LE(at + 4), mode: batch[at + 8], data: batch.subarray(at + 13, at + 13 + length) });
+    at += 13 + length;
+  }
+  return out;
 }
 
 async function until(cond, what, ms = 5000) {
@@ -375,6 +402,64 @@ test("unreliable packets are dropped when the receiver's link is backed up, reli
     await pause(200);
     const unreliable = a.got.packet.filter((p) => p.mode === 0).length;
     assert.ok(unreliable < 100, `some unreliable packets were dropped under load (${unreliable} of 100 arrived)`);
+    closeAll(host, a, b);
+  } finally {
+    await server.close();
+  }
+});
+
+test("batches: routed record by record, stamped, in order for every receiver, consecutive ones kept together", async () => {
+  const server = await startServer({ maxPacketBytes: 100 });
+  try {
+    const { host, a, b } = await room(server.url);
+    const t = (text) => Buffer.from(text);
+    // The host: to all, to a, to all again (a must get them in that order), all but a; unreliable to b.
+    host.socket.emit("mp:packets", batchOf([0, 0, 2, t("all 1")], [0, 1, 2, t("all 2")], [a.id, 0, 2, t("a")],
+      [0, 0, 2, t("all 3")], [-a.id, 0, 2, t("not a")], [b.id, 2, 0, t("b unreliable")]));
+    await until(() => a.got.packet.length === 4 && b.got.packet.length === 5, () => JSON.stringify([a.got.packet, b.got.packet]));
+    const seen = (c) => c.got.packet.map((p) => `${p.from}:${p.channel}:${p.mode}:${p.data}`);
+    assert.deepEqual(seen(a), ["1:0:2:all 1", "1:1:2:all 2", "1:0:2:a", "1:0:2:all 3"]);
+    assert.deepEqual(seen(b), ["1:0:2:all 1", "1:1:2:all 2", "1:0:2:all 3", "1:0:2:not a", "1:2:0:b unreliable"]);
+    // Runs: [all 1, all 2], [a], [all 3], [not a] for the reliable ones; b's unreliable one alone.
+    assert.equal(a.got.batches, 3);
+    assert.equal(b.got.batches, 4);
+    // A client's batch goes to the host, stamped with the client's id whatever it claims; one batch for the run.
+    a.socket.emit("mp:packets", batchOf([1, 0, 2, t("x")], [0, 0, 2, t("y")], [1, 0, 0, t("z")]));
+    await until(() => host.got.packet.length === 3, "a's three packets");
+    assert.deepEqual(seen(host), [`${a.id}:0:2:x`, `${a.id}:0:2:y`, `${a.id}:0:0:z`]);
+    assert.equal(host.got.batches, 2, "the reliable run, then the unreliable one");
+    // Records refused one by one: too large, a client's bad target; the others go on, in order.
+    a.socket.emit("mp:packets", batchOf([1, 0, 2, t("before")], [1, 0, 2, Buffer.alloc(101)], [b.id, 0, 2, t("to b")], [1, 0, 2, t("after")]));
+    await until(() => host.got.packet.length === 5, "before and after");
+    assert.deepEqual(seen(host).slice(3), [`${a.id}:0:2:before`, `${a.id}:0:2:after`]);
+    await until(() => a.got.error.length === 2, "two errors");
+    assert.deepEqual(a.got.error.map((e) => e.code), ["packet_too_large", "bad_target"]);
+    // Not whole records, a bad mode, not binary, an extra argument: bad_packet, nothing delivered.
+    const before = host.got.packet.length;
+    for (const bad of [batchOf([1, 0, 2, t("cut")]).subarray(0, 14), batchOf([1, 0, 9, t("mode")]), Buffer.alloc(0)]) {
+      a.socket.emit("mp:packets", bad);
+    }
+    a.socket.emit("mp:packets", "text");
+    a.socket.emit("mp:packets", batchOf([1, 0, 2, t("extra")]), 1);
+    await until(() => a.got.error.length === 7, () => JSON.stringify(a.got.error));
+    assert.ok(a.got.error.slice(2).every((e) => e.code === "bad_packet"), JSON.stringify(a.got.error));
+    await pause(50);
+    assert.equal(host.got.packet.length, before);
+    closeAll(host, a, b);
+  } finally {
+    await server.close();
+  }
+});
+
+test("batches: the rate cap counts packets, not batches", async () => {
+  const server = await startServer({ rate: { packetsPerSecond: 1, burst: 3 } });
+  try {
+    const { host, a, b } = await room(server.url);
+    const five = [1, 2, 3, 4, 5].map((n) => [1, 0, 2, Buffer.from([n])]);
+    a.socket.emit("mp:packets", batchOf(...five));
+    await until(() => a.got.error.some((e) => e.code === "rate_limited"), "rate_limited");
+    await pause(50);
+    assert.deepEqual(host.got.packet.map((p) => p.data[0]), [1, 2, 3]);
     closeAll(host, a, b);
   } finally {
     await server.close();

@@ -11,7 +11,7 @@ extends Node
 ##   2. unreliable position updates: every peer calls pos.rpc(k, position) ("unreliable", to all, so a client's go
 ##      through the host, Godot's server relay) a number of times in each frame (that many moving entities), for
 ##      --updates-seconds (default 1) per step: first at a game's --updates-fps (default 60) with
-##      --updates-steps entities (default 4,16,64,256: one step each), then a flood: uncapped frames with
+##      --updates-steps entities (default 4,16,64,256,1024: one step each), then a flood: uncapped frames with
 ##      --flood-per-frame (default 8) a frame. Each peer counts the pos calls it receives while its own window is
 ##      open; a step's figure is the sum over the three of received / window, updates delivered per second. The
 ##      result is the best paced step (the most a game at that frame rate gets through) and the flood (what is left
@@ -32,7 +32,7 @@ var idle_sleep_usec := 100
 var rtt_count := 500
 var updates_seconds := 1.0
 var updates_fps := 60
-var updates_steps: Array[int] = [4, 16, 64, 256]
+var updates_steps: Array[int] = [4, 16, 64, 256, 1024]
 var flood_per_frame := 8
 
 var sio: SocketIOClient
@@ -76,7 +76,7 @@ func _ready() -> void:
 	updates_seconds = maxf(0.2, float(_arg("updates-seconds", "1")))
 	updates_fps = maxi(1, int(_arg("updates-fps", "60")))
 	updates_steps.clear()
-	for n in _arg("updates-steps", "4,16,64,256").split(",", false):
+	for n in _arg("updates-steps", "4,16,64,256,1024").split(",", false):
 		updates_steps.append(maxi(1, int(n)))
 	flood_per_frame = maxi(1, int(_arg("flood-per-frame", "8")))
 	if role not in ["host", "a", "b"] or mode not in ["direct", "relay"]:

@@ -22,6 +22,9 @@ pub mod event {
     pub const LEAVE: &str = "mp:leave";
     /// Both ways: a packet.
     pub const PACKET: &str = "mp:packet";
+    /// Both ways: several packets in one binary attachment, records of [`super::RECORD_HEADER_BYTES`] bytes of
+    /// header and the packet (PROTOCOL.md, "Batches").
+    pub const PACKETS: &str = "mp:packets";
     /// Host to relay: remove a client.
     pub const KICK: &str = "mp:kick";
     /// Host to relay: refuse (or admit again) new clients.
@@ -42,6 +45,12 @@ pub const MAX_ROOM_BYTES: usize = 64;
 pub const DEFAULT_MAX_PACKET_BYTES: usize = 65536;
 /// The host's peer id.
 pub const HOST_ID: i32 = 1;
+/// A batch record's header: the peer (target or sender, i32), channel (u32), mode (u8), the packet's length (u32),
+/// all little-endian.
+pub const RECORD_HEADER_BYTES: usize = 13;
+/// A batch is closed before it would grow past this many bytes (a larger packet goes alone), so that it stays far
+/// below socket.io's default message limit (1 MB).
+pub const BATCH_BYTES: usize = 65536;
 
 /// Godot's `MultiplayerPeer.TransferMode`, with its numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,10 +202,18 @@ pub struct RelayPeer {
     id: i32,
     room: String,
     peers: BTreeSet<i32>,
+    /// The clients that left this room: what the multiplayer API still sends them (it hears of a departure at the
+    /// next poll, and relays what it read before) is dropped without an error, as it would be on the way.
+    departed: BTreeSet<i32>,
     packets: VecDeque<Packet>,
     events: VecDeque<PeerEvent>,
     max_packet_bytes: usize,
     refusing: bool,
+    /// The packets put since the last [`RelayPeer::take_batch`], as batch records: reliable ones, unreliable ones.
+    reliable: Vec<u8>,
+    unreliable: Vec<u8>,
+    /// Batches closed because they were full, in order.
+    full: VecDeque<Emit>,
 }
 
 impl Default for RelayPeer {
@@ -214,10 +231,14 @@ impl RelayPeer {
             id: 0,
             room: String::new(),
             peers: BTreeSet::new(),
+            departed: BTreeSet::new(),
             packets: VecDeque::new(),
             events: VecDeque::new(),
             max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
             refusing: false,
+            reliable: Vec::new(),
+            unreliable: Vec::new(),
+            full: VecDeque::new(),
         }
     }
 
@@ -347,6 +368,22 @@ impl RelayPeer {
                 Some(_) => {} // from a peer that already left: dropped, as Godot's own peers do
                 None => self.error("bad_event", "a packet from the relay is malformed"),
             },
+            event::PACKETS => match args {
+                [Value::Binary(batch)] => {
+                    let mut at = 0;
+                    while at < batch.len() {
+                        let Some((packet, next)) = parse_record(batch, at) else {
+                            self.error("bad_event", "a batch of packets from the relay is malformed");
+                            break;
+                        };
+                        at = next;
+                        if self.peers.contains(&packet.from) {
+                            self.packets.push_back(packet);
+                        }
+                    }
+                }
+                _ => self.error("bad_event", "a batch of packets from the relay is malformed"),
+            },
             event::PEER_CONNECTED if self.role == Role::Host => match peer_id(args) {
                 Some(id) if self.peers.insert(id) => self.events.push_back(PeerEvent::PeerConnected(id)),
                 Some(_) => {}
@@ -355,6 +392,7 @@ impl RelayPeer {
             event::PEER_DISCONNECTED if self.role == Role::Host => {
                 if let Some(id) = peer_id(args) {
                     if self.peers.remove(&id) {
+                        self.departed.insert(id);
                         self.forget_packets_of(id);
                         self.events.push_back(PeerEvent::PeerDisconnected(id));
                     }
@@ -404,14 +442,9 @@ impl RelayPeer {
         }
     }
 
-    /// A packet to `target` (Godot's: 0 all, `n` one peer, `-n` all but one).
-    pub fn put_packet(
-        &mut self,
-        data: &[u8],
-        target: i32,
-        channel: i32,
-        mode: TransferMode,
-    ) -> Result<Emit, PeerError> {
+    /// A packet to `target` (Godot's: 0 all, `n` one peer, `-n` all but one), added to this frame's batch: the
+    /// caller sends what [`RelayPeer::take_batch`] gives, at the end of the frame.
+    pub fn put_packet(&mut self, data: &[u8], target: i32, channel: i32, mode: TransferMode) -> Result<(), PeerError> {
         if self.status != Status::Connected {
             return Err(PeerError::NotConnected);
         }
@@ -428,20 +461,47 @@ impl RelayPeer {
             // A client reaches the host only; 0 (everyone it sees) is the host too.
             Role::Client if target == 0 || target == HOST_ID => HOST_ID,
             Role::Client => return Err(PeerError::BadTarget(target)),
+            Role::Host if target > 0 && self.departed.contains(&target) => return Ok(()),
             Role::Host if target > 0 && !self.peers.contains(&target) => return Err(PeerError::BadTarget(target)),
             Role::Host => target,
         };
-        Ok(Emit {
-            event: event::PACKET,
-            args: vec![
-                Value::Int(i64::from(target)),
-                Value::Int(i64::from(channel.max(0))),
-                Value::Int(mode as i64),
-                Value::Binary(Bytes::copy_from_slice(data)),
-            ],
-            ack: false,
-            volatile: mode.is_volatile(),
-        })
+        let reliable = mode == TransferMode::Reliable;
+        let batch = if reliable {
+            &mut self.reliable
+        } else {
+            &mut self.unreliable
+        };
+        if !batch.is_empty() && batch.len() + RECORD_HEADER_BYTES + data.len() > BATCH_BYTES {
+            let full = batch_emit(std::mem::take(batch), reliable);
+            self.full.push_back(full);
+        }
+        let batch = if reliable {
+            &mut self.reliable
+        } else {
+            &mut self.unreliable
+        };
+        push_record(batch, target, channel.max(0) as u32, mode, data);
+        Ok(())
+    }
+
+    /// The next batch to emit: those that filled up first, then the reliable packets, then the unreliable ones
+    /// (emitted volatile). `None` when nothing is waiting.
+    pub fn take_batch(&mut self) -> Option<Emit> {
+        if let Some(full) = self.full.pop_front() {
+            return Some(full);
+        }
+        if !self.reliable.is_empty() {
+            return Some(batch_emit(std::mem::take(&mut self.reliable), true));
+        }
+        if !self.unreliable.is_empty() {
+            return Some(batch_emit(std::mem::take(&mut self.unreliable), false));
+        }
+        None
+    }
+
+    /// Whether packets wait for [`RelayPeer::take_batch`].
+    pub fn has_batch(&self) -> bool {
+        !(self.full.is_empty() && self.reliable.is_empty() && self.unreliable.is_empty())
     }
 
     /// The next received packet, without taking it.
@@ -472,6 +532,7 @@ impl RelayPeer {
         if !self.peers.remove(&id) {
             return Err(PeerError::BadTarget(id));
         }
+        self.departed.insert(id);
         self.forget_packets_of(id);
         self.events.push_back(PeerEvent::PeerDisconnected(id));
         Ok(Emit::plain(event::KICK, vec![Value::Int(i64::from(id))]))
@@ -503,8 +564,16 @@ impl RelayPeer {
         self.status = Status::Disconnected;
         self.id = 0;
         self.peers.clear();
+        self.departed.clear();
         self.packets.clear();
         self.max_packet_bytes = DEFAULT_MAX_PACKET_BYTES;
+        self.clear_batches();
+    }
+
+    fn clear_batches(&mut self) {
+        self.reliable.clear();
+        self.unreliable.clear();
+        self.full.clear();
     }
 
     /// The room ended: every peer seen leaves (events), status disconnected.
@@ -513,6 +582,7 @@ impl RelayPeer {
         self.events.extend(peers.into_iter().map(PeerEvent::PeerDisconnected));
         self.status = Status::Disconnected;
         self.packets.clear();
+        self.clear_batches();
     }
 
     fn fail(&mut self, code: &str, message: &str) {
@@ -551,6 +621,47 @@ fn peer_id(args: &[Value]) -> Option<i32> {
         [Value::Int(id)] if (1..=i64::from(i32::MAX)).contains(id) => Some(*id as i32),
         _ => None,
     }
+}
+
+fn push_record(batch: &mut Vec<u8>, peer: i32, channel: u32, mode: TransferMode, data: &[u8]) {
+    batch.reserve(RECORD_HEADER_BYTES + data.len());
+    batch.extend_from_slice(&peer.to_le_bytes());
+    batch.extend_from_slice(&channel.to_le_bytes());
+    batch.push(mode as u8);
+    // At most max_packet_bytes, which the relay gives as an i32-sized number.
+    batch.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    batch.extend_from_slice(data);
+}
+
+fn batch_emit(batch: Vec<u8>, reliable: bool) -> Emit {
+    Emit {
+        event: event::PACKETS,
+        args: vec![Value::Binary(Bytes::from(batch))],
+        ack: false,
+        volatile: !reliable,
+    }
+}
+
+/// The record at `at` of a batch from the relay, and where the next begins; `None` when malformed (cut short, a
+/// sender that is no peer id, a channel over i32, an unknown mode).
+fn parse_record(batch: &Bytes, at: usize) -> Option<(Packet, usize)> {
+    let header = batch.get(at..at.checked_add(RECORD_HEADER_BYTES)?)?;
+    let from = i32::from_le_bytes(header[0..4].try_into().ok()?);
+    let channel = i32::try_from(u32::from_le_bytes(header[4..8].try_into().ok()?)).ok()?;
+    let mode = TransferMode::from_i64(i64::from(header[8]))?;
+    let len = usize::try_from(u32::from_le_bytes(header[9..13].try_into().ok()?)).ok()?;
+    let start = at + RECORD_HEADER_BYTES;
+    let end = start.checked_add(len)?;
+    if from < 1 || end > batch.len() {
+        return None;
+    }
+    let packet = Packet {
+        from,
+        channel,
+        mode,
+        data: batch.slice(start..end),
+    };
+    Some((packet, end))
 }
 
 fn parse_packet(args: &[Value]) -> Option<Packet> {
@@ -612,10 +723,18 @@ mod tests {
         assert_eq!(peer.id(), 7);
         assert_eq!(peer.max_packet_bytes(), 100);
         assert_eq!(peer.take_event(), Some(PeerEvent::PeerConnected(1)));
-        let emit = peer.put_packet(b"hi", 0, 2, TransferMode::Unreliable).unwrap();
-        assert_eq!(emit.event, event::PACKET);
+        peer.put_packet(b"hi", 0, 2, TransferMode::Unreliable).unwrap();
+        let emit = peer.take_batch().unwrap();
+        assert_eq!(emit.event, event::PACKETS);
         assert!(emit.volatile);
-        assert_eq!(emit.args[0], Value::Int(1), "0 from a client is the host");
+        assert_eq!(
+            emit.args,
+            vec![Value::Binary(Bytes::from_static(&[
+                1, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, b'h', b'i'
+            ]))],
+            "0 from a client is the host"
+        );
+        assert_eq!(peer.take_batch(), None);
         assert_eq!(
             peer.put_packet(b"hi", 5, 0, TransferMode::Reliable),
             Err(PeerError::BadTarget(5))
@@ -646,6 +765,119 @@ mod tests {
             (p.from, p.channel, p.mode, &p.data[..]),
             (1, 3, TransferMode::Reliable, &b"abc"[..])
         );
+        assert!(matches!(peer.take_event(), Some(PeerEvent::Error { code, .. }) if code == "bad_event"));
+    }
+
+    fn record(peer: i32, channel: u32, mode: u8, data: &[u8]) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend_from_slice(&peer.to_le_bytes());
+        r.extend_from_slice(&channel.to_le_bytes());
+        r.push(mode);
+        r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        r.extend_from_slice(data);
+        r
+    }
+
+    fn records(emit: &Emit) -> Vec<(i32, u32, u8, Vec<u8>)> {
+        let [Value::Binary(batch)] = &emit.args[..] else {
+            panic!("not a batch: {emit:?}")
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < batch.len() {
+            let h = &batch[at..at + RECORD_HEADER_BYTES];
+            let len = u32::from_le_bytes(h[9..13].try_into().unwrap()) as usize;
+            out.push((
+                i32::from_le_bytes(h[0..4].try_into().unwrap()),
+                u32::from_le_bytes(h[4..8].try_into().unwrap()),
+                h[8],
+                batch[at + RECORD_HEADER_BYTES..at + RECORD_HEADER_BYTES + len].to_vec(),
+            ));
+            at += RECORD_HEADER_BYTES + len;
+        }
+        out
+    }
+
+    #[test]
+    fn a_frames_packets_go_as_one_reliable_and_one_unreliable_batch_in_order() {
+        let mut peer = hosting();
+        peer.on_event(event::PEER_CONNECTED, &[Value::Int(5)]);
+        peer.put_packet(b"a", 0, 0, TransferMode::Reliable).unwrap();
+        peer.put_packet(b"b", 5, 1, TransferMode::Unreliable).unwrap();
+        peer.put_packet(b"c", -5, 2, TransferMode::Reliable).unwrap();
+        peer.put_packet(b"d", 0, 3, TransferMode::UnreliableOrdered).unwrap();
+        assert!(peer.has_batch());
+        let reliable = peer.take_batch().unwrap();
+        assert!(!reliable.volatile);
+        assert_eq!(
+            records(&reliable),
+            vec![(0, 0, 2, b"a".to_vec()), (-5, 2, 2, b"c".to_vec())]
+        );
+        let unreliable = peer.take_batch().unwrap();
+        assert!(unreliable.volatile);
+        assert_eq!(
+            records(&unreliable),
+            vec![(5, 1, 0, b"b".to_vec()), (0, 3, 1, b"d".to_vec())]
+        );
+        assert_eq!(peer.take_batch(), None);
+        assert!(!peer.has_batch());
+    }
+
+    #[test]
+    fn a_batch_is_closed_before_it_outgrows_batch_bytes() {
+        let mut peer = hosting();
+        let big = vec![7u8; 30000];
+        for _ in 0..3 {
+            peer.put_packet(&big, 0, 0, TransferMode::Reliable).unwrap();
+        }
+        peer.put_packet(b"x", 0, 0, TransferMode::Reliable).unwrap();
+        let first = peer.take_batch().unwrap();
+        assert_eq!(records(&first).len(), 2, "two of 30000 fit in {BATCH_BYTES}, not three");
+        let second = peer.take_batch().unwrap();
+        assert_eq!(records(&second).len(), 2);
+        assert_eq!(records(&second)[1].3, b"x".to_vec());
+        assert_eq!(peer.take_batch(), None);
+        // Leaving drops what was not sent.
+        peer.put_packet(b"y", 0, 0, TransferMode::Reliable).unwrap();
+        peer.close();
+        assert_eq!(peer.take_batch(), None);
+    }
+
+    #[test]
+    fn a_batch_from_the_relay_is_queued_packet_by_packet_and_a_malformed_one_reported() {
+        let mut peer = hosting();
+        peer.on_event(event::PEER_CONNECTED, &[Value::Int(5)]);
+        peer.take_event();
+        let mut batch = record(5, 3, 2, b"one");
+        batch.extend(record(9, 0, 2, b"stranger"));
+        batch.extend(record(5, 0, 0, b""));
+        peer.on_event(event::PACKETS, &[Value::Binary(Bytes::from(batch))]);
+        let got: Vec<_> = std::iter::from_fn(|| peer.take_packet())
+            .map(|p| (p.from, p.channel, p.mode, p.data.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5, 3, TransferMode::Reliable, b"one".to_vec()),
+                (5, 0, TransferMode::Unreliable, Vec::new())
+            ]
+        );
+        assert_eq!(peer.take_event(), None);
+        // Cut short, a bad mode, a sender 0: what came before is kept, the rest reported.
+        for bad in [
+            {
+                let mut b = record(5, 0, 2, b"kept");
+                b.extend(&record(5, 0, 2, b"cut")[..15]);
+                b
+            },
+            record(5, 0, 7, b"mode"),
+            record(0, 0, 2, b"nobody"),
+        ] {
+            peer.on_event(event::PACKETS, &[Value::Binary(Bytes::from(bad))]);
+            assert!(matches!(peer.take_event(), Some(PeerEvent::Error { code, .. }) if code == "bad_event"));
+        }
+        assert_eq!(peer.packet_count(), 1, "only 'kept'");
+        peer.on_event(event::PACKETS, &[Value::Int(1)]);
         assert!(matches!(peer.take_event(), Some(PeerEvent::Error { code, .. }) if code == "bad_event"));
     }
 
@@ -683,6 +915,16 @@ mod tests {
         // The relay confirms: no second event.
         peer.on_event(event::PEER_DISCONNECTED, &[Value::Int(6)]);
         assert_eq!(peer.take_event(), None);
+        // What is still sent to a peer that left is dropped quietly; an id never seen is an error.
+        assert_eq!(peer.put_packet(b"late", 6, 0, TransferMode::Reliable), Ok(()));
+        peer.on_event(event::PEER_DISCONNECTED, &[Value::Int(5)]);
+        assert_eq!(peer.put_packet(b"late", 5, 0, TransferMode::Reliable), Ok(()));
+        let batch = peer.take_batch().unwrap();
+        assert_eq!(records(&batch).len(), 1, "only the packet to -5 before: {batch:?}");
+        assert_eq!(
+            peer.put_packet(b"x", 9, 0, TransferMode::Reliable),
+            Err(PeerError::BadTarget(9))
+        );
     }
 
     #[test]

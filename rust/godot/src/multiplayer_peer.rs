@@ -23,6 +23,7 @@ use socketio_core::Value;
 
 use crate::client::SocketIOClient;
 use crate::convert;
+use crate::guard::on_main_thread;
 use crate::namespace::SocketIONamespace;
 
 /// Seconds the relay has to answer [method host] or [method join].
@@ -61,11 +62,13 @@ type Inbox = Rc<RefCell<VecDeque<Incoming>>>;
 ///
 /// The topology is Godot's server/client one: the host is peer 1; a client sees only the host, and Godot's server
 /// relay ([member SceneMultiplayer.server_relay], on by default) carries what clients send each other. Packets are
-/// binary attachments; [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE] and
-/// [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED] are sent as volatile emits (dropped rather than
-/// buffered when they cannot be sent now), and the relay drops them for a receiver whose link is backed up;
+/// binary attachments; what the game sends in a frame leaves in one event for the reliable packets and one for the
+/// others, after the multiplayer API's poll and at the end of the frame.
+/// [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE] and [constant MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED]
+/// are sent as volatile emits (dropped rather than buffered when they cannot be sent now: not connected, or the
+/// connection backed up), and the relay drops them for a receiver whose link is backed up;
 /// [constant MultiplayerPeer.TRANSFER_MODE_RELIABLE] packets are plain emits, never dropped. Over one Socket.IO
-/// connection everything arrives in order.
+/// connection a sender's packets arrive in order.
 ///
 /// This peer is polled by the [MultiplayerAPI] it is given to, so give it at once, right after [method host] or
 /// [method join] (or call [method MultiplayerPeer.poll] yourself). Its poll first polls the namespace's client
@@ -97,6 +100,8 @@ pub struct SocketIOMultiplayerPeer {
     mode: TransferMode,
     /// The message of the last `relay_error`.
     last_error: GString,
+    /// A deferred `flush_packets` is queued.
+    flush_queued: bool,
 }
 
 #[godot_api]
@@ -238,6 +243,14 @@ impl SocketIOMultiplayerPeer {
         }
     }
 
+    /// Emits the packets put since the last flush, in batches.
+    fn flush_packets(&mut self) {
+        self.flush_queued = false;
+        while let Some(batch) = self.state.take_batch() {
+            self.send(&batch);
+        }
+    }
+
     /// The client of the namespace, while it has one.
     fn client(&self) -> Option<Gd<SocketIOClient>> {
         let id = self.namespace.as_ref()?.bind().handle().client;
@@ -326,8 +339,13 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
             .state
             .put_packet(buffer.as_slice(), self.target, self.channel, mode)
         {
-            Ok(emit) => {
-                self.send(&emit);
+            Ok(()) => {
+                // The frame's packets leave together, in a batch, from a deferred call (after the multiplayer API's
+                // poll, and at the end of the frame); the next poll sends what one missed.
+                if !self.flush_queued && on_main_thread("SocketIOMultiplayerPeer.put_packet") {
+                    self.flush_queued = true;
+                    self.run_deferred(|this| this.flush_packets());
+                }
                 Error::OK
             }
             Err(error) => {
@@ -381,6 +399,7 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn poll(&mut self) {
+        self.flush_packets();
         // The client first, so that what it has read reaches the multiplayer API in this poll rather than the
         // next frame's. Its handlers may call into this peer: the guard lets them.
         if let Some(client) = self.client() {
@@ -391,6 +410,8 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn close(&mut self) {
+        // What the game sent before closing goes first, as it would have without batching.
+        self.flush_packets();
         if let Some(leave) = self.state.close() {
             self.send(&leave);
         }
@@ -398,6 +419,7 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn disconnect_peer(&mut self, peer: i32, _force: bool) {
+        self.flush_packets();
         match self.state.kick(peer) {
             Ok(kick) => {
                 self.send(&kick);
@@ -412,6 +434,7 @@ impl IMultiplayerPeerExtension for SocketIOMultiplayerPeer {
     }
 
     fn set_refuse_new_connections(&mut self, enable: bool) {
+        self.flush_packets();
         if let Some(refuse) = self.state.set_refusing(enable) {
             self.send(&refuse);
         }
