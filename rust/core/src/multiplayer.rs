@@ -465,21 +465,15 @@ impl RelayPeer {
             Role::Host if target > 0 && !self.peers.contains(&target) => return Err(PeerError::BadTarget(target)),
             Role::Host => target,
         };
-        let reliable = mode == TransferMode::Reliable;
-        let batch = if reliable {
-            &mut self.reliable
-        } else {
+        let volatile = mode.is_volatile();
+        let batch = if volatile {
             &mut self.unreliable
+        } else {
+            &mut self.reliable
         };
         if !batch.is_empty() && batch.len() + RECORD_HEADER_BYTES + data.len() > BATCH_BYTES {
-            let full = batch_emit(std::mem::take(batch), reliable);
-            self.full.push_back(full);
+            self.full.push_back(batch_emit(std::mem::take(batch), volatile));
         }
-        let batch = if reliable {
-            &mut self.reliable
-        } else {
-            &mut self.unreliable
-        };
         push_record(batch, target, channel.max(0) as u32, mode, data);
         Ok(())
     }
@@ -491,17 +485,12 @@ impl RelayPeer {
             return Some(full);
         }
         if !self.reliable.is_empty() {
-            return Some(batch_emit(std::mem::take(&mut self.reliable), true));
+            return Some(batch_emit(std::mem::take(&mut self.reliable), false));
         }
         if !self.unreliable.is_empty() {
-            return Some(batch_emit(std::mem::take(&mut self.unreliable), false));
+            return Some(batch_emit(std::mem::take(&mut self.unreliable), true));
         }
         None
-    }
-
-    /// Whether packets wait for [`RelayPeer::take_batch`].
-    pub fn has_batch(&self) -> bool {
-        !(self.full.is_empty() && self.reliable.is_empty() && self.unreliable.is_empty())
     }
 
     /// The next received packet, without taking it.
@@ -633,12 +622,12 @@ fn push_record(batch: &mut Vec<u8>, peer: i32, channel: u32, mode: TransferMode,
     batch.extend_from_slice(data);
 }
 
-fn batch_emit(batch: Vec<u8>, reliable: bool) -> Emit {
+fn batch_emit(batch: Vec<u8>, volatile: bool) -> Emit {
     Emit {
         event: event::PACKETS,
         args: vec![Value::Binary(Bytes::from(batch))],
         ack: false,
-        volatile: !reliable,
+        volatile,
     }
 }
 
@@ -806,7 +795,6 @@ mod tests {
         peer.put_packet(b"b", 5, 1, TransferMode::Unreliable).unwrap();
         peer.put_packet(b"c", -5, 2, TransferMode::Reliable).unwrap();
         peer.put_packet(b"d", 0, 3, TransferMode::UnreliableOrdered).unwrap();
-        assert!(peer.has_batch());
         let reliable = peer.take_batch().unwrap();
         assert!(!reliable.volatile);
         assert_eq!(
@@ -820,7 +808,6 @@ mod tests {
             vec![(5, 1, 0, b"b".to_vec()), (0, 3, 1, b"d".to_vec())]
         );
         assert_eq!(peer.take_batch(), None);
-        assert!(!peer.has_batch());
     }
 
     #[test]

@@ -325,10 +325,15 @@ impl Session {
 
     /// Refuses what [`Session::emit`] would refuse for its name and namespace, without sending anything.
     pub fn check_emit(&self, path: &str, name: &str) -> Result<(), CommandError> {
+        self.emit_target(path, name).map(|_| ())
+    }
+
+    /// The index of namespace `path` to emit `name` on, or why not (a bad event name, an unknown namespace).
+    fn emit_target(&self, path: &str, name: &str) -> Result<usize, CommandError> {
         if check::event_name(name).is_err() {
             return Err(CommandError::InvalidEventName(name.to_owned()));
         }
-        self.namespaces.index_or_err(path).map(|_| ())
+        self.namespaces.index_or_err(path)
     }
 
     fn emit_inner(
@@ -340,10 +345,7 @@ impl Session {
         ack_timeout: Option<Duration>,
         volatile: bool,
     ) -> Result<Option<AckId>, CommandError> {
-        if check::event_name(name).is_err() {
-            return Err(CommandError::InvalidEventName(name.to_owned()));
-        }
-        let index = self.namespaces.index_or_err(path)?;
+        let index = self.emit_target(path, name)?;
         let id = ack_timeout.map(|_| self.acks.next_id());
         let packet = Packet::Event {
             namespace: path.to_owned(),
