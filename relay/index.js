@@ -439,4 +439,4 @@ function take(bucket, rate) {
   return true;
 }
 
-module.exports = { attach, DEFAULTS, MAX_ROOM_BYTES };
+module.exports = { attach, DEFAULTS, MAX_ROOM_BYTES, RECORD_HEADER_BYTES };

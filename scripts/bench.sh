@@ -120,6 +120,8 @@ f_shapes=${BENCH_F_SHAPES-ints objects string binary}
 for shape in $f_shapes; do
     case $shape in ints | objects | string | binary) ;; *) die "unknown shape '$shape' in BENCH_F_SHAPES" ;; esac
 done
+# M's round trips: 500 times BENCH_SCALE, at least 10, for the Godot and the Node clients alike.
+m_rtt_count=$(python3 -c "import sys; print(max(10, round(500 * float(sys.argv[1]))))" "$scale")
 m_steps=${BENCH_M_STEPS:-4,16,64,256,1024}
 [[ $m_steps =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "BENCH_M_STEPS must be numbers >= 1 separated by commas"
 f_shape_bytes=${BENCH_F_SHAPE_BYTES:-$(python3 -c "import sys; print(max(64, round(16 * 1048576 * float(sys.argv[1]))))" "$scale")}
@@ -339,12 +341,25 @@ run_client() {
     note "$workload${shape:+ $shape} $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
 }
 
+# wait_ready LOG PID — waits (30 s at most) until LOG has the line "MPB READY host", or process PID ended.
+wait_ready() {
+    local _
+    for _ in $(seq 1 300); do
+        grep -q '^MPB READY host' "$1" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
 # mp_run MODE RUN — workload M, one run: the host, then clients a and b, of bench/godot/multiplayer; mode direct
 # (WebSocketMultiplayerPeer on a free port) or relay (SocketIOMultiplayerPeer, the relay at $relay_url). The host
 # prints the RESULT line.
 mp_run() {
     local mode=$1 run=$2 client=mp-$1 t0=$SECONDS r i url room=bench-$2-$$ rc=0 port_m=""
     local logs=() mp_pids=()
+    # Allowed: what WebSocketMultiplayerPeer reports when its send buffer is full, and when a peer left while the
+    # host still sends to it.
+    local allowed="Error sending|_send|put_packet|buffer|Buffer|ready_state != STATE_OPEN"
     if [ -n "${broken[$client]:-}" ]; then
         fail "$client" M "${broken[$client]}"
         note "M $client run $run: skipped (${broken[$client]})"
@@ -360,19 +375,13 @@ mp_run() {
         local log=$run_dir/$client-M-$run-$r.log
         logs+=("$log")
         GODOT_TIMEOUT=$timeout_s GODOT_IMPORT=never GODOT_LOG=$log.full \
-            GODOT_ALLOWED_ERRORS="${mp_allowed_errors:-}" \
+            GODOT_ALLOWED_ERRORS="$allowed" \
             bash scripts/run-godot-scene.sh bench/godot/multiplayer -- --role="$r" --mode="$mode" --url="$url" \
-            --port="$port_m" --room="$room" --run="$run" --client-name="$client" --scale="$scale" \
+            --port="$port_m" --room="$room" --run="$run" --client-name="$client" --rtt-count="$m_rtt_count" \
             --idle-sleep-usec="$idle_sleep" --updates-steps="$m_steps" >"$log" 2>&1 &
         mp_pids+=("$!")
-        if [ "$r" = host ]; then
-            # The clients start once the host listens (direct) or has the room (relay).
-            for _ in $(seq 1 300); do
-                grep -q '^MPB READY host' "$log" 2>/dev/null && break
-                kill -0 "${mp_pids[0]}" 2>/dev/null || break
-                sleep 0.1
-            done
-        fi
+        # The clients start once the host listens (direct) or has the room (relay).
+        [ "$r" != host ] || wait_ready "$log" "${mp_pids[0]}"
     done
     for i in 0 1 2; do
         local status=0
@@ -397,14 +406,9 @@ mp_node_run() {
     fi
     node bench/node/relay-rtt.js --role=host --url="$relay_url" --room="$room" >"$log.host" 2>&1 &
     local host_pid=$!
-    for _ in $(seq 1 100); do
-        grep -q '^MPB READY host' "$log.host" 2>/dev/null && break
-        kill -0 "$host_pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_ready "$log.host" "$host_pid"
     timeout 120 node bench/node/relay-rtt.js --role=client --url="$relay_url" --room="$room" \
-        --count="$(python3 -c "import sys; print(max(10, round(500 * float(sys.argv[1]))))" "$scale")" --run="$run" \
-        >"$log" 2>&1 || rc=$?
+        --count="$m_rtt_count" --run="$run" >"$log" 2>&1 || rc=$?
     kill "$host_pid" 2>/dev/null || true
     wait "$host_pid" 2>/dev/null || true
     collect mp-relay-node M "$log" "$rc"
@@ -432,9 +436,6 @@ run_multiplayer() {
             note "relay: $relay_url/match (relay/bin/relay-server.js --stats --rate 1000000)"
         fi
     fi
-    # What WebSocketMultiplayerPeer reports when its send buffer is full (counted in the notes, not a failure).
-    # and when a peer leaves while the host still sends to it.
-    mp_allowed_errors="Error sending|_send|put_packet|buffer|Buffer|ready_state != STATE_OPEN"
     local run
     for run in $(seq 1 "$runs"); do
         mp_run direct "$run"

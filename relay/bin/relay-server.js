@@ -7,8 +7,8 @@
 //        [--ping-interval MS] [--ping-timeout MS] [--recovery] [--stats] [--exit-on-stdin-close] [--quiet]
 //
 // --stats (for scripts/bench.sh's multiplayer workload) counts the relay namespace's packets ("mp:packet" events and
-// the records of "mp:packets" batches), in and out, and serves them on namespace /relay-stats: event "stats" with an ack answers {cpu_us (the process's user +
-// system CPU time, process.cpuUsage()), packets_in, packets_out}.
+// the records of "mp:packets" batches), in and out, and serves them on namespace /relay-stats: event "stats" with
+// an ack answers {cpu_us (the process's user + system CPU time, process.cpuUsage()), packets_in, packets_out}.
 //
 // --redis-url uses @socket.io/redis-adapter, so that several of these processes share rooms. When listening it
 // prints exactly one line `LISTENING <port>` to stdout. It needs socket.io (and, for --redis-url,
@@ -117,11 +117,13 @@ try {
 
 if (opts.stats) {
   const counts = { packets_in: 0, packets_out: 0 };
-  // The packets of a batch (PROTOCOL.md): records of a 13-byte header, whose last 4 bytes are the length, and data.
+  // The packets of a batch (PROTOCOL.md): records of a header, whose last 4 bytes are the length, and data. Only
+  // counted here: the relay parses and checks them.
+  const header = relay.RECORD_HEADER_BYTES;
   const inBatch = (batch) => {
     let n = 0;
     if (!Buffer.isBuffer(batch)) return 0;
-    for (let at = 0; at + 13 <= batch.length; at += 13 + batch.readUInt32LE(at + 9)) n++;
+    for (let at = 0; at + header <= batch.length; at += header + batch.readUInt32LE(at + header - 4)) n++;
     return n;
   };
   io.of(opts.namespace).on("connection", (socket) => {
