@@ -5,8 +5,8 @@
 #
 #   1. installs the test server's packages (scripts/setup-node.sh) and bench/node's (npm ci);
 #   2. builds the extension in release (scripts/build-extension.sh release) and installs addon/ into
-#      bench/godot/plugin/addons/socketio/; copies the shared driver bench/godot/common/ into the Godot bench
-#      projects; imports them (scripts/run-godot-scene.sh);
+#      bench/godot/plugin/addons/socketio/ and bench/godot/multiplayer/addons/socketio/; copies the shared driver
+#      bench/godot/common/ into the Godot bench projects; imports them (scripts/run-godot-scene.sh);
 #   3. starts tests/server/server.js (with bench/server-preload.js, which adds the namespaces /bench-<n>) and warms
 #      it up with socket.io-client;
 #   4. runs each workload (A..H) for each client in turn, one process per (workload, client) doing BENCH_RUNS
@@ -176,7 +176,7 @@ fi
 # ---- 2. Godot projects -------------------------------------------------------------------------------------------
 
 declare -A broken=() # client -> reason it cannot run at all
-for project in plugin websocketpeer; do
+for project in plugin websocketpeer multiplayer; do
     rm -rf "bench/godot/$project/common"
     cp -R bench/godot/common "bench/godot/$project/common"
 done

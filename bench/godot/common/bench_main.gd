@@ -28,6 +28,8 @@ extends Node
 ## /proc/self/task/*/schedstat (ns), or utime + stime of /proc/self/stat (clock ticks). Resident memory is VmRSS of
 ## /proc/self/status.
 
+const Args := preload("res://common/args.gd")
+
 const MIB := 1048576
 
 var adapter
@@ -51,12 +53,12 @@ func _ready() -> void:
 	OS.low_processor_usage_mode = false
 	OS.low_processor_usage_mode_sleep_usec = 0
 	Engine.max_fps = 0
-	workload = _arg("workload", "")
-	url = _arg("url", "")
-	runs = maxi(1, int(_arg("runs", "3")))
-	scale = maxf(0.0001, float(_arg("scale", "1")))
-	clk_tck = maxi(1, int(_arg("clk-tck", "100")))
-	idle_sleep_usec = maxi(0, int(_arg("idle-sleep-usec", "100")))
+	workload = Args.value("workload", "")
+	url = Args.value("url", "")
+	runs = maxi(1, int(Args.value("runs", "3")))
+	scale = maxf(0.0001, float(Args.value("scale", "1")))
+	clk_tck = maxi(1, int(Args.value("clk-tck", "100")))
+	idle_sleep_usec = maxi(0, int(Args.value("idle-sleep-usec", "100")))
 	print("NOTE frames uncapped: OS.low_processor_usage_mode=%s, OS.low_processor_usage_mode_sleep_usec=%d, Engine.max_fps=%d (Godot %s)" % [
 		OS.low_processor_usage_mode, OS.low_processor_usage_mode_sleep_usec, Engine.max_fps,
 		Engine.get_version_info().string])
@@ -69,9 +71,9 @@ func _ready() -> void:
 		return
 	adapter = script.new()
 	# bench.sh names the client (a baseline build runs the plugin's adapter under another name).
-	client_name = _arg("client-name", adapter.NAME)
+	client_name = Args.value("client-name", adapter.NAME)
 	poller = adapter.poller()
-	var transports := _arg("transports", "")
+	var transports := Args.value("transports", "")
 	if transports != "" and workload != "none":
 		var why := "this client has no transports setting"
 		if adapter.has_method("set_transports"):
@@ -107,15 +109,6 @@ func _ready() -> void:
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------------
-
-func _arg(name: String, fallback: String) -> String:
-	var prefix := "--%s=" % name
-	for a in OS.get_cmdline_user_args():
-		if a.begins_with(prefix):
-			return a.substr(prefix.length())
-	var env := OS.get_environment("BENCH_" + name.to_upper().replace("-", "_"))
-	return env if env != "" else fallback
-
 
 func _scaled(n: int) -> int:
 	return maxi(1, int(round(n * scale)))
@@ -512,10 +505,10 @@ func _workload_e() -> void:
 func _workload_f() -> void:
 	# A game's frame rate: each poll() gets what arrived during a whole frame, and the process sleeps between frames
 	# (a busy-spinning one gets preempted at random, which would show up as worst polls of a few ms).
-	var fps := maxi(0, int(_arg("f-fps", "60")))
+	var fps := maxi(0, int(Args.value("f-fps", "60")))
 	Engine.max_fps = fps
 	print("NOTE F: Engine.max_fps=%d (%s)" % [fps, "uncapped" if fps == 0 else "frames capped, as in a game"])
-	var shape := _arg("f-shape", "")
+	var shape := Args.value("f-shape", "")
 	if shape != "":
 		await _workload_f_shape(shape, fps)
 		return
@@ -589,7 +582,7 @@ func _workload_f() -> void:
 ## would store it) until the run's figures are taken: freeing a value of millions of Variants is Godot's own work,
 ## done wherever the game lets go of it, and is left out of the polls measured here.
 func _workload_f_shape(shape: String, fps: int) -> void:
-	var nbytes := maxi(64, int(_arg("f-shape-bytes", str(_scaled(16 * MIB)))))
+	var nbytes := maxi(64, int(Args.value("f-shape-bytes", str(_scaled(16 * MIB)))))
 	var why := await _connect()
 	if why != "":
 		_result({"shape": shape, "error": why})

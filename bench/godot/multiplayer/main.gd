@@ -21,6 +21,8 @@ extends Node
 ## nothing and sends nothing sleeps --idle-sleep-usec (default 100) before the next, as an event loop would block,
 ## so that three processes waiting on each other do not spin on 2 cores.
 
+const Args := preload("res://common/args.gd")
+
 const PHASE_TIMEOUT_MS := 30000
 
 var role := ""
@@ -62,23 +64,23 @@ func _ready() -> void:
 	OS.low_processor_usage_mode = false
 	OS.low_processor_usage_mode_sleep_usec = 0
 	Engine.max_fps = 0
-	role = _arg("role", "")
+	role = Args.value("role", "")
 	if role == "none":
 		print("NOTE frames uncapped (Godot %s)" % Engine.get_version_info().string)
 		get_tree().quit(0)
 		return
-	mode = _arg("mode", "")
-	client_name = _arg("client-name", "mp-" + mode)
-	run = int(_arg("run", "1"))
-	scale = maxf(0.0001, float(_arg("scale", "1")))
-	idle_sleep_usec = maxi(0, int(_arg("idle-sleep-usec", "100")))
-	rtt_count = maxi(10, int(_arg("rtt-count", str(roundi(500 * scale)))))
-	updates_seconds = maxf(0.2, float(_arg("updates-seconds", "1")))
-	updates_fps = maxi(1, int(_arg("updates-fps", "60")))
+	mode = Args.value("mode", "")
+	client_name = Args.value("client-name", "mp-" + mode)
+	run = int(Args.value("run", "1"))
+	scale = maxf(0.0001, float(Args.value("scale", "1")))
+	idle_sleep_usec = maxi(0, int(Args.value("idle-sleep-usec", "100")))
+	rtt_count = maxi(10, int(Args.value("rtt-count", str(roundi(500 * scale)))))
+	updates_seconds = maxf(0.2, float(Args.value("updates-seconds", "1")))
+	updates_fps = maxi(1, int(Args.value("updates-fps", "60")))
 	updates_steps.clear()
-	for n in _arg("updates-steps", "4,16,64,256,1024").split(",", false):
+	for n in Args.value("updates-steps", "4,16,64,256,1024").split(",", false):
 		updates_steps.append(maxi(1, int(n)))
-	flood_per_frame = maxi(1, int(_arg("flood-per-frame", "8")))
+	flood_per_frame = maxi(1, int(Args.value("flood-per-frame", "8")))
 	if role not in ["host", "a", "b"] or mode not in ["direct", "relay"]:
 		return _fail("--role=host|a|b and --mode=direct|relay are needed, not role '%s' mode '%s'" % [role, mode])
 	multiplayer.server_disconnected.connect(_on_server_gone)
@@ -110,20 +112,20 @@ func _process(_delta: float) -> void:
 
 
 func _start_peer() -> Error:
-	var room := _arg("room", "bench")
+	var room := Args.value("room", "bench")
 	if mode == "direct":
 		var ws := WebSocketMultiplayerPeer.new()
 		mp_peer = ws
 		var err: Error
 		if role == "host":
-			err = ws.create_server(int(_arg("port", "0")), "127.0.0.1")
+			err = ws.create_server(int(Args.value("port", "0")), "127.0.0.1")
 		else:
-			err = ws.create_client(_arg("url", ""))
+			err = ws.create_client(Args.value("url", ""))
 		multiplayer.multiplayer_peer = ws
 		return err
 	sio = SocketIOClient.new()
 	sio.reconnection = false
-	sio.connect_to_url(_arg("url", ""))
+	sio.connect_to_url(Args.value("url", ""))
 	var ns := sio.create_namespace("/match")
 	ns.connect_to_namespace()
 	var relay_peer := SocketIOMultiplayerPeer.new()
@@ -396,15 +398,6 @@ func _quit(code: int) -> void:
 		sio.free()
 		sio = null
 	get_tree().quit(code)
-
-
-func _arg(name: String, fallback: String) -> String:
-	var prefix := "--%s=" % name
-	for a in OS.get_cmdline_user_args():
-		if a.begins_with(prefix):
-			return a.substr(prefix.length())
-	var env := OS.get_environment("BENCH_" + name.to_upper().replace("-", "_"))
-	return env if env != "" else fallback
 
 
 ## Process CPU time (user + system, all threads) in µs: the sum of the first field of /proc/self/task/*/schedstat
