@@ -207,6 +207,11 @@ def main():
     ran = {r.get("workload") for r in records}
     medians = {}
 
+    def ratio(key, a, b):
+        """Client a's median of figure `key` over client b's, or None when either is missing (or b's is 0)."""
+        x, y = medians.get((a, key)), medians.get((b, key))
+        return x / y if x is not None and y else None
+
     def table(clients, columns, not_applicable, labels):
         rows = []
         for client in clients:
@@ -259,14 +264,12 @@ def main():
     if lines:
         lines.append("")
     for key, a, b in RATIOS if lines else []:
-        x, y = medians.get((a, key)), medians.get((b, key))
-        value = f"{x / y:.2f}" if x is not None and y else "n/a"
-        lines.append(f"ratio {key} {a}/{b} = {value}")
+        r = ratio(key, a, b)
+        lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
     for key, a, b in TRANSPORT_RATIOS:
         if a in clients or b in clients:
-            x, y = medians.get((a, key)), medians.get((b, key))
-            value = f"{x / y:.2f}" if x is not None and y else "n/a"
-            lines.append(f"ratio {key} {a}/{b} = {value}")
+            r = ratio(key, a, b)
+            lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
     for key, client, limit in TARGETS:
         if client in clients and (client, key) in medians:
             value = medians[(client, key)]
@@ -275,9 +278,9 @@ def main():
     if "plugin-baseline" in clients:
         lines.append("")
         for key, a, b in BASELINE_RATIOS:
-            x, y = medians.get((a, key)), medians.get((b, key))
-            if x is not None and y:
-                lines.append(f"ratio {key} {a}/{b} = {x / y:.2f}")
+            r = ratio(key, a, b)
+            if r is not None:
+                lines.append(f"ratio {key} {a}/{b} = {r:.2f}")
 
     if mp_clients:
         if lines:
@@ -288,13 +291,12 @@ def main():
         lines.extend(table(mp_clients, MP_COLUMNS, MP_NOT_APPLICABLE, MP_LABELS))
         lines.append("")
         for key, a, b, bound, kind in MP_TARGETS:
-            x, y = medians.get((a, key)), medians.get((b, key))
-            if x is None or not y:
+            r = ratio(key, a, b)
+            if r is None:
                 lines.append(f"target {key} {a}/{b} = n/a ({kind} {bound:g})")
                 continue
-            ratio = x / y
-            met = ratio <= bound if kind == "at most" else ratio >= bound
-            lines.append(f"target {key} {a}/{b} = {ratio:.2f} ({kind} {bound:g}: {'met' if met else 'NOT met'})")
+            met = r <= bound if kind == "at most" else r >= bound
+            lines.append(f"target {key} {a}/{b} = {r:.2f} ({kind} {bound:g}: {'met' if met else 'NOT met'})")
 
     notes = ["", "Cells: median over the runs (min–max). —: does not apply to that client. n/a [k]: failed, reason k below."]
     if reasons:
