@@ -20,12 +20,13 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "node-client", "plugin-polling", "node-client-polling",
+CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "websocketpeer-json", "node-client", "plugin-polling", "node-client-polling",
            "plugin-upgrade", "node-client-upgrade", "empty-godot"]
 CLIENT_LABELS = {
     "plugin": "plugin (this addon)",
     "plugin-baseline": "plugin at BENCH_BASELINE (before)",
     "websocketpeer": "WebSocketPeer + GDScript (floor)",
+    "websocketpeer-json": "WebSocketPeer + GDScript, JSON.stringify / JSON.parse_string (realistic floor)",
     "node-client": "socket.io-client (Node)",
     "plugin-polling": "plugin, polling only",
     "node-client-polling": "socket.io-client (Node), polling only",
@@ -63,6 +64,17 @@ COLUMNS = [
     ("H_idle_node_us_per_frame", "H idle node µs/frame"),
 ]
 
+# Workload I (instructions, scripts/bench.sh's run_instructions): its own table, per event of A and per ack of B.
+I_CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "websocketpeer-json"]
+I_PARTS = [("total", "instructions"), ("rust", "plugin's Rust"), ("godot_for_plugin", "Godot called by the plugin"),
+           ("libs_for_plugin", "C library called by the plugin"), ("rest", "the rest: Godot's frames, GDScript"),
+           ("syscalls", "system calls")]
+I_COLUMNS = [(f"I_{w}_{part}", f"{w}: {label}") for w in "AB" for part, label in I_PARTS]
+I_NOT_APPLICABLE = {c: {f"I_{w}_{part}" for w in "AB" for part in ("rust", "godot_for_plugin", "libs_for_plugin")}
+                    for c in ("websocketpeer", "websocketpeer-json")}
+I_RATIOS = [("I_A_total", "plugin", "websocketpeer"), ("I_A_total", "plugin", "websocketpeer-json"),
+            ("I_B_total", "plugin", "websocketpeer"), ("I_B_total", "plugin", "websocketpeer-json")]
+
 # Workload M (multiplayer, scripts/bench.sh's run_multiplayer): its own table, one row per peer.
 MP_CLIENTS = ["mp-direct", "mp-relay", "mp-relay-node"]
 MP_LABELS = {
@@ -97,6 +109,7 @@ NOT_APPLICABLE = {
     "node-client": {"A_net_us_per_event", "E_idle_poll_us_1ns", "E_idle_poll_us_10ns", "F_worst_poll_connect_ms",
                     "F_worst_poll_reconnect_ms", "F_worst_poll_5mib_ms"} | SHAPE_KEYS,
     "websocketpeer": SHAPE_KEYS,
+    "websocketpeer-json": SHAPE_KEYS,
     "empty-godot": {key for key, _ in COLUMNS if key != "G_rss_mib"},
 }
 # The transport variants run A to E (scripts/bench.sh does not run F for them).
@@ -113,7 +126,9 @@ RATIOS = [
     ("A_events_per_s", "plugin", "node-client"),
     ("A_cpu_us_per_event", "plugin", "node-client"),
     ("A_cpu_us_per_event", "plugin", "websocketpeer"),
+    ("A_cpu_us_per_event", "plugin", "websocketpeer-json"),
     ("B_ack_p50", "plugin", "websocketpeer"),
+    ("B_ack_p50", "plugin", "websocketpeer-json"),
     ("C_binary_mibs", "plugin", "websocketpeer"),
     ("D_connect_ms", "plugin", "websocketpeer"),
 ]
@@ -129,7 +144,7 @@ BASELINE_RATIOS = [(key, "plugin", "plugin-baseline") for key, _ in COLUMNS]
 
 
 def workload_of(key):
-    # G (resident memory) is measured right after A, in the same process.
+    # G (resident memory) is measured right after A, in the same process; I_A_... and I_B_... are workload I's.
     return "A" if key.startswith("G_") else key[0]
 
 
@@ -212,16 +227,16 @@ def main():
         x, y = medians.get((a, key)), medians.get((b, key))
         return x / y if x is not None and y else None
 
-    def table(clients, columns, not_applicable, labels):
+    def table(clients, columns, not_applicable, labels, runs=None):
         rows = []
         for client in clients:
-            rows.append((labels.get(client, client), row(client, columns, not_applicable)))
+            rows.append((labels.get(client, client), row(client, columns, not_applicable, runs or args.runs)))
         lines = ["| client | " + " | ".join(h for _, h in columns) + " |", "|---|" + "---:|" * len(columns)]
         for label, cells in rows:
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         return lines
 
-    def row(client, columns, not_applicable):
+    def row(client, columns, not_applicable, runs):
         cells = []
         mine = [r for r in records if r.get("client") == client and "info" not in r]
         for key, _ in columns:
@@ -247,8 +262,8 @@ def main():
                 cell = fmt(med)
                 if len(values) > 1:
                     cell += f" ({fmt(min(values))}–{fmt(max(values))})"
-                if len(values) < args.runs:
-                    cell += f" [{len(values)} of {args.runs} runs" + (f"; {footnote(why)}]" if why else "]")
+                if len(values) < runs:
+                    cell += f" [{len(values)} of {runs} runs" + (f"; {footnote(why)}]" if why else "]")
                 cells.append(cell)
             elif why is not None:
                 cells.append(f"n/a [{footnote(why)}]")
@@ -258,8 +273,8 @@ def main():
                 cells.append(f"n/a [{footnote(f'{client}, {key}: no result (see the logs)')}]")
         return cells
 
-    # Only M ran: no main table.
-    main_ran = bool(ran - {"M", "-", None})
+    # Only M or I ran: no main table.
+    main_ran = bool(ran - {"M", "I", "-", None})
     lines = table(clients, COLUMNS, NOT_APPLICABLE, CLIENT_LABELS) if clients and main_ran else []
     if lines:
         lines.append("")
@@ -281,6 +296,21 @@ def main():
             r = ratio(key, a, b)
             if r is not None:
                 lines.append(f"ratio {key} {a}/{b} = {r:.2f}")
+
+    i_clients = [c for c in I_CLIENTS if any(r.get("client") == c and r.get("workload") == "I" for r in records)]
+    if i_clients:
+        if lines:
+            lines.append("")
+        lines.append("Instructions (I), under callgrind: per echoed event of A and per ack of B, by part, and the system "
+                     "calls per event of a native run (perf stat):")
+        lines.append("")
+        # One pair of runs per client (the counts barely move from one run to the next).
+        lines.extend(table(i_clients, I_COLUMNS, I_NOT_APPLICABLE, CLIENT_LABELS, runs=1))
+        lines.append("")
+        for key, a, b in I_RATIOS:
+            if a in i_clients and b in i_clients:
+                r = ratio(key, a, b)
+                lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
 
     if mp_clients:
         if lines:

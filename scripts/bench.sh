@@ -23,15 +23,23 @@
 #   BENCH_RUNS        measured runs per workload and client (default 3, at least 1)
 #   BENCH_SCALE       multiplies the counts (20,000 events, 2,000 acks, 200 round trips, 20 connects; default 1):
 #                     e.g. 0.05 for a quick try
-#   BENCH_CLIENTS     clients to run, in order (default "plugin websocketpeer node-client plugin-polling
-#                     node-client-polling plugin-upgrade node-client-upgrade"). The -polling and -upgrade clients are
+#   BENCH_CLIENTS     clients to run, in order (default "plugin websocketpeer websocketpeer-json node-client
+#                     plugin-polling node-client-polling plugin-upgrade node-client-upgrade"). websocketpeer-json is
+#                     the WebSocketPeer floor that encodes and parses its payloads with JSON, as a GDScript addon
+#                     has to (websocketpeer sends pre-encoded frames and reads replies by their first bytes). The
+#                     -polling and -upgrade clients are
 #                     the plugin and socket.io-client with the transports list ["polling"] (HTTP long-polling only)
 #                     and ["polling", "websocket"] (polling, then the upgrade to WebSocket, waited for before
 #                     measuring); they run A to E (F is WebSocket only)
-#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H M"; G comes with A, plus the empty process).
+#   BENCH_WORKLOADS   workloads to run, in order (default "A B C D E F H I M"; G comes with A, plus the empty process).
+#                     I: instructions per event of A and B by part, under callgrind, and system calls per event
+#                     (bench/profile-run.sh), for the Godot clients (plugin, websocketpeer, websocketpeer-json,
+#                     plugin-baseline)
 #                     M does not depend on BENCH_CLIENTS: it always runs mp-direct, mp-relay and mp-relay-node
 #   BENCH_M_STEPS     workload M: the paced steps, entities (pos.rpc() calls) per peer per frame at 60 fps
 #                     (default "4,16,64,256,1024"; see bench/godot/multiplayer/main.gd)
+#   BENCH_I_SCALES    workload I: the two scales of its pairs of runs (default "0.05 0.25": 1,100 and 5,500 events
+#                     of A, 110 and 550 acks of B); the figures are the differences over the difference in events
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
 #   BENCH_OUT         the report file (default bench/results/latest.md)
@@ -61,12 +69,13 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 runs=${BENCH_RUNS:-3}
 scale=${BENCH_SCALE:-1}
-clients=${BENCH_CLIENTS:-plugin websocketpeer node-client plugin-polling node-client-polling plugin-upgrade node-client-upgrade}
+clients=${BENCH_CLIENTS:-plugin websocketpeer websocketpeer-json node-client plugin-polling node-client-polling plugin-upgrade node-client-upgrade}
 # base_of CLIENT — the client a transport variant is (plugin-polling: plugin, node-client-upgrade: node-client).
 base_of() {
     case $1 in
         plugin-polling | plugin-upgrade) echo plugin ;;
         node-client-polling | node-client-upgrade) echo node-client ;;
+        websocketpeer-json) echo websocketpeer ;;
         *) echo "$1" ;;
     esac
 }
@@ -102,7 +111,9 @@ if [ -n "$baseline" ]; then
         clients="plugin-baseline $clients"
     fi
 fi
-workloads=${BENCH_WORKLOADS:-A B C D E F H M}
+workloads=${BENCH_WORKLOADS:-A B C D E F H I M}
+i_scales=${BENCH_I_SCALES:-0.05 0.25}
+[[ $i_scales =~ ^[0-9.]+\ [0-9.]+$ ]] || die "BENCH_I_SCALES must be two scales, e.g. \"0.05 0.25\""
 # M's relay mode runs the plugin.
 [[ " $workloads " != *" M "* ]] || uses_plugin=1
 timeout_s=${BENCH_TIMEOUT:-900}
@@ -243,11 +254,11 @@ imported=" "
 for client in $clients; do
     base=$(base_of "$client")
     case $client in
-        plugin | websocketpeer | plugin-baseline | plugin-polling | plugin-upgrade)
+        plugin | websocketpeer | websocketpeer-json | plugin-baseline | plugin-polling | plugin-upgrade)
             [[ $imported == *" $base "* ]] || [ -n "${broken[$base]:-}" ] ||
                 { note "importing bench/godot/$base"; prepare_godot "$base" "$base"; imported+="$base "; } ;;
         node-client | node-client-polling | node-client-upgrade) ;;
-        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, node-client, plugin-polling, node-client-polling, plugin-upgrade, node-client-upgrade; BENCH_BASELINE adds plugin-baseline)" ;;
+        *) die "unknown client '$client' in BENCH_CLIENTS (plugin, websocketpeer, websocketpeer-json, node-client, plugin-polling, node-client-polling, plugin-upgrade, node-client-upgrade; BENCH_BASELINE adds plugin-baseline)" ;;
     esac
 done
 if [[ " $workloads " == *" A "* ]]; then
@@ -317,6 +328,7 @@ run_client() {
     transports=$(transports_of "$client")
     [ -z "$shape" ] || extra=(--f-shape="$shape" --f-shape-bytes="$f_shape_bytes")
     [ -z "$transports" ] || extra+=(--transports="$transports")
+    [ "$client" != websocketpeer-json ] || extra+=(--json=1)
     if [ -n "${broken[$base]:-}" ]; then
         fail "$client" "$workload" "${broken[$base]}" "$shape"
         note "$workload${shape:+ $shape} $client: skipped (${broken[$base]})"
@@ -339,6 +351,59 @@ run_client() {
     esac
     collect "$client" "$workload" "$log" "$rc" "$shape"
     note "$workload${shape:+ $shape} $client: $(grep -c '^RESULT {' "$log" || true) result line(s), $((SECONDS - t0))s"
+}
+
+# run_instructions CLIENT — workload I: for A and B, two runs under callgrind (bench/profile-run.sh callgrind, which
+# counts from before the connect to after the last run) at the two scales of BENCH_I_SCALES, and two native runs
+# under perf stat (system calls); each figure is the difference between the two runs over the difference in events,
+# which leaves the connect and the fixed costs out. One RESULT line with I_<workload>_<part> per event.
+run_instructions() {
+    local client=$1 base w s log rc t0=$SECONDS extra=() records=()
+    base=$(base_of "$client")
+    [ "$client" != websocketpeer-json ] || extra=(--json=1)
+    if [ -n "${broken[$base]:-}" ]; then
+        fail "$client" I "${broken[$base]}"
+        return
+    fi
+    for w in A B; do
+        for s in $i_scales; do
+            for mode in callgrind syscalls; do
+                log=$run_dir/$client-I-$w-$s-$mode.log
+                rc=0
+                PROFILE_TIMEOUT=$timeout_s bash bench/profile-run.sh "$mode" "bench/godot/$base" "$log" -- \
+                    --workload="$w" --url="$url" --client-name="$client" --runs=1 --scale="$s" \
+                    --clk-tck="$clk_tck" --idle-sleep-usec="$idle_sleep" "${extra[@]}" >"$log.out" 2>&1 || rc=$?
+                if [ "$rc" -ne 0 ] || grep -q '^RESULT {.*"error"' "$log"; then
+                    fail "$client" I "$w at scale $s ($mode): $(grep -h -m1 -E '"error"|error:' "$log" "$log.out" | cut -c1-160)"
+                    return
+                fi
+                records+=("$w $s $mode $(grep -E '^(SPLIT|SYSCALLS) ' "$log.out" | tail -n 1 | cut -d' ' -f2-)")
+            done
+        done
+    done
+    printf '%s\n' "${records[@]}" | python3 -c 'import json, math, sys
+client = sys.argv[1]
+# The events a run of the driver handles at a scale (bench_main.gd): the warm-up, a tenth, then one run.
+counts = {"A": 20000, "B": 2000}
+def events(w, s):
+    n = max(1, math.floor(counts[w] * float(s) + 0.5))
+    return n + max(1, n // 10)
+got = {}
+for line in sys.stdin:
+    w, s, mode, value = line.rstrip("\n").split(" ", 3)
+    got.setdefault(w, {}).setdefault(mode, []).append((s, value))
+out = {"client": client, "workload": "I", "run": 1}
+for w, modes in got.items():
+    (s1, v1), (s2, v2) = modes["callgrind"]
+    d = events(w, s2) - events(w, s1)
+    a, b = json.loads(v1), json.loads(v2)
+    for part in b:
+        out["I_%s_%s" % (w, part)] = (b[part] - a[part]) / d
+    (s1, c1), (s2, c2) = modes["syscalls"]
+    out["I_%s_syscalls" % w] = (int(c2) - int(c1)) / d
+    out["I_%s_events" % w] = d
+print(json.dumps(out))' "$client" >>"$results"
+    note "I $client: $((SECONDS - t0))s"
 }
 
 # wait_ready LOG PID — waits (30 s at most) until LOG has the line "MPB READY host", or process PID ended.
@@ -445,9 +510,15 @@ run_multiplayer() {
 }
 
 for workload in $workloads; do
-    case $workload in A | B | C | D | E | F | H | M) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
+    case $workload in A | B | C | D | E | F | H | I | M) ;; *) die "unknown workload '$workload' in BENCH_WORKLOADS" ;; esac
     if [ "$workload" = M ]; then
         run_multiplayer
+        continue
+    fi
+    if [ "$workload" = I ]; then
+        for client in $clients; do
+            case $client in plugin | plugin-baseline | websocketpeer | websocketpeer-json) run_instructions "$client" ;; esac
+        done
         continue
     fi
     for client in $clients; do

@@ -6,7 +6,7 @@
 # Rust code, libc: malloc, free, memcpy) and the functions that cost most per event.
 #
 # Not in the test command. The Godot side (Variant building, signals, the GDScript handler) is not in these counts:
-# under valgrind, Debian's headless Godot (stripped) does not get past its start here.
+# workload I of scripts/bench.sh counts the whole Godot process by part (bench/profile-run.sh).
 #
 # Environment: INSTR_N1 (default 1000), INSTR_N2 (default 11000), INSTR_TOP (functions listed, default 12).
 set -euo pipefail

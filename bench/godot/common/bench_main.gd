@@ -18,6 +18,10 @@ extends Node
 ##                                  for adapters that have set_transports() (the plugin's: SocketIOClient.transports);
 ##                                  when it starts with polling and has websocket, every connection waits for the
 ##                                  upgrade (5 s at most) before it is measured; D also records the time to it
+##   --hold=PATH                    (BENCH_HOLD, default "": no holds) for a profiler that counts one part of the
+##                                  process (scripts/bench.sh, workload I): before the workload's connect, prints
+##                                  `NOTE hold start` and waits while PATH exists; after its last run, creates PATH,
+##                                  prints `NOTE hold end` and waits again while PATH exists, then quits
 ## Output: one line `RESULT {json}` per measured run, keys named like the table's columns; a failed run prints
 ## `RESULT {"error": ...}` (or `<key>_error` for one figure), and the process quits with 0 either way.
 ##
@@ -82,6 +86,9 @@ func _ready() -> void:
 			_result({"error": "--transports=%s: %s" % [transports, why]})
 			get_tree().quit(0)
 			return
+	var hold := Args.value("hold", "")
+	if hold != "" and workload != "none":
+		await _hold(hold, "start")
 	match workload:
 		"none":
 			pass
@@ -101,6 +108,13 @@ func _ready() -> void:
 			await _workload_h()
 		_:
 			_result({"error": "unknown workload '%s'" % workload})
+	if hold != "" and workload != "none":
+		var f := FileAccess.open(hold, FileAccess.WRITE)
+		if f == null:
+			_result({"error": "--hold: cannot create %s" % hold})
+		else:
+			f.close()
+			await _hold(hold, "end")
 	adapter.close()
 	adapter = null
 	poller = null
@@ -185,6 +199,15 @@ func _status_mib(field: String) -> float:
 		if line.begins_with(field):
 			return float(line.substr(field.length()).strip_edges().split(" ")[0]) / 1024.0
 	return -1.0
+
+
+## Waits (20 ms a frame) while `path` exists, 10 minutes at most: see --hold.
+func _hold(path: String, what: String) -> void:
+	print("NOTE hold %s" % what)
+	var deadline := Time.get_ticks_msec() + 600000
+	while FileAccess.file_exists(path) and Time.get_ticks_msec() < deadline:
+		OS.delay_msec(20)
+		await _frame()
 
 
 func _frame() -> Signal:

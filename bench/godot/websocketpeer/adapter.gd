@@ -4,7 +4,12 @@ extends RefCounted
 ## "40"), answers pings ("2") with "3", sends pre-encoded text frames, and parses just enough of the replies, by
 ## their first bytes and without any JSON parsing, to count echoes, match acks by id, and take binary attachments.
 ## Reconnection (workload F only) is a fixed-delay retry done from poll().
+##
+## With `--json=1` (the client websocketpeer-json of scripts/bench.sh) it works as a GDScript addon has to instead:
+## each event and ack it sends is built with JSON.stringify(), and each one it receives is read with
+## JSON.parse_string() into its Array of arguments, which the echo and ack handlers are given.
 
+const Args := preload("res://common/args.gd")
 const NAME := "websocketpeer"
 
 const C_0 := 0x30  # "0"
@@ -47,6 +52,10 @@ var _sent_in_poll := false
 var _reconnect_delay_usec := -1
 var _retry_at := 0
 var _active := false
+## --json=1: encode and parse the Socket.IO payloads as JSON (see the top of this file).
+var _json := Args.value("json", "0") == "1"
+var _small_data := {"x": 1.5, "y": 2, "name": "player"}
+var last_echo: Array = []
 
 
 func poller() -> Object:
@@ -120,7 +129,14 @@ func _on_text(pkt: PackedByteArray) -> void:
 	if b0 == C_4 and pkt.size() > 1:  # Engine.IO MESSAGE: a Socket.IO packet
 		var b1 := pkt[1]
 		if b1 == C_2:  # EVENT: 42["echo",...] on "/"; other events and namespaces are ignored
-			if pkt.size() > 4 and pkt[2] == C_BRACKET and pkt[4] == C_E:
+			if _json:
+				if pkt.size() > 2 and pkt[2] == C_BRACKET:
+					var parsed = JSON.parse_string(pkt.get_string_from_utf8().substr(2))
+					if parsed is Array and parsed.size() > 0 and parsed[0] == "echo":
+						parsed.remove_at(0)
+						last_echo = parsed
+						echoes += 1
+			elif pkt.size() > 4 and pkt[2] == C_BRACKET and pkt[4] == C_E:
 				echoes += 1
 		elif b1 == C_3:  # ACK: 43<id>[...]
 			var id := 0
@@ -131,7 +147,17 @@ func _on_text(pkt: PackedByteArray) -> void:
 			var entry = _acks.get(id)
 			if entry != null:
 				_acks.erase(id)
-				entry[1].call([entry[0]])
+				if _json:
+					# JSON has one number type: Godot's JSON parses every number as a float, so an addon that
+					# hands its users the ints they sent has to turn the whole ones back.
+					var parsed = JSON.parse_string(pkt.get_string_from_utf8().substr(k))
+					var args: Array = parsed if parsed is Array else []
+					for j in args.size():
+						if args[j] is float and args[j] == floorf(args[j]):
+							args[j] = int(args[j])
+					entry[1].call(args)
+				else:
+					entry[1].call([entry[0]])
 		elif b1 == C_5:  # BINARY_EVENT: 451-["echo",... / 451-["big",...
 			if pkt.size() > 6:
 				_pending_binary = 1 if pkt[6] == C_E else (2 if pkt[6] == C_B else 0)
@@ -168,14 +194,20 @@ func connect_namespaces(count: int) -> void:
 
 
 func emit_small() -> void:
-	ws.send(SMALL_FRAME, WebSocketPeer.WRITE_MODE_TEXT)
+	if _json:
+		ws.send_text("42" + JSON.stringify(["echo", _small_data]))
+	else:
+		ws.send(SMALL_FRAME, WebSocketPeer.WRITE_MODE_TEXT)
 
 
 func emit_ack(i: int, callback: Callable) -> void:
 	var id := _next_ack_id
 	_next_ack_id += 1
 	_acks[id] = [i, callback]
-	ws.send_text('42%d["ack",%d]' % [id, i])
+	if _json:
+		ws.send_text("42%d%s" % [id, JSON.stringify(["ack", i])])
+	else:
+		ws.send_text('42%d["ack",%d]' % [id, i])
 
 
 func emit_binary(buf: PackedByteArray) -> void:
