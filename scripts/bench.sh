@@ -38,8 +38,8 @@
 #                     M does not depend on BENCH_CLIENTS: it always runs mp-direct, mp-relay and mp-relay-node
 #   BENCH_M_STEPS     workload M: the paced steps, entities (pos.rpc() calls) per peer per frame at 60 fps
 #                     (default "4,16,64,256,1024"; see bench/godot/multiplayer/main.gd)
-#   BENCH_I_SCALES    workload I: the two scales of its pairs of runs (default "0.05 0.25": 1,100 and 5,500 events
-#                     of A, 110 and 550 acks of B); the figures are the differences over the difference in events
+#   BENCH_I_SCALES    workload I: the two scales of its pairs of runs (default "0.05 0.25": 1,000 and 5,000 events
+#                     of A, 100 and 500 acks of B); the figures are the differences over the difference in events
 #   BENCH_TIMEOUT     seconds per client process (default 900)
 #   BENCH_BUILD       0: do not build; use the addon/ as it is (default 1: scripts/build-extension.sh release)
 #   BENCH_OUT         the report file (default bench/results/latest.md)
@@ -354,9 +354,10 @@ run_client() {
 }
 
 # run_instructions CLIENT — workload I: for A and B, two runs under callgrind (bench/profile-run.sh callgrind, which
-# counts from before the connect to after the last run) at the two scales of BENCH_I_SCALES, and two native runs
-# under perf stat (system calls); each figure is the difference between the two runs over the difference in events,
-# which leaves the connect and the fixed costs out. One RESULT line with I_<workload>_<part> per event.
+# counts the measured run only, after the connect and the warm-up) at the two scales of BENCH_I_SCALES, and two
+# native runs under perf stat (system calls, counted the same way); each figure is the difference between the two
+# runs over the difference in events, which leaves out what a count costs once (the holds' frames). One RESULT line
+# with I_<workload>_<part> per event.
 run_instructions() {
     local client=$1 base w s log rc t0=$SECONDS extra=() records=()
     base=$(base_of "$client")
@@ -383,11 +384,10 @@ run_instructions() {
     done
     printf '%s\n' "${records[@]}" | python3 -c 'import json, math, sys
 client = sys.argv[1]
-# The events a run of the driver handles at a scale (bench_main.gd): the warm-up, a tenth, then one run.
+# The events of the one measured run at a scale (bench_main.gd), all that is counted (between the holds).
 counts = {"A": 20000, "B": 2000}
 def events(w, s):
-    n = max(1, math.floor(counts[w] * float(s) + 0.5))
-    return n + max(1, n // 10)
+    return max(1, math.floor(counts[w] * float(s) + 0.5))
 got = {}
 for line in sys.stdin:
     w, s, mode, value = line.rstrip("\n").split(" ", 3)

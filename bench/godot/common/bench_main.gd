@@ -19,9 +19,10 @@ extends Node
 ##                                  when it starts with polling and has websocket, every connection waits for the
 ##                                  upgrade (5 s at most) before it is measured; D also records the time to it
 ##   --hold=PATH                    (BENCH_HOLD, default "": no holds) for a profiler that counts one part of the
-##                                  process (scripts/bench.sh, workload I): before the workload's connect, prints
-##                                  `NOTE hold start` and waits while PATH exists; after its last run, creates PATH,
-##                                  prints `NOTE hold end` and waits again while PATH exists, then quits
+##                                  process (scripts/bench.sh, workload I): A and B, after the connect and the
+##                                  warm-up (other workloads: before the connect), print `NOTE hold start` and wait
+##                                  while PATH exists; after the last run, create PATH, print `NOTE hold end` and
+##                                  wait again while PATH exists
 ## Output: one line `RESULT {json}` per measured run, keys named like the table's columns; a failed run prints
 ## `RESULT {"error": ...}` (or `<key>_error` for one figure), and the process quits with 0 either way.
 ##
@@ -47,6 +48,8 @@ var workload := ""
 ## A only: a frame whose poll() brought no echo (all `window` events in flight) sleeps this long (OS.delay_usec)
 ## before the next frame, as an event loop would block in epoll; 0 = spin. Outside the net timing.
 var idle_sleep_usec := 100
+## --hold's file ("": no holds).
+var hold_path := ""
 
 # Ack state (B).
 var _ack_value = null
@@ -86,9 +89,10 @@ func _ready() -> void:
 			_result({"error": "--transports=%s: %s" % [transports, why]})
 			get_tree().quit(0)
 			return
-	var hold := Args.value("hold", "")
-	if hold != "" and workload != "none":
-		await _hold(hold, "start")
+	hold_path = Args.value("hold", "")
+	var hold_here := hold_path != "" and not workload in ["none", "A", "B"]
+	if hold_here:
+		await _hold("start")
 	match workload:
 		"none":
 			pass
@@ -108,13 +112,8 @@ func _ready() -> void:
 			await _workload_h()
 		_:
 			_result({"error": "unknown workload '%s'" % workload})
-	if hold != "" and workload != "none":
-		var f := FileAccess.open(hold, FileAccess.WRITE)
-		if f == null:
-			_result({"error": "--hold: cannot create %s" % hold})
-		else:
-			f.close()
-			await _hold(hold, "end")
+	if hold_here:
+		await _hold("end")
 	adapter.close()
 	adapter = null
 	poller = null
@@ -201,11 +200,19 @@ func _status_mib(field: String) -> float:
 	return -1.0
 
 
-## Waits (20 ms a frame) while `path` exists, 10 minutes at most: see --hold.
-func _hold(path: String, what: String) -> void:
+## With --hold: waits (20 ms a frame) while its file exists, 10 minutes at most; "end" first creates the file.
+func _hold(what: String) -> void:
+	if hold_path == "":
+		return
+	if what == "end":
+		var f := FileAccess.open(hold_path, FileAccess.WRITE)
+		if f == null:
+			_result({"error": "--hold: cannot create %s" % hold_path})
+			return
+		f.close()
 	print("NOTE hold %s" % what)
 	var deadline := Time.get_ticks_msec() + 600000
-	while FileAccess.file_exists(path) and Time.get_ticks_msec() < deadline:
+	while FileAccess.file_exists(hold_path) and Time.get_ticks_msec() < deadline:
 		OS.delay_msec(20)
 		await _frame()
 
@@ -328,6 +335,7 @@ func _workload_a() -> void:
 		return
 	var n := _scaled(20000)
 	await _throughput(maxi(1, n / 10), 100)  # warm-up, not reported
+	await _hold("start")
 	for r in range(1, runs + 1):
 		var res: Dictionary = await _throughput(n, 100)
 		res["run"] = r
@@ -336,7 +344,8 @@ func _workload_a() -> void:
 			res["rss_start_mib"] = rss_start
 		_result(res)
 		if res.has("error"):
-			return
+			break
+	await _hold("end")
 
 
 # ---- B: ack latency ----------------------------------------------------------------------------------------------
@@ -374,12 +383,14 @@ func _workload_b() -> void:
 		return
 	var n := _scaled(2000)
 	await _acks(maxi(1, n / 10))
+	await _hold("start")
 	for r in range(1, runs + 1):
 		var res: Dictionary = await _acks(n)
 		res["run"] = r
 		_result(res)
 		if res.has("error"):
-			return
+			break
+	await _hold("end")
 
 
 # ---- C: binary round trips ---------------------------------------------------------------------------------------
