@@ -259,11 +259,11 @@ impl SocketIOMultiplayerPeer {
 
     /// Emits `emit` on the namespace.
     fn send(&mut self, emit: &Emit) {
-        let Some(namespace) = self.namespace.clone() else {
+        let Some(mut namespace) = self.namespace.clone() else {
             return;
         };
         let method = if emit.volatile { "emit_volatile" } else { "emit" };
-        namespace.upcast::<Object>().call(
+        namespace.upcast_mut::<Object>().call(
             method,
             &[emit.event.to_variant(), args_to_array(&emit.args).to_variant()],
         );

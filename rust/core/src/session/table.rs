@@ -17,6 +17,9 @@ pub struct PathTable<V> {
     /// In insertion order; `None` where a value was removed (compacted away once holes are the majority).
     slots: Vec<Option<(Box<str>, V)>>,
     index: HashMap<Box<str>, usize>,
+    /// The slot of `"/"`, the namespace nearly every packet is for, which is then found without hashing its path
+    /// (the index holds it too).
+    root: Option<usize>,
 }
 
 impl<V> Default for PathTable<V> {
@@ -31,6 +34,7 @@ impl<V> PathTable<V> {
         PathTable {
             slots: Vec::new(),
             index: HashMap::new(),
+            root: None,
         }
     }
 
@@ -46,11 +50,14 @@ impl<V> PathTable<V> {
 
     /// Whether `path` has a value.
     pub fn contains(&self, path: &str) -> bool {
-        self.index.contains_key(path)
+        self.index_of(path).is_some()
     }
 
     /// The slot of `path`'s value.
     pub fn index_of(&self, path: &str) -> Option<usize> {
+        if path == "/" {
+            return self.root;
+        }
         self.index.get(path).copied()
     }
 
@@ -87,6 +94,9 @@ impl<V> PathTable<V> {
                 return Some(std::mem::replace(old, value));
             }
         }
+        if path == "/" {
+            self.root = Some(self.slots.len());
+        }
         self.index.insert(path.into(), self.slots.len());
         self.slots.push(Some((path.into(), value)));
         None
@@ -95,6 +105,9 @@ impl<V> PathTable<V> {
     /// Removes `path`'s value and returns it. Slot indices may change.
     pub fn remove(&mut self, path: &str) -> Option<V> {
         let i = self.index.remove(path)?;
+        if path == "/" {
+            self.root = None;
+        }
         let (_, value) = self.slots[i].take()?;
         // Compacted when holes outnumber values: each removal costs O(1) amortised, and the slots never grow past
         // twice the values (plus a little).
@@ -110,6 +123,9 @@ impl<V> PathTable<V> {
             if let Some((path, _)) = slot {
                 if let Some(entry) = self.index.get_mut(path) {
                     *entry = i;
+                }
+                if &**path == "/" {
+                    self.root = Some(i);
                 }
             }
         }
@@ -138,6 +154,7 @@ impl<V> PathTable<V> {
     /// Takes every value out, in insertion order, leaving the table empty.
     pub fn drain(&mut self) -> impl Iterator<Item = V> {
         self.index.clear();
+        self.root = None;
         std::mem::take(&mut self.slots).into_iter().flatten().map(|(_, v)| v)
     }
 }
@@ -188,7 +205,22 @@ mod tests {
         }
         table.insert("/new", 1000);
         assert_eq!(table.values().last(), Some(&1000));
-        assert_eq!(table.drain().count(), left.len() + 1);
-        assert!(table.is_empty() && table.get("/0").is_none());
+        // "/" (found without the index) through insertion, replacement, compaction and removal.
+        assert!(!table.contains("/") && table.get("/").is_none());
+        table.insert("/", -1);
+        assert_eq!(table.insert("/", -2), Some(-1));
+        for i in (0..100).filter(|i| i % 3 == 0) {
+            assert_eq!(table.remove(&format!("/{i}")), Some(i));
+        }
+        assert_eq!(table.get("/"), Some(&-2));
+        assert_eq!(table.slot(table.index_of("/").unwrap()), Some(&-2));
+        assert_eq!(table.iter().map(|(p, _)| p).collect::<Vec<_>>(), ["/new", "/"]);
+        assert_eq!(table.remove("/"), Some(-2));
+        assert!(!table.contains("/") && table.remove("/").is_none());
+        table.insert("/", -3);
+        assert_eq!(table.get("/"), Some(&-3));
+        let left = table.len();
+        assert_eq!(table.drain().count(), left);
+        assert!(table.is_empty() && table.get("/0").is_none() && table.get("/").is_none());
     }
 }

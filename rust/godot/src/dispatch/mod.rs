@@ -78,10 +78,11 @@ pub fn run<O: Owner>(client: &Gd<O>, deadline: Instant) {
 fn perform<O: Owner>(client: &Gd<O>, action: Action, event_received: &mut Option<StringName>) {
     match action {
         // The one signal emitted per event: straight to `emit_signal` with a name made once per run.
-        Action::Namespace(namespace, NamespaceSignal::EventReceived(name, data)) => {
+        Action::Namespace(mut namespace, NamespaceSignal::EventReceived(name, data)) => {
             let signal = event_received.get_or_insert_with(|| StringName::from("event_received"));
+            // upcast_mut, not upcast: the latter checks the class through the engine (two calls) every time.
             namespace
-                .upcast::<Object>()
+                .upcast_mut::<Object>()
                 .emit_signal(&*signal, &[name.to_variant(), data.to_variant()]);
         }
         Action::Client(signal) => O::emit_client_signal(client, signal),

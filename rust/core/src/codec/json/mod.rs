@@ -112,6 +112,54 @@ pub fn write(value: &Value, out: &mut String, attachments: &mut Vec<Bytes>, path
     })
 }
 
+/// Appends a finite float exactly as `ryu` writes it (the shortest decimal that reads back as the same float), with
+/// a shortcut for the floats games send most: a magnitude under 10⁹ with at most 4 decimals (`1.5`, `-0.25`,
+/// `100.0`).
+fn write_float(f: f64, out: &mut String) {
+    if !write_short_decimal(f, out) {
+        out.push_str(ryu::Buffer::new().format_finite(f));
+    }
+}
+
+/// Writes `f` as `<integer>.<decimals>` when it is `m / 10^d` for a whole `m` and `d` of at most 4, with the least
+/// such `d`; false (nothing written) otherwise. Under 10⁹ two floats are less than 2⁻²³ apart, far closer than two
+/// such decimals (10⁻⁴), so the decimal found is the only one of that length that reads back as `f`, and no shorter
+/// one does (a smaller `d` was tried first): the string `ryu` makes, which prints that range without an exponent.
+fn write_short_decimal(f: f64, out: &mut String) -> bool {
+    const SCALES: [f64; 5] = [1.0, 10.0, 100.0, 1_000.0, 10_000.0];
+    const POWERS: [u64; 5] = [1, 10, 100, 1_000, 10_000];
+    let a = f.abs();
+    // Zero keeps ryu's sign handling (`-0.0`); NaN fails the comparison.
+    if !(a > 0.0 && a < 1e9) {
+        return false;
+    }
+    for (d, scale) in SCALES.iter().enumerate() {
+        let m = (a * scale).round();
+        if m / scale != a {
+            continue;
+        }
+        // m < 10^13: exact as an integer.
+        let m = m as u64;
+        let mut digits = itoa::Buffer::new();
+        if f < 0.0 {
+            out.push('-');
+        }
+        out.push_str(digits.format(m / POWERS[d]));
+        out.push('.');
+        if d == 0 {
+            out.push('0');
+        } else {
+            let frac = digits.format(m % POWERS[d]);
+            for _ in frac.len()..d {
+                out.push('0');
+            }
+            out.push_str(frac);
+        }
+        return true;
+    }
+    false
+}
+
 /// On error, returns the path segments from the failing value up to `value` (innermost first).
 fn write_value(value: &Value, out: &mut String, attachments: &mut Vec<Bytes>) -> Result<(), Vec<String>> {
     match value {
@@ -123,7 +171,7 @@ fn write_value(value: &Value, out: &mut String, attachments: &mut Vec<Bytes>) ->
             if !f.is_finite() {
                 return Err(Vec::new());
             }
-            out.push_str(ryu::Buffer::new().format_finite(*f));
+            write_float(*f, out);
         }
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {

@@ -131,3 +131,63 @@ fn other_bad_escapes_stay_refused() {
     assert!(matches!(parse(r#""\ud83d"#, 8), Err(DecodeError::InvalidJson(_))));
     assert!(matches!(parse(r#""\q""#, 8), Err(DecodeError::InvalidJson(_))));
 }
+
+/// The shortcut for short decimals writes exactly what ryu writes, and everything else still goes to ryu.
+#[test]
+fn floats_are_written_as_ryu_writes_them() {
+    fn written(f: f64) -> String {
+        let mut out = String::new();
+        write(&Value::Float(f), &mut out, &mut Vec::new(), "data").unwrap();
+        out
+    }
+    let mut values = vec![
+        1.5,
+        -1.5,
+        2.0,
+        0.5,
+        0.25,
+        0.1,
+        0.2,
+        0.3,
+        0.0001,
+        0.00015,
+        0.001,
+        1e-5,
+        123.4567,
+        999_999_999.999_9,
+        1e9,
+        1e9 + 0.5,
+        1e15,
+        1e16,
+        1e21,
+        0.1 + 0.2,
+        100.0,
+        -0.0,
+        0.0,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        std::f64::consts::PI,
+        65_535.0,
+        0.999_95,
+        12_345.678_9,
+    ];
+    // Decimals of every length from 0 to 6 at many magnitudes, and arbitrary bit patterns (a fixed LCG).
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let digits = (x >> 33) % 10_000_000_000_000;
+        let decimals = ((x >> 20) % 7) as i32;
+        values.push(digits as f64 / 10f64.powi(decimals));
+        values.push(-((x >> 40) as f64) / 10f64.powi(decimals));
+        let bits = f64::from_bits(x);
+        if bits.is_finite() {
+            values.push(bits);
+        }
+    }
+    for f in values {
+        assert_eq!(written(f), ryu::Buffer::new().format_finite(f), "{f:e}");
+    }
+}
