@@ -95,6 +95,27 @@ func test_handlers_of_freed_objects_are_skipped_and_dropped() -> void:
 	check(not _alive(marker_ref), "the handlers of the freed holder were dropped, with their captures")
 
 
+func test_handlers_of_other_events_are_dropped_in_turn() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	var holder := Holder.new()
+	var marker_ref := holder.add_lambda_handler(ns, "never_sent")
+	var other_ref := holder.add_lambda_handler(ns, "not_sent_either")
+	var echoes := listen(ns, "echo")
+	holder.free()
+	ns.emit("echo", [1])
+	await wait_for(echoes, "first echo")
+	# Each event looks at its own handlers and one other, in turn: with three handlers, the first stale one goes at
+	# the first event, and both within three.
+	check(not _alive(marker_ref), "the first event dropped the first stale handler of another event")
+	ns.emit("echo", [2])
+	ns.emit("echo", [3])
+	await wait_for(echoes, "three echoes", 3)
+	check(not _alive(other_ref), "the stale handlers of other events were dropped, with their captures")
+	check_eq(echoes, [[1], [2], [3]], "the live handler ran for each")
+
+
 func test_ack_callbacks_of_freed_objects_are_skipped() -> void:
 	var ns := await connect_main()
 	if ns == null:

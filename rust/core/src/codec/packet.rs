@@ -144,7 +144,8 @@ fn write_indexed<'a>(
 ) -> Result<(), EncodeError> {
     for (i, arg) in args {
         out.push(',');
-        json::write(arg, out, attachments, &format!("data[{i}]"))?;
+        // The path is formatted only for an error.
+        json::write(arg, out, attachments, format_args!("data[{i}]"))?;
     }
     out.push(']');
     Ok(())

@@ -16,7 +16,7 @@ use crate::marshal::godot_text;
 use crate::signals::{ClientSignal, NamespaceSignal};
 
 use super::action::{Action, Next, Owner};
-use super::registry::{sweep, Registry};
+use super::registry::{sweep_event, Registry};
 
 impl Registry {
     /// Pops the next event and decides what it means in GDScript, once its payload is built (until `deadline` in
@@ -150,14 +150,14 @@ impl Registry {
                 let Some(entry) = self.entry_mut(&namespace) else {
                     return actions;
                 };
-                // Handlers whose object was freed (a bound method of a freed node, a lambda whose `self` is gone)
-                // are dropped for good, with whatever their captures hold.
-                // So are those of an `on_for()` owner that was freed.
-                actions.extend(sweep(&mut entry.handlers).into_iter().map(Action::Release));
-                let data = data.unwrap_or_else(|| build::array(&args));
                 // The name as Godot holds it (a NUL is U+FFFD there): for the signal, and the handlers registered
                 // under it.
                 let name = godot_text(&name);
+                // Handlers whose object was freed (a bound method of a freed node, a lambda whose `self` is gone)
+                // are dropped for good, with whatever their captures hold.
+                // So are those of an `on_for()` owner that was freed: this event's at once, the others in turn.
+                actions.extend(sweep_event(entry, &name).into_iter().map(Action::Release));
+                let data = data.unwrap_or_else(|| build::array(&args));
                 let signal = NamespaceSignal::EventReceived(GString::from(&*name), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;

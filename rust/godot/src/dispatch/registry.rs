@@ -34,6 +34,8 @@ pub(super) struct NamespaceEntry {
     pub(super) object: Gd<SocketIONamespace>,
     /// In registration order.
     pub(super) handlers: Vec<Handler>,
+    /// The handler [`sweep_event`] looks at next besides those of the event.
+    pub(super) sweep_at: usize,
 }
 
 /// Handles let go of by one `close()` (all of them) or `remove_namespace()` (one): still reached by the final
@@ -119,6 +121,7 @@ impl Registry {
             NamespaceEntry {
                 object: object.clone(),
                 handlers: Vec::new(),
+                sweep_at: 0,
             },
         );
         object
@@ -286,6 +289,34 @@ pub(super) fn sweep(handlers: &mut Vec<Handler>) -> Vec<Callable> {
     let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(handlers).into_iter().partition(Handler::is_live);
     *handlers = live;
     stale.into_iter().map(|h| h.callable).collect()
+}
+
+/// For an event named `event`: takes out the handlers of that name that can no longer run, and looks at one other
+/// handler, each in turn (from `sweep_at`), to be dropped unborrowed. An event costs a look at its own handlers and
+/// one more rather than at all of them (each look is a call into the engine), and the stale handlers of a
+/// namespace are all gone within as many of its events as it has handlers.
+pub(super) fn sweep_event(entry: &mut NamespaceEntry, event: &str) -> Vec<Callable> {
+    let len = entry.handlers.len();
+    if len == 0 {
+        return Vec::new();
+    }
+    let other = entry.sweep_at % len;
+    entry.sweep_at = other + 1;
+    let stale = |i: usize, handler: &Handler| (i == other || handler.event == event) && !handler.is_live();
+    if !entry.handlers.iter().enumerate().any(|(i, h)| stale(i, h)) {
+        return Vec::new();
+    }
+    let mut kept = Vec::with_capacity(len);
+    let mut out = Vec::new();
+    for (i, handler) in std::mem::take(&mut entry.handlers).into_iter().enumerate() {
+        if stale(i, &handler) {
+            out.push(handler.callable);
+        } else {
+            kept.push(handler);
+        }
+    }
+    entry.handlers = kept;
+    out
 }
 
 /// What `retired` holds, with `handlers`, to be dropped once no borrow is held.

@@ -102,8 +102,14 @@ pub(crate) fn build(
 
 /// Appends `value` as JSON to `out`; each `Binary` becomes a placeholder and its bytes are pushed to `attachments`.
 ///
-/// `path` names the value in errors (e.g. `data`); a NaN or infinite float is refused with its full path.
-pub fn write(value: &Value, out: &mut String, attachments: &mut Vec<Bytes>, path: &str) -> Result<(), EncodeError> {
+/// `path` names the value in errors (e.g. `data`), formatted only then; a NaN or infinite float is refused with its
+/// full path.
+pub fn write(
+    value: &Value,
+    out: &mut String,
+    attachments: &mut Vec<Bytes>,
+    path: impl std::fmt::Display,
+) -> Result<(), EncodeError> {
     write_value(value, out, attachments).map_err(|mut segments| {
         segments.reverse();
         EncodeError::NonFiniteFloat {
