@@ -1,7 +1,7 @@
 //! What dispatch decides while the client is borrowed ([`Action`], [`Next`]), and what it needs of the object that
 //! holds the registry ([`Owner`]).
 
-use godot::builtin::{Callable, VarArray};
+use godot::builtin::{Callable, Variant};
 use godot::obj::Gd;
 
 use crate::guard::Recover;
@@ -26,8 +26,9 @@ pub enum Action {
     Client(ClientSignal),
     /// Emit a signal of a namespace.
     Namespace(Gd<SocketIONamespace>, NamespaceSignal),
-    /// Call a handler or callback with these arguments (skipped if it became invalid meanwhile).
-    Call(Callable, VarArray),
+    /// Call a handler or callback with these arguments (skipped if it became invalid meanwhile): a plain call with
+    /// the arguments, not `callv` of an Array made for it.
+    Call(Callable, Vec<Variant>),
     /// Drop this Callable (a handler or callback that became invalid), once no borrow is held.
     Release(Callable),
     /// Report an error with `push_error` (which may run a script `Logger`, so never under a borrow).

@@ -90,7 +90,7 @@ fn perform<O: Owner>(client: &Gd<O>, action: Action, event_received: &mut Option
         Action::Call(callable, args) => {
             // An earlier action may have freed its object.
             if callable.is_valid() {
-                callable.callv(&args);
+                callable.call(&args);
             }
         }
         Action::Release(callable) => drop(callable),

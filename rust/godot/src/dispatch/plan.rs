@@ -162,15 +162,15 @@ impl Registry {
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;
                 for handler in entry.handlers.iter().filter(|handler| handler.event == *name) {
-                    let mut args = VarArray::new();
+                    let mut args = Vec::with_capacity(2);
                     // Read at each event: a script reloaded while the game runs may have changed it.
                     let arity = handler.callable.get_argument_count();
                     if arity >= 1 {
-                        args.push(&data.to_variant());
+                        args.push(data.to_variant());
                     }
                     if arity >= 2 {
                         let ack_fn = ack_fn.get_or_insert_with(|| ack_callable::<O>(client, &namespace, &name, ack));
-                        args.push(&ack_fn.to_variant());
+                        args.push(ack_fn.to_variant());
                     }
                     actions.push(Action::Call(handler.callable.clone(), args));
                 }
@@ -222,20 +222,13 @@ fn callback_call(callback: Callable, answer: Option<VarArray>) -> Action {
     if !callback.is_valid() {
         return Action::Release(callback);
     }
-    let mut args = VarArray::new();
-    match (callback.get_argument_count(), answer) {
-        (0, _) => {}
-        (1, Some(answer)) => args.push(&answer.to_variant()),
-        (1, None) => args.push(&timeout_array().to_variant()),
-        (_, Some(answer)) => {
-            args.push(&Variant::nil());
-            args.push(&answer.to_variant());
-        }
-        (_, None) => {
-            args.push(&"timeout".to_variant());
-            args.push(&VarArray::new().to_variant());
-        }
-    }
+    let args = match (callback.get_argument_count(), answer) {
+        (0, _) => Vec::new(),
+        (1, Some(answer)) => vec![answer.to_variant()],
+        (1, None) => vec![timeout_array().to_variant()],
+        (_, Some(answer)) => vec![Variant::nil(), answer.to_variant()],
+        (_, None) => vec!["timeout".to_variant(), VarArray::new().to_variant()],
+    };
     Action::Call(callback, args)
 }
 
