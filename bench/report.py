@@ -227,6 +227,18 @@ def main():
         x, y = medians.get((a, key)), medians.get((b, key))
         return x / y if x is not None and y else None
 
+    def ratio_line(key, a, b):
+        r = ratio(key, a, b)
+        return f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}"
+
+    def section(title, clients, columns, not_applicable, labels, runs=None):
+        """A table of its own under what `lines` holds: a blank line, the title, a blank line, the table, a blank."""
+        if lines:
+            lines.append("")
+        lines.extend([title, ""])
+        lines.extend(table(clients, columns, not_applicable, labels, runs))
+        lines.append("")
+
     def table(clients, columns, not_applicable, labels, runs=None):
         rows = []
         for client in clients:
@@ -279,12 +291,10 @@ def main():
     if lines:
         lines.append("")
     for key, a, b in RATIOS if lines else []:
-        r = ratio(key, a, b)
-        lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
+        lines.append(ratio_line(key, a, b))
     for key, a, b in TRANSPORT_RATIOS:
         if a in clients or b in clients:
-            r = ratio(key, a, b)
-            lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
+            lines.append(ratio_line(key, a, b))
     for key, client, limit in TARGETS:
         if client in clients and (client, key) in medians:
             value = medians[(client, key)]
@@ -299,27 +309,17 @@ def main():
 
     i_clients = [c for c in I_CLIENTS if any(r.get("client") == c and r.get("workload") == "I" for r in records)]
     if i_clients:
-        if lines:
-            lines.append("")
-        lines.append("Instructions (I), under callgrind: per echoed event of A and per ack of B, by part, and the system "
-                     "calls per event of a native run (perf stat):")
-        lines.append("")
         # One pair of runs per client (the counts barely move from one run to the next).
-        lines.extend(table(i_clients, I_COLUMNS, I_NOT_APPLICABLE, CLIENT_LABELS, runs=1))
-        lines.append("")
+        section("Instructions (I), under callgrind: per echoed event of A and per ack of B, by part, and the system "
+                "calls per event of a native run (perf stat):", i_clients, I_COLUMNS, I_NOT_APPLICABLE, CLIENT_LABELS,
+                runs=1)
         for key, a, b in I_RATIOS:
             if a in i_clients and b in i_clients:
-                r = ratio(key, a, b)
-                lines.append(f"ratio {key} {a}/{b} = {'n/a' if r is None else f'{r:.2f}'}")
+                lines.append(ratio_line(key, a, b))
 
     if mp_clients:
-        if lines:
-            lines.append("")
-        lines.append("Multiplayer (M): Godot's @rpc between three processes (a host and two clients), the same scene "
-                     "over both peers:")
-        lines.append("")
-        lines.extend(table(mp_clients, MP_COLUMNS, MP_NOT_APPLICABLE, MP_LABELS))
-        lines.append("")
+        section("Multiplayer (M): Godot's @rpc between three processes (a host and two clients), the same scene "
+                "over both peers:", mp_clients, MP_COLUMNS, MP_NOT_APPLICABLE, MP_LABELS)
         for key, a, b, bound, kind in MP_TARGETS:
             r = ratio(key, a, b)
             if r is None:
