@@ -312,6 +312,25 @@ func test_handlers_order_and_event_received() -> void:
 	check_eq(welcome.size(), 1, "event_received fires without any handler (welcome)")
 
 
+func test_events_nobody_listens_to_are_skipped_in_order() -> void:
+	var ns := await connect_main()
+	if ns == null:
+		return
+	# Nothing listens to "unheard" yet: those events' payloads are not built and nothing is emitted for them. The
+	# events after them still come, in order, to whatever listens by then.
+	var done := listen(ns, "burst_done")
+	ns.emit("burst", [3, "unheard"])
+	await wait_for(done, "burst_done after three unheard events")
+	var received := record(ns.event_received, 2)
+	var heard := listen(ns, "unheard")
+	ns.emit("burst", [2, "unheard"])
+	await wait_for(done, "the second burst_done", 2)
+	check_eq(heard, [[0], [1]], "heard once a handler is registered; the unheard ones are gone")
+	check_eq(received, [["unheard", [0]], ["unheard", [1]], ["burst_done", [2]]],
+			"event_received gets the events from its connection on")
+	check_eq(done, [[3], [2]], "the events after the unheard ones came, in order")
+
+
 func test_off_lambda_and_bound_method() -> void:
 	var ns := await connect_main()
 	if ns == null:

@@ -47,7 +47,14 @@ impl Registry {
     /// have, or of an ack answer whose callback takes them.
     fn payload_to_build(&self, event: &ClientEvent) -> Option<socketio_core::Payload> {
         match event {
-            ClientEvent::Event { namespace, args, .. } if self.entry(namespace).is_some() => Some(args.clone()),
+            ClientEvent::Event {
+                namespace, name, args, ..
+            } if self
+                .entry(namespace)
+                .is_some_and(|entry| entry.wants(&godot_text(name))) =>
+            {
+                Some(args.clone())
+            }
             ClientEvent::AckResponse { id, args, .. } if self.acks.contains_key(id) => Some(args.clone()),
             _ => None,
         }
@@ -157,6 +164,11 @@ impl Registry {
                 // are dropped for good, with whatever their captures hold.
                 // So are those of an `on_for()` owner that was freed: this event's at once, the others in turn.
                 actions.extend(sweep_event(entry, &name).into_iter().map(Action::Release));
+                // Nobody to give it to: no handler of that name and nothing connected to `event_received`. Its
+                // payload is not built (see `payload_to_build`) and no signal is emitted.
+                if data.is_none() && !entry.wants(&name) {
+                    return actions;
+                }
                 let data = data.unwrap_or_else(|| build::array(&args));
                 let signal = NamespaceSignal::EventReceived(GString::from(&*name), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));

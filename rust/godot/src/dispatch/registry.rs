@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use godot::builtin::Callable;
+use godot::classes::Object;
 use godot::obj::{Gd, InstanceId};
 use socketio_core::session::table::PathTable;
 use socketio_core::{AckId, Client, ClientConfig, ClientEvent};
@@ -36,6 +37,20 @@ pub(super) struct NamespaceEntry {
     pub(super) handlers: Vec<Handler>,
     /// The handler [`sweep_event`] looks at next besides those of the event.
     pub(super) sweep_at: usize,
+}
+
+impl NamespaceEntry {
+    /// Whether an event named `event` (as Godot holds the name) goes anywhere: a handler of that name (live or not:
+    /// the dispatch sorts that out), or anything connected to the handle's `event_received`. The signal is only
+    /// asked about when no handler matches, the case where the answer saves building the payload.
+    pub(super) fn wants(&self, event: &str) -> bool {
+        self.handlers.iter().any(|handler| handler.event == event)
+            || !self
+                .object
+                .upcast_ref::<Object>()
+                .get_signal_connection_list("event_received")
+                .is_empty()
+    }
 }
 
 /// Handles let go of by one `close()` (all of them) or `remove_namespace()` (one): still reached by the final
