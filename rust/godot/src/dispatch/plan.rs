@@ -148,11 +148,9 @@ impl Registry {
                     actions.push(Action::Namespace(entry.object.clone(), signal));
                 }
             }
+            // Its arguments come built as `data`, when anybody wants them (see `payload_to_build`).
             ClientEvent::Event {
-                namespace,
-                name,
-                args,
-                ack,
+                namespace, name, ack, ..
             } => {
                 let Some(entry) = self.entry_mut(&namespace) else {
                     return actions;
@@ -164,12 +162,11 @@ impl Registry {
                 // are dropped for good, with whatever their captures hold.
                 // So are those of an `on_for()` owner that was freed: this event's at once, the others in turn.
                 actions.extend(sweep_event(entry, &name).into_iter().map(Action::Release));
-                // Nobody to give it to: no handler of that name and nothing connected to `event_received`. Its
-                // payload is not built (see `payload_to_build`) and no signal is emitted.
-                if data.is_none() && !entry.wants(&name) {
+                // No payload built: `payload_to_build` found nobody to give it to (no handler of that name, nothing
+                // connected to `event_received`), so no signal is emitted either.
+                let Some(data) = data else {
                     return actions;
-                }
-                let data = data.unwrap_or_else(|| build::array(&args));
+                };
                 let signal = NamespaceSignal::EventReceived(GString::from(&*name), data.clone());
                 actions.push(Action::Namespace(entry.object.clone(), signal));
                 let mut ack_fn = None;
