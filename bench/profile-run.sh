@@ -72,6 +72,11 @@ rm -f "$hold"
 wait_for "NOTE hold end"
 count_off
 rm -f "$hold"
+# The process quits once the hold is over: within the same time.
+while kill -0 "$pid" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "the process did not end within ${timeout_s}s (see $log)"
+    sleep 0.2
+done
 rc=0
 wait "$pid" || rc=$?
 pid_done=$pid
