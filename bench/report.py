@@ -20,8 +20,8 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "websocketpeer-json", "node-client", "plugin-polling", "node-client-polling",
-           "plugin-upgrade", "node-client-upgrade", "empty-godot"]
+CLIENTS = ["plugin", "plugin-baseline", "websocketpeer", "websocketpeer-json", "node-client", "plugin-polling",
+           "node-client-polling", "plugin-upgrade", "node-client-upgrade", "empty-godot"]
 CLIENT_LABELS = {
     "plugin": "plugin (this addon)",
     "plugin-baseline": "plugin at BENCH_BASELINE (before)",

@@ -87,6 +87,14 @@ transports_of() {
         *) echo "" ;;
     esac
 }
+# client_args CLIENT — the driver's arguments that make CLIENT the variant of its base it is, one a line: its
+# transports list (the -polling and -upgrade clients), --json=1 (websocketpeer-json).
+client_args() {
+    local transports
+    transports=$(transports_of "$1")
+    [ -z "$transports" ] || echo "--transports=$transports"
+    [ "$1" != websocketpeer-json ] || echo "--json=1"
+}
 uses_plugin=0
 for client in $clients; do [ "$(base_of "$client")" != plugin ] || uses_plugin=1; done
 baseline=${BENCH_BASELINE:-}
@@ -323,12 +331,10 @@ collect() {
 run_client() {
     local client=$1 workload=$2 shape=${3:-} rc=0 t0=$SECONDS
     local log=$run_dir/$1-$2${shape:+-$shape}.log
-    local extra=() base transports
+    local extra=() base
     base=$(base_of "$client")
-    transports=$(transports_of "$client")
-    [ -z "$shape" ] || extra=(--f-shape="$shape" --f-shape-bytes="$f_shape_bytes")
-    [ -z "$transports" ] || extra+=(--transports="$transports")
-    [ "$client" != websocketpeer-json ] || extra+=(--json=1)
+    mapfile -t extra < <(client_args "$client")
+    [ -z "$shape" ] || extra+=(--f-shape="$shape" --f-shape-bytes="$f_shape_bytes")
     if [ -n "${broken[$base]:-}" ]; then
         fail "$client" "$workload" "${broken[$base]}" "$shape"
         note "$workload${shape:+ $shape} $client: skipped (${broken[$base]})"
@@ -361,7 +367,7 @@ run_client() {
 run_instructions() {
     local client=$1 base w s log rc t0=$SECONDS extra=() records=()
     base=$(base_of "$client")
-    [ "$client" != websocketpeer-json ] || extra=(--json=1)
+    mapfile -t extra < <(client_args "$client")
     if [ -n "${broken[$base]:-}" ]; then
         fail "$client" I "${broken[$base]}"
         return
