@@ -298,12 +298,7 @@ impl Default for Registry {
 
 /// Takes out the handlers that can no longer run (see [`Handler::is_live`]), to be dropped unborrowed.
 pub(super) fn sweep(handlers: &mut Vec<Handler>) -> Vec<Callable> {
-    if handlers.iter().all(Handler::is_live) {
-        return Vec::new();
-    }
-    let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(handlers).into_iter().partition(Handler::is_live);
-    *handlers = live;
-    stale.into_iter().map(|h| h.callable).collect()
+    take_out(handlers, |_, handler| !handler.is_live())
 }
 
 /// For an event named `event`: takes out the handlers of that name that can no longer run, and looks at one other
@@ -317,20 +312,27 @@ pub(super) fn sweep_event(entry: &mut NamespaceEntry, event: &str) -> Vec<Callab
     }
     let other = entry.sweep_at % len;
     entry.sweep_at = other + 1;
-    let stale = |i: usize, handler: &Handler| (i == other || handler.event == event) && !handler.is_live();
-    if !entry.handlers.iter().enumerate().any(|(i, h)| stale(i, h)) {
+    take_out(&mut entry.handlers, |i, handler| {
+        (i == other || handler.event == event) && !handler.is_live()
+    })
+}
+
+/// Takes out the handlers for which `stale(index, handler)` holds, keeping the others in order; one pass and
+/// nothing moved when there are none.
+fn take_out(handlers: &mut Vec<Handler>, stale: impl Fn(usize, &Handler) -> bool) -> Vec<Callable> {
+    if !handlers.iter().enumerate().any(|(i, handler)| stale(i, handler)) {
         return Vec::new();
     }
-    let mut kept = Vec::with_capacity(len);
+    let mut kept = Vec::with_capacity(handlers.len());
     let mut out = Vec::new();
-    for (i, handler) in std::mem::take(&mut entry.handlers).into_iter().enumerate() {
+    for (i, handler) in std::mem::take(handlers).into_iter().enumerate() {
         if stale(i, &handler) {
             out.push(handler.callable);
         } else {
             kept.push(handler);
         }
     }
-    entry.handlers = kept;
+    *handlers = kept;
     out
 }
 
